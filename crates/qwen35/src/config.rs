@@ -185,25 +185,15 @@ impl Qwen35Config {
             "0.8b" => Some(base(1024, 24, 3584, 8, 2, 16, 16)),
             "2b" => Some(base(2048, 24, 6144, 8, 2, 16, 16)),
             "4b" => Some(base(2560, 32, 9216, 16, 4, 16, 32)),
+            // Small enough for tests and demos; exercises every layout feature of the big ones
+            // (GQA, Hv = 2·Hk, dk != dv, partial rotary).
             "tiny" => Some(Qwen35Config {
                 vocab_size: 512,
-                hidden_size: 64,
-                intermediate_size: 128,
-                layer_types: interval_layer_types(4, 4),
-                num_attention_heads: 4,
-                num_key_value_heads: 2,
                 head_dim: 16,
-                linear_num_key_heads: 2,
-                linear_num_value_heads: 4,
                 linear_key_head_dim: 16,
                 linear_value_head_dim: 24,
-                linear_conv_kernel_dim: 4,
-                rms_norm_eps: 1e-6,
-                rope_theta: 10_000_000.0,
-                partial_rotary_factor: 0.25,
-                tie_word_embeddings: true,
-                initializer_range: 0.02,
                 eos_token_ids: vec![0],
+                ..base(64, 4, 128, 4, 2, 2, 4)
             }),
             _ => None,
         }

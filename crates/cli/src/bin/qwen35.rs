@@ -75,7 +75,8 @@ enum Command {
 #[derive(Args, Debug)]
 struct ModelArgs {
     /// Hugging Face model directory (config.json + *.safetensors [+ tokenizer.json]).
-    #[arg(long, required_unless_present = "random_init")]
+    /// Without it: `--random-init --size S` (or, for `info`, just `--size S`).
+    #[arg(long)]
     model: Option<PathBuf>,
     /// Size preset for --random-init: tiny, 0.8b, 2b or 4b.
     #[arg(long, default_value = "tiny")]
@@ -157,7 +158,7 @@ fn run(cli: Cli) -> Result<()> {
             let hidden = loaded.model.forward_hidden(&inputs, None)?;
             let logits: Tensor<3> = loaded.model.logits(hidden);
             let dims = logits.dims();
-            let values = logits.into_data().to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let values = logits.into_data().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
             write_f32_safetensors(&out, "logits", &dims, &values)?;
             eprintln!("wrote logits {dims:?} to {}", out.display());
         }
