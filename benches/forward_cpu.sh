@@ -20,7 +20,7 @@ export RAYON_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
 echo "| impl | size | device | dtype | batch | seq | median s | tokens/s |"
 echo "|---|---|---|---|---|---|---|---|"
 while read -r size batch seq iters; do
-  rust=$(target/release/bench forward --size "$size" --batch "$batch" --seq "$seq" --iters "$iters" \
+  rust=$("${CARGO_TARGET_DIR:-target}"/release/bench forward --size "$size" --batch "$batch" --seq "$seq" --iters "$iters" \
            --json "$OUT/forward_${size}_rust.json" | tail -n 1)
   torch=$("$PYTHON" benches/forward_torch.py --size "$size" --batch "$batch" --seq "$seq" --iters "$iters" \
            --threads "$THREADS" --json "$OUT/forward_${size}_torch.json")

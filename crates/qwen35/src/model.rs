@@ -15,7 +15,7 @@ use crate::config::{LayerType, Qwen35Config};
 use crate::context::Context;
 use crate::decoder_layer::DecoderLayer;
 use crate::error::{Qwen35Error, Result};
-use crate::nn::{Embedding, Linear, RmsNorm};
+use crate::nn::{Embedding, Linear, RmsNorm, project};
 use crate::params::ParamSource;
 use crate::rope::Rope;
 
@@ -144,8 +144,8 @@ impl Qwen35 {
             .map(|(i, kind)| DecoderLayer::load(src, &format!("layers.{i}"), cfg, *kind))
             .collect::<Result<Vec<_>>>()?;
         let norm = RmsNorm::load(src, "norm", cfg.hidden_size, cfg.rms_norm_eps)?;
+        // Tied: the head is `embed_tokens`; a stray `lm_head.weight` is ignored (from_checkpoint).
         let lm_head = if cfg.tie_word_embeddings {
-            let _ = src.has("lm_head.weight"); // a stray tied copy is ignored
             None
         } else {
             Some(Linear::load(src, "lm_head", cfg.hidden_size, cfg.vocab_size)?)
@@ -224,7 +224,7 @@ impl Qwen35 {
             Some(h) => h.weight.val(),
             None => self.embed_tokens.weight.val(),
         };
-        burn::tensor::module::linear(hidden, head.transpose(), None).cast(DType::F32)
+        project(hidden, head).cast(DType::F32)
     }
 
     /// Positions, masks and RoPE tables for this call; advances the cache's bookkeeping.

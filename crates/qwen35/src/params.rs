@@ -49,14 +49,6 @@ impl<'a> ParamSource<'a> {
         Self { source: Source::Checkpoint(checkpoint), device: device.clone(), dtype }
     }
 
-    /// Whether this source is a checkpoint that holds `key`.
-    pub(crate) fn has(&self, key: &str) -> bool {
-        match &self.source {
-            Source::Random { .. } => false,
-            Source::Checkpoint(c) => c.contains(key),
-        }
-    }
-
     /// The parameter `key` with `shape`.
     pub(crate) fn param<const D: usize>(
         &mut self,

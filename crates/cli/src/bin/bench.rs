@@ -66,18 +66,27 @@ fn main() -> Result<()> {
             let mut rng = ChaCha8Rng::seed_from_u64(0);
             let ids: Vec<i64> = (0..batch * seq).map(|_| rng.random_range(0..cfg.vocab_size as i64)).collect();
             let inputs = Inputs::new(ids, batch, seq)?;
-            let run = || -> Result<f64> {
+            // Returns (total, decoder-only) seconds.
+            let run = || -> Result<(f64, f64)> {
                 let start = Instant::now();
-                let logits: Tensor<3> = model.logits(model.forward_hidden(&inputs, None)?);
-                // Host-device sync: wait for the whole forward before stopping the clock.
+                let hidden = model.forward_hidden(&inputs, None)?;
+                // Host-device sync points: wait for the decoder, then for the head.
+                let _: f32 = hidden.clone().sum().into_scalar();
+                let decoder = start.elapsed().as_secs_f64();
+                let logits: Tensor<3> = model.logits(hidden);
                 let _: f32 = logits.sum().into_scalar();
-                Ok(start.elapsed().as_secs_f64())
+                Ok((start.elapsed().as_secs_f64(), decoder))
             };
             run()?; // warm-up (allocator, kernel compilation on GPU backends)
             let mut times = Vec::with_capacity(iters);
+            let mut decoder_times = Vec::with_capacity(iters);
             for _ in 0..iters {
-                times.push(run()?);
+                let (total, decoder) = run()?;
+                times.push(total);
+                decoder_times.push(decoder);
             }
+            decoder_times.sort_by(f64::total_cmp);
+            let decoder_median = decoder_times[decoder_times.len() / 2];
             times.sort_by(f64::total_cmp);
             let median = times[times.len() / 2];
             let tokens_per_s = (batch * seq) as f64 / median;
@@ -87,11 +96,14 @@ fn main() -> Result<()> {
             println!(
                 "| skillsft (burn {device}) | {size} | {device} | {dtype} | {batch} | {seq} | {median:.4} | {tokens_per_s:.1} |"
             );
-            eprintln!("model init {init_s:.1} s; {threads} hardware threads; times {times:?}");
+            eprintln!(
+                "model init {init_s:.1} s; {threads} hardware threads; decoder {decoder_median:.4} s + head {:.4} s; times {times:?}",
+                median - decoder_median
+            );
             if let Some(path) = json {
                 let value = serde_json::json!({
                     "impl": "skillsft", "backend": device, "size": size, "dtype": dtype, "batch": batch, "seq": seq,
-                    "iters": iters, "median_s": median, "tokens_per_s": tokens_per_s, "times_s": times,
+                    "iters": iters, "median_s": median, "decoder_median_s": decoder_median, "tokens_per_s": tokens_per_s, "times_s": times,
                     "params": cfg.num_params(), "threads": threads,
                 });
                 std::fs::write(&path, serde_json::to_string_pretty(&value)?)
