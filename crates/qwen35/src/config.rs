@@ -468,6 +468,21 @@ mod tests {
     }
 
     #[test]
+    fn larger_dense_configs_need_no_code_changes() {
+        // transformers' Qwen3_5TextConfig defaults (the 9B-style shape): Hv = 2·Hk, 16 q heads.
+        let text = r#"{"model_type": "qwen3_5_text", "vocab_size": 248320, "hidden_size": 4096,
+            "intermediate_size": 12288, "num_hidden_layers": 32, "num_attention_heads": 16,
+            "num_key_value_heads": 4, "head_dim": 256, "linear_num_key_heads": 16,
+            "linear_num_value_heads": 32, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
+            "linear_conv_kernel_dim": 4, "rms_norm_eps": 1e-6, "tie_word_embeddings": false,
+            "rope_parameters": {"rope_type": "default", "rope_theta": 10000000, "partial_rotary_factor": 0.25}}"#;
+        let cfg = Qwen35Config::from_json_str(text, "9b.json").unwrap();
+        assert_eq!(cfg.layer_pattern(), "LLLF".repeat(8));
+        let billions = cfg.num_params() as f64 / 1e9;
+        assert!(billions > 8.0 && billions < 10.0, "{billions}");
+    }
+
+    #[test]
     fn missing_shape_field_is_an_error() {
         let text = QWEN35_08B.replace("\"hidden_size\": 1024,", "");
         let e = Qwen35Config::from_json_str(&text, "cfg.json").unwrap_err();

@@ -15,12 +15,12 @@ use rand_chacha::ChaCha8Rng;
 const RULE_TOL: f32 = 1e-5;
 /// Same model, same tokens, different schedules (cache vs full, padded vs not, packed vs
 /// not): the GDN chunks fall at other offsets, so f32 rounding differs and is amplified through
-/// five random layers. Measured on this model: running every GDN layer in the recurrent form
-/// instead of the chunked one moves the logits by 2.5e-4 (max |logit| ~7), and with the
-/// recurrent form packed and separate rows agree exactly. Relative to the largest |logit|: 5e-5
-/// (~3.5e-4 at |logit| 7), while a leak across a padding or packing boundary shows up at 1e-2
-/// or more.
-const SCHEDULE_REL_TOL: f32 = 5e-5;
+/// five random layers. Measured on such models: running every GDN layer in the recurrent form
+/// instead of the chunked one moves the logits by 2.5e-4 to 3.5e-4 (max |logit| ~7), and with
+/// the recurrent form packed and separate rows agree exactly. Relative to the largest |logit|:
+/// 1e-4 (~7e-4 at |logit| 7), while a leak across a padding or packing boundary shows up at
+/// 1e-2 or more.
+const SCHEDULE_REL_TOL: f32 = 1e-4;
 
 fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &Device) -> Tensor<D> {
     Tensor::from_data(TensorData::new(values, shape), (device, DType::F32))
