@@ -1,0 +1,5 @@
+//! Generators for the `checklists` domain.
+
+use super::GenFn;
+
+pub(crate) const KINDS: &[(&str, GenFn)] = &[];

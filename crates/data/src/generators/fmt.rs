@@ -1,0 +1,68 @@
+//! Number formatting shared by generators, so answers and worked steps are written one way.
+//!
+//! Rounding is half away from zero on the decimal value (what people do by hand), not
+//! banker's rounding, and never prints `-0`.
+
+/// `x` rounded to `decimals` places, half away from zero.
+pub fn round(x: f64, decimals: u32) -> f64 {
+    let p = 10f64.powi(decimals as i32);
+    // The 1e-9 nudge makes 2.675 (stored as 2.67499999...) round up like it does on paper.
+    let y = (x.abs() * p + 1e-9).round() / p;
+    if x < 0.0 { -y } else { y }
+}
+
+/// `x` with exactly `decimals` places (`fixed(2.5, 2) == "2.50"`).
+pub fn fixed(x: f64, decimals: u32) -> String {
+    let s = format!("{:.*}", decimals as usize, round(x, decimals));
+    if s.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') { s.trim_start_matches('-').to_string() } else { s }
+}
+
+/// `x` rounded to at most `decimals` places with trailing zeros dropped (`trim(2.50, 2) == "2.5"`).
+pub fn trim(x: f64, decimals: u32) -> String {
+    let s = fixed(x, decimals);
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+}
+
+/// An integer with thousands separators (`grouped(1234567) == "1,234,567"`).
+pub fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// A money amount with two decimals and thousands separators (`money(1234.5) == "1,234.50"`).
+pub fn money(x: f64) -> String {
+    let s = fixed(x, 2);
+    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
+    let n: i64 = int.parse().unwrap_or(0);
+    let sign = if int.starts_with('-') && n == 0 { "-" } else { "" };
+    format!("{sign}{}.{frac}", grouped(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_is_half_away_from_zero() {
+        assert_eq!(fixed(2.675, 2), "2.68");
+        assert_eq!(fixed(-2.5, 0), "-3");
+        assert_eq!(fixed(-0.001, 2), "0.00");
+        assert_eq!(trim(2.50, 2), "2.5");
+        assert_eq!(trim(3.0, 2), "3");
+    }
+
+    #[test]
+    fn grouping() {
+        assert_eq!(grouped(1234567), "1,234,567");
+        assert_eq!(grouped(-999), "-999");
+        assert_eq!(money(1234.5), "1,234.50");
+        assert_eq!(money(-0.5), "-0.50");
+    }
+}

@@ -1,0 +1,3 @@
+//! Judges: the deterministic `ANSWER:` extractor, the offline rubric judge, and the LLM judge.
+
+pub mod extract;
