@@ -17,11 +17,14 @@
 
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod catalog;
 pub mod error;
 pub mod generators;
 pub mod judge;
+pub mod prompt;
 pub mod skill;
 pub mod task;
+pub mod teacher;
 
 pub use error::{DataError, Result};

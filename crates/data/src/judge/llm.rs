@@ -1,0 +1,83 @@
+//! The LLM judge: a rubric prompt to any [`ChatClient`], answered with a justification and
+//! a final `VERDICT: PASS` / `VERDICT: FAIL` line.
+
+use super::Verdict;
+use crate::api::{ChatClient, ChatRequest, Message};
+use crate::error::{DataError, Result};
+use crate::skill::{AnswerSpec, Skill};
+use crate::task::Task;
+
+/// The judge's system prompt.
+pub const SYSTEM: &str = "You are a strict, fair grader of answers to procedural tasks. You compare a candidate reply with the reference answer and the rubric. Judge only the final conclusion and the facts it states, not style. Formatting differences (units written out, thousands separators, capitalisation) do not matter; a different value or a missing required fact does.";
+
+/// The user prompt asking the judge about `response`.
+pub fn prompt(skill: &Skill, task: &Task, response: &str) -> String {
+    let mut rubric = match &skill.answer {
+        AnswerSpec::FreeForm { rubric } => format!("{rubric}\n"),
+        AnswerSpec::Exact { .. } => "The reply must arrive at the reference value (stated anywhere in the reply's conclusion).\n".into(),
+    };
+    for c in &task.rubric {
+        rubric.push_str(&format!("- {}", c.criterion));
+        if !c.expect.is_empty() {
+            rubric.push_str(&format!(" (expected: {})", c.expect.join("; ")));
+        }
+        rubric.push('\n');
+    }
+    format!(
+        "## Task\n{}\n\n## Reference answer\n{}\n\n## Rubric\n{}\n## Candidate reply\n{}\n\n## Your job\nDecide whether the candidate reply meets the rubric. Write one or two sentences of justification, then a final line that is exactly `VERDICT: PASS` or `VERDICT: FAIL`.",
+        task.prompt.trim(),
+        task.answer.trim(),
+        rubric,
+        response.trim()
+    )
+}
+
+/// Parses the last `VERDICT:` line.
+pub fn parse_verdict(text: &str) -> Option<bool> {
+    text.lines().rev().find_map(|l| {
+        let t = l.trim().trim_matches(|c| c == '*' || c == '`').trim().to_ascii_uppercase();
+        let v = t.strip_prefix("VERDICT:")?.trim().trim_matches(|c: char| !c.is_ascii_alphabetic()).to_string();
+        match v.as_str() {
+            "PASS" => Some(true),
+            "FAIL" => Some(false),
+            _ => None,
+        }
+    })
+}
+
+/// Asks `client` to judge `response`.
+pub fn judge(client: &ChatClient, skill: &Skill, task: &Task, response: &str) -> Result<Verdict> {
+    let req = ChatRequest {
+        system: Some(SYSTEM.into()),
+        messages: vec![Message::user(prompt(skill, task, response))],
+        max_tokens: 1024,
+        temperature: Some(0.0),
+        reasoning_tokens: None,
+    };
+    let reply = client.chat(&req)?;
+    let pass = parse_verdict(&reply.content).ok_or_else(|| DataError::Api {
+        provider: client.provider.name().into(),
+        url: client.base_url.clone(),
+        message: format!("judge reply has no VERDICT line: {:?}", reply.content.chars().take(200).collect::<String>()),
+    })?;
+    let detail = reply.content.lines().filter(|l| !l.to_ascii_uppercase().contains("VERDICT:")).collect::<Vec<_>>().join(" ");
+    Ok(Verdict {
+        judge: format!("llm:{}", client.describe()),
+        pass,
+        extracted: None,
+        detail: Some(detail.trim().to_string()).filter(|d| !d.is_empty()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_lines_parse() {
+        assert_eq!(parse_verdict("Looks right.\nVERDICT: PASS"), Some(true));
+        assert_eq!(parse_verdict("**Verdict: FAIL**"), Some(false));
+        assert_eq!(parse_verdict("VERDICT: PASS\nwait\nVERDICT: FAIL."), Some(false));
+        assert_eq!(parse_verdict("I think it passes"), None);
+    }
+}

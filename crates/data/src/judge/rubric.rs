@@ -1,0 +1,80 @@
+//! The offline rubric judge: a free-form answer passes when every rubric criterion's
+//! required facts appear in it (case-, space- and thousands-separator-insensitive).
+//!
+//! It checks facts, not reasoning quality; criteria with no facts listed cannot be checked
+//! offline and are reported, not passed silently — such tasks need the LLM judge.
+
+use super::Verdict;
+use crate::task::Task;
+
+/// Scores a free-form `response` against `task.rubric`.
+pub fn judge(task: &Task, response: &str) -> Verdict {
+    let text = fold(response);
+    let mut unmet = Vec::new();
+    let mut uncheckable = 0;
+    for c in &task.rubric {
+        if c.expect.is_empty() {
+            uncheckable += 1;
+        } else if !c.expect.iter().all(|e| text.contains(&fold(e))) {
+            unmet.push(c.criterion.clone());
+        }
+    }
+    let pass = unmet.is_empty() && uncheckable == 0 && !task.rubric.is_empty();
+    let detail = if !unmet.is_empty() {
+        Some(format!("unmet: {}", unmet.join("; ")))
+    } else if uncheckable > 0 {
+        Some(format!("{uncheckable} criteria list no facts; an LLM judge is needed"))
+    } else {
+        None
+    };
+    Verdict { judge: "rubric-facts".into(), pass, extracted: None, detail }
+}
+
+fn fold(s: &str) -> String {
+    let lower = s.to_lowercase();
+    let chars: Vec<char> = lower.chars().collect();
+    let mut out = String::with_capacity(lower.len());
+    for (i, &c) in chars.iter().enumerate() {
+        // Drop thousands separators between digits so "1,234" matches "1234".
+        let between_digits =
+            i > 0 && i + 1 < chars.len() && chars[i - 1].is_ascii_digit() && chars[i + 1].is_ascii_digit();
+        if c == ',' && between_digits {
+            continue;
+        }
+        if c.is_whitespace() || matches!(c, '*' | '`' | '_') {
+            if !out.ends_with(' ') {
+                out.push(' ');
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::Criterion;
+
+    fn task(rubric: Vec<Criterion>) -> Task {
+        Task { id: "t".into(), skill_id: "s".into(), seed: 0, prompt: "p".into(), answer: "a".into(), steps: vec![], rubric }
+    }
+
+    #[test]
+    fn passes_only_with_every_fact() {
+        let t = task(vec![
+            Criterion { criterion: "decision".into(), expect: vec!["No-Go".into()] },
+            Criterion { criterion: "weight".into(), expect: vec!["2,450 lb".into()] },
+        ]);
+        assert!(judge(&t, "The flight is **no-go**: total 2450  lb exceeds the limit.").pass);
+        let v = judge(&t, "The flight is no-go.");
+        assert!(!v.pass && v.detail.unwrap().contains("weight"));
+    }
+
+    #[test]
+    fn criteria_without_facts_are_not_passed_silently() {
+        let t = task(vec![Criterion { criterion: "explains clearly".into(), expect: vec![] }]);
+        assert!(!judge(&t, "anything").pass);
+    }
+}
