@@ -19,6 +19,7 @@
 
 pub mod api;
 pub mod catalog;
+pub mod dataset;
 pub mod error;
 pub mod generators;
 pub mod judge;
