@@ -19,13 +19,16 @@
 
 pub mod api;
 pub mod catalog;
+pub mod chat;
 pub mod dataset;
 pub mod error;
 pub mod generators;
 pub mod judge;
 pub mod prompt;
+pub mod sft;
 pub mod skill;
 pub mod task;
 pub mod teacher;
+pub mod tokenizer;
 
 pub use error::{DataError, Result};
