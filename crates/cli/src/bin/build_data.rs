@@ -18,10 +18,13 @@ use skillsft_data::api::cache::ResponseCache;
 use skillsft_data::api::http::Transport;
 use skillsft_data::api::{ChatClient, ModelSpec};
 use skillsft_data::catalog::Catalog;
+use skillsft_data::chat::ChatTemplate;
 use skillsft_data::dataset::{self, BuildConfig};
 use skillsft_data::judge::Judge;
+use skillsft_data::sft::{Truncation, fit, tokenize_conversation};
 use skillsft_data::teacher::Teacher;
 use skillsft_data::teacher::api::ApiTeacher;
+use skillsft_data::tokenizer::ChatTokenizer;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -257,6 +260,50 @@ fn build(args: BuildArgs) -> Result<()> {
     Ok(())
 }
 
-fn tokenize(_args: TokenizeArgs) -> Result<()> {
-    bail!("tokenize: not built yet")
+fn tokenize(args: TokenizeArgs) -> Result<()> {
+    let policy = match args.truncate.as_str() {
+        "drop" => Truncation::Drop,
+        "right" => Truncation::Right,
+        other => bail!("--truncate must be `drop` or `right`, got {other:?}"),
+    };
+    let template = ChatTemplate::from_model_dir(&args.model)?;
+    let tokenizer = ChatTokenizer::from_path(&args.model)?;
+    let text = std::fs::read_to_string(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
+    let lines: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
+    let bar = ProgressBar::new(lines.len() as u64);
+    bar.set_style(ProgressStyle::with_template("tokenizing [{bar:40}] {pos}/{len} rows ({eta})").expect("valid template"));
+    let mut out = String::new();
+    let (mut kept, mut dropped, mut cut, mut tokens, mut trained) = (0usize, 0usize, 0usize, 0usize, 0usize);
+    for (i, line) in lines {
+        let row: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: not valid JSON", args.input.display(), i + 1))?;
+        let messages = row
+            .get("messages")
+            .and_then(|m| m.as_array())
+            .with_context(|| format!("{}:{}: no `messages` list", args.input.display(), i + 1))?;
+        let ex = tokenize_conversation(&template, &tokenizer, messages, !args.no_thinking)
+            .with_context(|| format!("{}:{}", args.input.display(), i + 1))?;
+        let over = ex.len() > args.max_len;
+        match fit(ex, args.max_len, policy) {
+            Some(ex) => {
+                kept += 1;
+                cut += usize::from(over);
+                tokens += ex.len();
+                trained += ex.trained();
+                out.push_str(&serde_json::to_string(&ex)?);
+                out.push('\n');
+            }
+            None => dropped += 1,
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    dataset::write_atomic(&args.out, out.as_bytes())?;
+    eprintln!(
+        "wrote {}: {kept} examples ({dropped} dropped, {cut} truncated at {} tokens), {tokens} tokens, {trained} trained ({:.1}%)",
+        args.out.display(),
+        args.max_len,
+        100.0 * trained as f64 / tokens.max(1) as f64
+    );
+    Ok(())
 }
