@@ -1,0 +1,32 @@
+//! A tour of the skills bench: one task per domain, with its procedure, the offline
+//! teacher's chain of thought and the judge's verdict.
+//!
+//! ```text
+//! cargo run --example skills_tour
+//! ```
+
+use std::collections::BTreeSet;
+
+use skillsft_data::catalog::Catalog;
+use skillsft_data::generators::{generate, task_seed};
+use skillsft_data::judge::Judge;
+use skillsft_data::prompt::{Condition, user_prompt};
+use skillsft_data::teacher::offline;
+
+fn main() -> Result<(), skillsft_data::DataError> {
+    let catalog = Catalog::builtin()?;
+    let mut seen = BTreeSet::new();
+    for skill in catalog.skills() {
+        if !seen.insert(skill.domain.clone()) {
+            continue;
+        }
+        let task = generate(skill, task_seed(0, &skill.id, 0))?;
+        let reply = offline::reply(skill, &task, 0);
+        let verdict = Judge::Offline.judge(skill, &task, &reply.content)?;
+        println!("==================== {} ({}, {:?})", skill.id, skill.domain, skill.split);
+        println!("{}\n", user_prompt(skill, &task, Condition::Curated));
+        println!("--- reasoning\n{}\n--- answer\n{}\n--- verdict: {}\n", reply.reasoning, reply.content, verdict.pass);
+    }
+    println!("{} skills in {} domains", catalog.skills().len(), seen.len());
+    Ok(())
+}
