@@ -236,7 +236,16 @@ fn add_days(g: &mut Gen) -> Result<Generated> {
     let n = g.range(n_lo, n_hi);
     let forward = g.chance(0.6);
     // Some draws cross 2100, a century year that is not a leap year.
-    let start = if g.chance(0.12) { random_day(g, 2099, 2100) } else { random_day(g, y_lo, y_hi) };
+    let start = if g.chance(0.12) {
+        random_day(g, 2099, 2100)
+    } else if g.chance(0.3) && n > 1 {
+        // Force the span across a 29 February.
+        let leaps: Vec<i64> = (y_lo..=y_hi.max(y_lo)).filter(|y| is_leap(*y)).collect();
+        let leap_day = days_from_civil(*g.pick(if leaps.is_empty() { &[2024][..] } else { &leaps[..] }), 2, 29);
+        if forward { leap_day - g.range(1, n) } else { leap_day + g.range(0, n - 1) }
+    } else {
+        random_day(g, y_lo, y_hi)
+    };
     let s = ymd(start);
     let item =
         g.pick(&["software licence", "warranty", "lease", "visa", "trial membership", "insurance cover"]).to_string();
@@ -1049,8 +1058,13 @@ mod tests {
             if only.as_deref().is_some_and(|o| o != skill.id) {
                 continue;
             }
-            for i in 0..3 {
+            let draws = if std::env::var("DUMP").is_ok() { 40 } else { 3 };
+            for i in 0..draws {
                 let t = crate::generators::generate(skill, crate::generators::task_seed(1, &skill.id, i)).unwrap();
+                if std::env::var("DUMP").is_ok() {
+                    println!("JSON {}", serde_json::to_string(&t).unwrap());
+                    continue;
+                }
                 println!("==== {} #{i}\n{}\n-- steps", skill.id, t.prompt);
                 for s in &t.steps {
                     println!("  * {} => {}", s.work, s.value);

@@ -639,7 +639,7 @@ fn first_negative_balance(g: &mut Gen) -> Result<Generated> {
         };
         let mut bal = balances(&amounts);
         let Some(mut first) = bal.iter().position(|b| *b < 0) else { continue };
-        if first == 0 || first + 1 >= n + 1 {
+        if first == 0 {
             continue;
         }
         if g.chance(0.45) && first >= 2 {
@@ -826,8 +826,8 @@ fn cheapest_tiebreak(g: &mut Gen) -> Result<Generated> {
     // (name, price, rating ×10, stock)
     let mut items: Vec<(String, i64, i64, i64)> = Vec::new();
     let top_rating = g.range(38, 48);
-    for i in 0..total {
-        let name = names[i].clone();
+    for (i, name) in names.iter().enumerate() {
+        let name = name.clone();
         let item = if i < n_tied {
             let rating = if i == 0 || (full_tie && i == 1) { top_rating } else { top_rating - g.range(1, 8) };
             (name, min_price, rating, need + g.range(0, 40))
