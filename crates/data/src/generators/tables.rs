@@ -1073,3 +1073,39 @@ fn percent_change(g: &mut Gen) -> Result<Generated> {
     }
     unreachable!("the attempt loop only ends by returning")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::generators::{generate, task_seed};
+
+    fn answer(skill_id: &str, index: usize) -> String {
+        let catalog = Catalog::builtin().unwrap();
+        let skill = catalog.skills().iter().find(|s| s.id == skill_id).unwrap();
+        generate(skill, task_seed(1, skill_id, index)).unwrap().answer
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(cents(123456), "1234.56");
+        assert_eq!(cents(-1778), "-17.78");
+        assert_eq!(cents(5), "0.05");
+        assert_eq!(md_table(&["a", "b"], &[vec!["1".into(), "2".into()]]), "| a | b |\n|---|---|\n| 1 | 2 |");
+    }
+
+    /// Answers re-derived by hand from the printed tables (and cross-checked in Python).
+    #[test]
+    fn hand_checked_tasks() {
+        // Billable 20.9 kg (volumetric 8.624) → band over 15 up to 25 kg: 27.50 × 150% = 41.25.
+        assert_eq!(answer("table-shipping-rate", 0), "41.25");
+        // Atlas 668 + 307 + 792 = 1767 ties Delta 951 + 816 = 1767; alphabetical → Atlas.
+        assert_eq!(answer("table-group-extreme", 0), "Atlas");
+        // Mateo 38; six players above (40, 41, 42, 46, 40, 44) → rank 7, shared with Ravi.
+        assert_eq!(answer("table-competition-rank", 0), "7");
+        // 137.20 − 129.70 + 214.50 − 118.59 + 183.25 − 304.44 = −17.78 on 2025-11-08.
+        assert_eq!(answer("table-first-negative-balance", 0), "2025-11-08");
+        // Harbor minutes sorted 20, 36, 49, 50, 56, 72 → (49 + 50) ÷ 2 = 49.5.
+        assert_eq!(answer("table-filtered-median", 0), "49.5");
+    }
+}
