@@ -470,12 +470,15 @@ missing prerequisites, name the alphabetically first).",
             let edge = format!("{p} -> {x}");
             let answer = format!(
                 "The order is invalid. Walking it from left to right, {x} (position {}) appears before its \
-prerequisite {p} (position {}), so the first violated dependency is {edge}. Every task before position {} has its \
-prerequisites already placed.",
+prerequisite {p} (position {}), so the first violated dependency is {edge}.",
                 pos(x),
-                pos(p),
-                pos(x)
+                pos(p)
             );
+            let answer = if pos(x) > 1 {
+                format!("{answer} Every task before position {} has its prerequisites already placed.", pos(x))
+            } else {
+                answer
+            };
             let rubric = vec![
                 criterion("states that the proposed order is invalid", &["invalid"]),
                 criterion(format!("names the first violated dependency, {edge}"), &[&edge]),
@@ -697,6 +700,9 @@ comma-separated: the gcd first, then the number of divisions."
     })
 }
 
+/// One operator application: (operator, left operand a, right operand b, result).
+type OpStep = (char, i64, i64, i64);
+
 /// A reverse-Polish token.
 #[derive(Clone, Copy)]
 enum Tok {
@@ -714,7 +720,7 @@ fn apply(op: char, a: i64, b: i64) -> i64 {
 }
 
 /// Evaluate an integer RPN expression; returns the value and each operator's (op, a, b, result).
-fn rpn(tokens: &[Tok]) -> Option<(i64, Vec<(char, i64, i64, i64)>)> {
+fn rpn(tokens: &[Tok]) -> Option<(i64, Vec<OpStep>)> {
     let mut st: Vec<i64> = Vec::new();
     let mut log = Vec::new();
     for t in tokens {

@@ -81,7 +81,7 @@ fn luhn(payload: &[u32]) -> (Vec<u32>, u32, u32) {
         .iter()
         .enumerate()
         .map(|(i, &d)| {
-            if (n - 1 - i) % 2 == 0 {
+            if (n - 1 - i).is_multiple_of(2) {
                 let x = 2 * d;
                 if x > 9 { x - 9 } else { x }
             } else {
@@ -116,7 +116,7 @@ a doubled value is greater than 9, subtract 9 from it. Add up all the resulting 
 number from 0 to 9 that brings this sum up to a multiple of 10 (0 if the sum already is one). Answer with the \
 single check digit."
     );
-    let marked: Vec<usize> = (0..n).filter(|i| (n - 1 - i) % 2 == 0).collect();
+    let marked: Vec<usize> = (0..n).filter(|i| (n - 1 - i).is_multiple_of(2)).collect();
     let unmarked: Vec<usize> = (0..n).filter(|i| (n - 1 - i) % 2 == 1).collect();
     let doubled: Vec<String> = marked
         .iter()
@@ -496,17 +496,17 @@ fn slugify_rules(g: &mut Gen) -> Result<Generated> {
     let n = g.range(3, 6);
     let mut title = String::new();
     if g.chance(0.25) {
-        title.push_str(*g.pick(&["\"", "(", "*", "--"]));
+        title.push_str(g.pick::<&str>(&["\"", "(", "*", "--"]));
     }
     let seps = [" ", " ", " ", " - ", ": ", ", ", " & ", " / ", " -- ", "  ", " + ", "... "];
     for i in 0..n {
         if i > 0 {
-            title.push_str(*g.pick(&seps));
+            title.push_str(g.pick::<&str>(&seps));
         }
         title.push_str(g.pick(&words).as_str());
     }
     if g.chance(0.6) {
-        title.push_str(*g.pick(&["!", "?", "...", ")", "!!", " :)"]));
+        title.push_str(g.pick::<&str>(&["!", "?", "...", ")", "!!", " :)"]));
     }
     let (lower, replaced, hyph, slug) = slug_steps(&title);
     let prompt = format!(
@@ -696,7 +696,12 @@ username {user}. No rule fails."
                     if has_digit { "yes" } else { "no (rule 3 fails)" },
                     if has_sym { "yes" } else { "no (rule 4 fails)" }
                 ),
-                format!("{}/{}/{}", has_upper as u8, has_digit as u8, has_sym as u8),
+                format!(
+                    "uppercase {}, digit {}, symbol {}",
+                    if has_upper { "yes" } else { "no" },
+                    if has_digit { "yes" } else { "no" },
+                    if has_sym { "yes" } else { "no" }
+                ),
             ),
             step(
                 format!(
@@ -753,14 +758,14 @@ fn sentence_case(s: &str) -> String {
 
 /// Caesar encryption or decryption with shifts that wrap (and may exceed 26).
 fn caesar_shift_wrap(g: &mut Gen) -> Result<Generated> {
-    let words = message_words(g, 2, 5)?;
+    let words = message_words(g, 2, 4)?;
     let mut plain = sentence_case(&punctuate(g, &words));
     if g.chance(0.25) {
         plain = format!("{} {}", plain.trim_end_matches(['.', '!', '?']), g.range(2, 99));
     }
     let max_shift = g.int("max_shift", 60)?.max(2);
     let mut key = g.range(1, max_shift) as u32;
-    if key % 26 == 0 {
+    if key.is_multiple_of(26) {
         key += g.range(1, 25) as u32;
     }
     let decrypt = g.chance(0.5);
@@ -854,7 +859,7 @@ fn vigenere_encrypt(g: &mut Gen) -> Result<Generated> {
     if !key.chars().any(|c| c.is_ascii_alphabetic()) {
         return Err(g.param_error("keys", "a key has no letters"));
     }
-    let words = message_words(g, 2, 4)?;
+    let words = message_words(g, 2, 3)?;
     let plain = punctuate(g, &words);
     let (cipher, trace) = vigenere(&plain, &key);
     let prompt = format!(
@@ -914,7 +919,7 @@ fn atbash(text: &str) -> String {
 
 /// Atbash (mirror alphabet) on mixed-case text.
 fn atbash_mirror(g: &mut Gen) -> Result<Generated> {
-    let words = message_words(g, 2, 5)?;
+    let words = message_words(g, 2, 4)?;
     let mut text = sentence_case(&punctuate(g, &words));
     if g.chance(0.3) {
         text = format!("{} {}", text.trim_end_matches(['.', '!', '?']), g.range(2, 99));
@@ -987,7 +992,7 @@ fn letters_upper(s: &str) -> String {
 
 /// Rail fence (zigzag) encryption.
 fn rail_fence_encrypt(g: &mut Gen) -> Result<Generated> {
-    let words = message_words(g, 3, 5)?;
+    let words = message_words(g, 2, 4)?;
     let plain = punctuate(g, &words);
     let rails = g.range(g.int("min_rails", 2)?.max(2), g.int("max_rails", 4)?.max(2)) as usize;
     let clean = letters_upper(&plain);
@@ -1026,7 +1031,7 @@ fn columnar(text: &str, key: &str) -> (Vec<String>, Vec<usize>, String) {
     let kc: Vec<char> = key.chars().collect();
     let w = kc.len();
     let mut cs: Vec<char> = text.chars().collect();
-    while cs.len() % w != 0 {
+    while !cs.len().is_multiple_of(w) {
         cs.push('X');
     }
     let rows: Vec<String> = cs.chunks(w).map(|r| r.iter().collect()).collect();
@@ -1050,7 +1055,7 @@ fn columnar_transposition(g: &mut Gen) -> Result<Generated> {
     if key.len() < 2 {
         return Err(g.param_error("keys", "keys need at least two letters"));
     }
-    let words = message_words(g, 3, 5)?;
+    let words = message_words(g, 2, 4)?;
     let plain = punctuate(g, &words);
     let clean = letters_upper(&plain);
     let (rows, order, cipher) = columnar(&clean, &key);
@@ -1203,6 +1208,19 @@ mod tests {
     fn print_samples() {
         let catalog = crate::catalog::Catalog::builtin().unwrap();
         let only = std::env::var("SKILL").unwrap_or_default();
+        // DUMP=path writes 40 tasks per skill as JSON lines, for checking answers with another tool.
+        let mut dump = std::env::var("DUMP").ok().map(|p| std::fs::File::create(p).unwrap());
+        for skill in catalog.skills() {
+            if let Some(f) = dump.as_mut()
+                && ["strings", "ciphers", "algorithms"].contains(&skill.domain.as_str())
+            {
+                use std::io::Write;
+                for i in 0..40 {
+                    let t = crate::generators::generate(skill, crate::generators::task_seed(7, &skill.id, i)).unwrap();
+                    writeln!(f, "{}", serde_json::to_string(&t).unwrap()).unwrap();
+                }
+            }
+        }
         for skill in catalog.skills() {
             if !["strings", "ciphers", "algorithms"].contains(&skill.domain.as_str()) || !skill.id.contains(&only) {
                 continue;
