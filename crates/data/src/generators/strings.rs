@@ -572,12 +572,14 @@ fn password_policy_audit(g: &mut Gen) -> Result<Generated> {
         &["sunset", "garden", "rocket", "violet", "marble", "tiger", "pepper", "cobalt", "harbor", "maple"],
     )?;
     let user = g.pick(&users).to_lowercase();
-    let break_len = g.chance(0.3);
-    let break_upper = g.chance(0.3);
-    let break_digit = g.chance(0.3);
-    let break_symbol = g.chance(0.35);
-    let break_repeat = g.chance(0.3);
-    let break_user = g.chance(0.3);
+    // Some passwords meet every rule; the others break a random subset.
+    let clean = g.chance(0.2);
+    let break_len = !clean && g.chance(0.3);
+    let break_upper = !clean && g.chance(0.3);
+    let break_digit = !clean && g.chance(0.3);
+    let break_symbol = !clean && g.chance(0.35);
+    let break_repeat = !clean && g.chance(0.3);
+    let break_user = !clean && g.chance(0.3);
     let base = g.pick(&bases).to_lowercase();
     let head = if break_upper {
         base
