@@ -503,7 +503,11 @@ fn dosing_window(g: &mut Gen) -> Result<Generated> {
     let mut doses = vec![now - g.range(2, interval_h * 4 + 8) * 15];
     while doses.len() < count {
         let prev = *doses.last().unwrap();
-        let t = prev - interval_h * 60 - g.range(0, 12) * 15;
+        let mut t = prev - interval_h * 60 - g.range(0, 12) * 15;
+        // Keep the history itself legal: any max_n + 1 consecutive doses span at least 24 h.
+        if doses.len() >= max_n {
+            t = t.min(doses[doses.len() - max_n] - day - g.range(0, 8) * 15);
+        }
         if t < 0 {
             break;
         }
@@ -550,7 +554,7 @@ fn dosing_window(g: &mut Gen) -> Result<Generated> {
             step(
                 match (by_max, nth) {
                     (Some(t), Some(d)) => format!(
-                        "{} doses ≥ limit {max_n}: the {max_n}th most recent dose ({}) must age out, at {}.",
+                        "{} doses ≥ limit {max_n}: the dose {max_n} doses back ({}) must age out, at {}.",
                         doses.len(),
                         when(d),
                         when(t)
@@ -854,12 +858,32 @@ fn allergen_screen(g: &mut Gen) -> Result<Generated> {
     let dish = g.pick(&dishes).clone();
     let guest = *g.pick(&["Priya", "Tom", "Lea", "Kwame", "Sofia", "Jun"]);
     let groups = ["gluten", "milk", "egg", "soy", "tree nuts", "peanuts", "sesame", "fish", "shellfish"];
-    let k = if g.chance(0.4) { 2 } else { 1 };
-    let allergies: Vec<&str> = g.distinct(groups.len(), k).into_iter().map(|i| groups[i]).collect();
     let n_plain = g.range(4, 6) as usize;
     let plain: Vec<usize> = g.distinct(INGREDIENTS.len(), n_plain);
     let n_labeled = g.range(1, 2) as usize;
     let labeled: Vec<usize> = g.distinct(LABELED.len(), n_labeled);
+    // Usually pick an allergen the recipe actually carries, so most screens have something to find.
+    let present: Vec<&str> = groups
+        .iter()
+        .copied()
+        .filter(|a| {
+            plain.iter().any(|&i| INGREDIENTS[i].1.contains(a))
+                || labeled.iter().any(|&i| LABELED[i].1.contains(a) || LABELED[i].2.contains(a))
+        })
+        .collect();
+    let mut allergies: Vec<&str> = Vec::new();
+    if !present.is_empty() && g.chance(0.7) {
+        allergies.push(*g.pick(&present));
+    }
+    let k = if g.chance(0.4) { 2 } else { 1 };
+    for i in g.distinct(groups.len(), groups.len()) {
+        if allergies.len() >= k {
+            break;
+        }
+        if !allergies.contains(&groups[i]) {
+            allergies.push(groups[i]);
+        }
+    }
     // Recipe lines: plain ingredients then labeled items, with the table of allergen groups.
     let mut offenders: Vec<(String, Vec<String>)> = Vec::new();
     let mut recipe = Vec::new();
@@ -1317,7 +1341,7 @@ fn sample_acceptance(g: &mut Gen) -> Result<Generated> {
                 s.id,
                 d / 60,
                 d % 60,
-                if s.fridge { format!("≤ {fridge_h} h") } else { format!("≤ {room_h} h") }
+                if s.fridge { format!("limit {fridge_h} h") } else { format!("limit {room_h} h") }
             )
         })
         .collect();
