@@ -312,11 +312,9 @@ fn run_wave(
         }
     });
     let mut rows = Vec::with_capacity(n);
-    for r in out.into_inner().expect("workers finished") {
-        match r {
-            Some(r) => rows.push(r?),
-            None => {} // not started because another candidate failed; that error follows
-        }
+    // A `None` was never started because another candidate failed; that error comes first.
+    for r in out.into_inner().expect("workers finished").into_iter().flatten() {
+        rows.push(r?);
     }
     Ok(rows)
 }

@@ -292,12 +292,12 @@ fn api_build_resumes_from_the_cache() {
             let spec: ModelSpec = m.parse().unwrap();
             ChatClient::new(&spec, Some(url), None, transport(2000, 0), Some(cache.clone())).unwrap()
         };
-        let teacher = Teacher::Api(ApiTeacher {
+        let teacher = Teacher::Api(Box::new(ApiTeacher {
             client: client("openai:teacher"),
             max_tokens: 1000,
             reasoning_tokens: None,
             temperature: Some(0.0),
-        });
+        }));
         let judge = Judge::Llm { client: client("openai:judge"), all_tasks: true };
         let built = dataset::build(&catalog, &cfg, &teacher, &judge, &|_, _| {})?;
         dataset::write(out, &built, &cfg, &teacher.describe(), &judge.describe())

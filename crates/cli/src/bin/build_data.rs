@@ -196,12 +196,12 @@ fn build(args: BuildArgs) -> Result<()> {
             transport.clone(),
             Some(ResponseCache::open(&cache_dir)?),
         )?;
-        Teacher::Api(ApiTeacher {
+        Teacher::Api(Box::new(ApiTeacher {
             client,
             max_tokens: args.max_tokens,
             reasoning_tokens: Some(args.reasoning_tokens).filter(|r| *r > 0),
             temperature: args.temperature,
-        })
+        }))
     };
     let judge = if args.judge == "offline" {
         if args.judge_all {

@@ -15,7 +15,7 @@ pub enum Teacher {
     /// The deterministic offline teacher (the default).
     Offline,
     /// A model behind an API.
-    Api(api::ApiTeacher),
+    Api(Box<api::ApiTeacher>),
 }
 
 impl Teacher {

@@ -50,7 +50,7 @@ pub fn reply(skill: &Skill, task: &Task, seed: u64) -> TeacherReply {
     out.push_str(OPENERS[rng.random_range(0..OPENERS.len())]);
     out.push_str("\n\n");
     for (i, step) in task.steps.iter().enumerate() {
-        let instruction = instructions.get(i).map(|s| plain(s)).unwrap_or_default();
+        let instruction = instructions.get(i).map(|s| plain(first_sentence(s))).unwrap_or_default();
         let phrase = RESULT_PHRASES[rng.random_range(0..RESULT_PHRASES.len())];
         let work = step.work.trim();
         let value = step.value.trim();
@@ -78,6 +78,15 @@ pub fn reply(skill: &Skill, task: &Task, seed: u64) -> TeacherReply {
         AnswerSpec::FreeForm { .. } => task.answer.trim().to_string(),
     };
     TeacherReply { reasoning: out.trim_end().to_string(), content }
+}
+
+/// The first sentence of a procedure step: the step's name, without the detail the
+/// worked line below it already shows.
+fn first_sentence(s: &str) -> &str {
+    match s.find(". ") {
+        Some(i) if i >= 15 => &s[..=i],
+        _ => s,
+    }
 }
 
 /// A procedure step with Markdown emphasis and code marks removed, ending in a full stop.
