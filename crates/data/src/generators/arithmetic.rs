@@ -1,11 +1,33 @@
 //! Generators for the `arithmetic` domain.
 
-use super::fmt::{fixed, trim};
+use super::fmt::{fixed, grouped, trim};
 use super::{Gen, GenFn, step};
 use crate::error::Result;
 use crate::task::Generated;
 
-pub(crate) const KINDS: &[(&str, GenFn)] = &[("weighted_grade", weighted_grade)];
+pub(crate) const KINDS: &[(&str, GenFn)] = &[
+    ("weighted_grade", weighted_grade),
+    ("percent_change_chain", percent_change_chain),
+    ("mixed_fraction_sum", mixed_fraction_sum),
+    ("round_sig_figs", round_sig_figs),
+    ("order_of_operations", order_of_operations),
+    ("lcm_cycle", lcm_cycle),
+    ("reverse_percent", reverse_percent),
+];
+
+/// True when `x` sits within 1e-6 of a rounding boundary at `decimals` places.
+fn near_half(x: f64, decimals: u32) -> bool {
+    let y = x.abs() * 10f64.powi(decimals as i32);
+    (y - y.floor() - 0.5).abs() < 1e-6
+}
+
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 { a.abs() } else { gcd(b, a % b) }
+}
+
+fn lcm(a: i64, b: i64) -> i64 {
+    a / gcd(a, b) * b
+}
 
 /// A course grade from weighted components, one of which is missing and counts as zero
 /// unless dropped by the syllabus rule.
@@ -51,4 +73,736 @@ fn weighted_grade(g: &mut Gen) -> Result<Generated> {
         ],
         rubric: vec![],
     })
+}
+
+/// Successive percent changes: the net change is the product of the multipliers, not the
+/// sum of the percentages.
+fn percent_change_chain(g: &mut Gen) -> Result<Generated> {
+    let min_n = g.int("min_changes", 2)?.max(2);
+    let max_n = g.int("max_changes", 4)?.max(min_n);
+    let max_pct = g.int("max_percent", 40)?.clamp(2, 90);
+    // (subject, money?, start range, period word)
+    let subjects: &[(&str, bool, i64, i64, &str)] = &[
+        ("The price of a bicycle", true, 200, 900, "month"),
+        ("A town's population", false, 4000, 60000, "year"),
+        ("A website's monthly visitor count", false, 10000, 90000, "quarter"),
+        ("A share price", true, 20, 300, "week"),
+        ("The rent of a flat", true, 600, 2400, "year"),
+        ("A farm's wheat harvest (in tonnes)", false, 300, 5000, "season"),
+    ];
+    let &(subject, money, lo, hi, period) = g.pick(subjects);
+    let start = g.range(lo, hi);
+    let ordinals = ["first", "second", "third", "fourth", "fifth", "sixth"];
+    let n = g.range(min_n, max_n) as usize;
+    let mut changes: Vec<i64> = Vec::new();
+    for _ in 0..200 {
+        changes = (0..n).map(|_| g.range(2, max_pct) * if g.chance(0.5) { 1 } else { -1 }).collect();
+        if g.chance(0.3) {
+            // The classic trap: up p% then down p% is not back to the start.
+            changes[1] = -changes[0];
+        }
+        let prod: f64 = changes.iter().map(|c| 1.0 + *c as f64 / 100.0).product();
+        let net = (prod - 1.0) * 100.0;
+        if !near_half(net, 2) && net.abs() > 0.005 {
+            break;
+        }
+    }
+    let mults: Vec<f64> = changes.iter().map(|c| 1.0 + *c as f64 / 100.0).collect();
+    let prod: f64 = mults.iter().product();
+    let start_f = start as f64;
+    let fin = start_f * prod;
+    let diff = fin - start_f;
+    let net = diff / start_f * 100.0;
+    let show = |x: i64| if money { format!("${}", grouped(x)) } else { grouped(x) };
+    let sentences: Vec<String> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let verb = if *c > 0 { "rose" } else { "fell" };
+            format!("in the {} {period} it {verb} by {}%", ordinals[i], c.abs())
+        })
+        .collect();
+    let prompt = format!(
+        "{subject} started at {}. Then, {}. By what percent did it change overall, from the start to the end? Give the net percent change rounded to 2 decimal places, with a minus sign if it decreased overall (for example -3.25).",
+        show(start),
+        sentences.join("; ")
+    );
+    let mult_list = changes
+        .iter()
+        .zip(&mults)
+        .map(|(c, m)| format!("{}{}% → {}", if *c > 0 { "+" } else { "−" }, c.abs(), trim(*m, 2)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mult_prod = mults.iter().map(|m| trim(*m, 2)).collect::<Vec<_>>().join(" × ");
+    Ok(Generated {
+        prompt,
+        answer: fixed(net, 2),
+        steps: vec![
+            step(format!("Multipliers: {mult_list}."), mults.iter().map(|m| trim(*m, 2)).collect::<Vec<_>>().join(", ")),
+            step(format!("Combined multiplier = {mult_prod} = {}.", trim(prod, 10)), trim(prod, 10)),
+            step(format!("Final value = {} × {} = {}.", grouped(start), trim(prod, 10), trim(fin, 6)), trim(fin, 6)),
+            step(format!("Net change = {} − {} = {}.", trim(fin, 6), grouped(start), trim(diff, 6)), trim(diff, 6)),
+            step(
+                format!("{} ÷ {} × 100 = {}% → rounded to 2 decimals: {}%.", trim(diff, 6), grouped(start), trim(net, 6), fixed(net, 2)),
+                format!("{}%", fixed(net, 2)),
+            ),
+        ],
+        rubric: vec![],
+    })
+}
+
+/// Writes `num/den` (positive, in lowest terms) as a mixed number: `3 1/4`, `1/4` or `3`.
+fn mixed(num: i64, den: i64) -> String {
+    let (w, r) = (num / den, num % den);
+    match (w, r) {
+        (_, 0) => w.to_string(),
+        (0, _) => format!("{r}/{den}"),
+        _ => format!("{w} {r}/{den}"),
+    }
+}
+
+/// Adds and subtracts mixed numbers; the answer is a mixed number in lowest terms.
+fn mixed_fraction_sum(g: &mut Gen) -> Result<Generated> {
+    let dens = [2i64, 3, 4, 5, 6, 8, 9, 10, 12];
+    let max_whole = g.int("max_whole", 9)?.max(1);
+    let contexts = [
+        "A recipe book asks you to work out",
+        "A carpenter's cut list needs",
+        "A homework sheet asks for",
+        "A tailor's fabric calculation needs",
+    ];
+    loop {
+        let n = g.range(2, 3) as usize;
+        let mut terms: Vec<(i64, i64, i64, i64)> = Vec::new(); // (sign, whole, num, den)
+        for i in 0..n {
+            let d = *g.pick(&dens);
+            let w = g.range(if i == 0 { 1 } else { 0 }, max_whole);
+            let mut nu = g.range(1, d - 1);
+            while gcd(nu, d) != 1 {
+                nu -= 1;
+            }
+            let sign = if i == 0 || g.chance(0.5) { 1 } else { -1 };
+            terms.push((sign, w, nu, d));
+        }
+        let l = terms.iter().fold(1, |acc, t| lcm(acc, t.3));
+        let improper: Vec<i64> = terms.iter().map(|t| t.1 * t.3 + t.2).collect();
+        let scaled: Vec<i64> = terms.iter().zip(&improper).map(|(t, im)| im * (l / t.3)).collect();
+        let total: i64 = terms.iter().zip(&scaled).map(|(t, s)| t.0 * s).sum();
+        if total <= 0 || terms.windows(2).all(|w| w[0].3 == w[1].3) {
+            continue;
+        }
+        let gd = gcd(total, l);
+        let (rn, rd) = (total / gd, l / gd);
+        let answer = mixed(rn, rd);
+        let expr = terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let m = mixed(t.1 * t.3 + t.2, t.3);
+                if i == 0 { m } else if t.0 > 0 { format!("+ {m}") } else { format!("- {m}") }
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let ctx = *g.pick(&contexts);
+        let prompt = format!(
+            "{ctx} the value of {expr}. Give the result as a mixed number in lowest terms, written like `3 1/4` (whole part, a space, then the fraction); write just `1/4` if there is no whole part or just `3` if there is no fraction part."
+        );
+        let imp_list = terms
+            .iter()
+            .zip(&improper)
+            .map(|(t, im)| format!("{} = {im}/{}", mixed(t.1 * t.3 + t.2, t.3), t.3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let den_list = terms.iter().map(|t| t.3.to_string()).collect::<Vec<_>>().join(", ");
+        let scaled_list = terms
+            .iter()
+            .zip(&improper)
+            .zip(&scaled)
+            .map(|((t, im), s)| format!("{im}/{} = {s}/{l}", t.3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sum_expr = terms
+            .iter()
+            .zip(&scaled)
+            .enumerate()
+            .map(|(i, (t, s))| if i == 0 { s.to_string() } else if t.0 > 0 { format!("+ {s}") } else { format!("- {s}") })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let simplify = if gd > 1 {
+            format!("{total}/{l} ÷ {gd}/{gd} = {rn}/{rd}; ")
+        } else {
+            format!("{total}/{l} is already in lowest terms; ")
+        };
+        return Ok(Generated {
+            prompt,
+            answer: answer.clone(),
+            steps: vec![
+                step(format!("Improper fractions: {imp_list}."), improper.iter().zip(&terms).map(|(im, t)| format!("{im}/{}", t.3)).collect::<Vec<_>>().join(", ")),
+                step(format!("Least common denominator of {den_list} = {l}."), l.to_string()),
+                step(format!("Rewrite over {l}: {scaled_list}."), scaled.iter().map(|s| format!("{s}/{l}")).collect::<Vec<_>>().join(", ")),
+                step(format!("Numerators: {sum_expr} = {total}, so the result is {total}/{l}."), format!("{total}/{l}")),
+                step(format!("{simplify}{rn} ÷ {rd} = {} remainder {} → {answer}.", rn / rd, rn % rd), answer),
+            ],
+            rubric: vec![],
+        });
+    }
+}
+
+fn place_name(p: i32) -> String {
+    let names = [
+        "hundred-millionths",
+        "ten-millionths",
+        "millionths",
+        "hundred-thousandths",
+        "ten-thousandths",
+        "thousandths",
+        "hundredths",
+        "tenths",
+        "ones",
+        "tens",
+        "hundreds",
+        "thousands",
+        "ten-thousands",
+        "hundred-thousands",
+        "millions",
+    ];
+    let i = p + 8;
+    if (0..names.len() as i32).contains(&i) { names[i as usize].to_string() } else { format!("10^{p}") }
+}
+
+/// Writes the digits `d` (first digit at place `top`) as a plain decimal, padding with zeros
+/// to the ones place and keeping every given digit after the point.
+fn render_digits(d: &[u8], top: i32) -> String {
+    let low = top - d.len() as i32 + 1;
+    let at = |p: i32| if p <= top && p >= low { (b'0' + d[(top - p) as usize]) as char } else { '0' };
+    let int: String = if top < 0 { "0".into() } else { (0..=top).rev().map(at).collect() };
+    if low < 0 { format!("{int}.{}", (low..0).rev().map(at).collect::<String>()) } else { int }
+}
+
+/// Rounds the digits `d` (first at place `top`) to `n` significant figures, half up.
+/// Returns the kept digits, the new top place and whether the next digit rounded up.
+fn round_digits(d: &[u8], top: i32, n: usize) -> (Vec<u8>, i32, bool) {
+    let mut kept = d[..n].to_vec();
+    let up = d.get(n).is_some_and(|x| *x >= 5);
+    let mut top = top;
+    if up {
+        let mut i = n;
+        loop {
+            if i == 0 {
+                kept.insert(0, 1);
+                kept.pop();
+                top += 1;
+                break;
+            }
+            i -= 1;
+            if kept[i] == 9 {
+                kept[i] = 0;
+            } else {
+                kept[i] += 1;
+                break;
+            }
+        }
+    }
+    (kept, top, up)
+}
+
+/// Rounds a number to n significant figures: leading zeros do not count, carries can ripple,
+/// and trailing zeros after the point stay.
+fn round_sig_figs(g: &mut Gen) -> Result<Generated> {
+    let k = g.range(4, 7) as usize;
+    let n = g.range(2, (k as i64 - 1).min(4)) as usize;
+    let top = if g.chance(0.4) { g.range(-4, -1) } else { g.range(0, 5) } as i32;
+    let mut d: Vec<u8> = (0..k).map(|_| g.range(0, 9) as u8).collect();
+    d[0] = g.range(1, 9) as u8;
+    if g.chance(0.3) {
+        // A carry that ripples through nines.
+        for x in d.iter_mut().take(n).skip(1) {
+            *x = 9;
+        }
+        d[n] = g.range(5, 9) as u8;
+        if g.chance(0.3) {
+            d[0] = 9;
+        }
+    } else if g.chance(0.3) {
+        // Zeros inside the kept digits are significant.
+        d[n - 1] = 0;
+    }
+    let given = render_digits(&d, top);
+    let (kept, new_top, up) = round_digits(&d, top, n);
+    let answer = render_digits(&kept, new_top);
+    let last = new_top - n as i32 + 1;
+    let orig_last = top - n as i32 + 1;
+    let what = *g.pick(&["a measured length in metres", "a lab reading", "a computed speed", "a survey estimate"]);
+    let prompt = format!(
+        "The value {given} is {what}. Round it to {n} significant figures. Write the result as an ordinary decimal number (no scientific notation), keeping any trailing zeros after the decimal point that are significant."
+    );
+    let sig: Vec<String> = d[..n].iter().map(|x| x.to_string()).collect();
+    let first_note = if top < 0 {
+        format!("The leading zeros of {given} are not significant; the first significant digit is {} in the {} place.", d[0], place_name(top))
+    } else {
+        format!("The first significant digit of {given} is {} in the {} place.", d[0], place_name(top))
+    };
+    let digits_now: String = d[..n].iter().map(|x| (b'0' + x) as char).collect();
+    let digits_new: String = kept.iter().map(|x| (b'0' + x) as char).collect();
+    Ok(Generated {
+        prompt,
+        answer: answer.clone(),
+        steps: vec![
+            step(first_note, format!("{} ({})", d[0], place_name(top))),
+            step(
+                format!("Counting {n} significant digits: {}; the last kept digit is in the {} place.", sig.join(", "), place_name(orig_last)),
+                digits_now.clone(),
+            ),
+            step(
+                format!("The next digit is {}, which is {}.", d[n], if up { "5 or more, so round up" } else { "less than 5, so round down (keep)" }),
+                if up { "round up".to_string() } else { "keep".to_string() },
+            ),
+            step(
+                match (up, new_top != top) {
+                    (false, _) => format!("Keep {digits_now}."),
+                    (true, false) => format!("{digits_now} + 1 in the last kept place = {digits_new}."),
+                    (true, true) => format!(
+                        "{digits_now} + 1 carries through every nine into a new leading 1, so the {n} significant digits become {digits_new}, starting one place higher."
+                    ),
+                },
+                digits_new,
+            ),
+            step(
+                format!(
+                    "Place the digits back with the last kept digit in the {} place, filling with zeros and keeping significant trailing zeros: {answer}.",
+                    place_name(last)
+                ),
+                answer,
+            ),
+        ],
+        rubric: vec![],
+    })
+}
+
+#[derive(Clone, Debug)]
+enum Factor {
+    Num(i64),
+    /// `(a + b)` or `(a - b)`.
+    Paren(i64, char, i64),
+    Pow(Box<Factor>, u32),
+}
+
+impl Factor {
+    fn value(&self) -> i64 {
+        match self {
+            Factor::Num(n) => *n,
+            Factor::Paren(a, '+', b) => a + b,
+            Factor::Paren(a, _, b) => a - b,
+            Factor::Pow(b, e) => b.value().pow(*e),
+        }
+    }
+
+    /// The factor as written after `stage` rounds of simplification: 0 as given, 1 with
+    /// parentheses evaluated, 2 with powers evaluated too.
+    fn show(&self, stage: u8) -> String {
+        match self {
+            Factor::Num(n) => n.to_string(),
+            Factor::Paren(a, op, b) => {
+                if stage >= 1 {
+                    self.value().to_string()
+                } else {
+                    format!("({a} {op} {b})")
+                }
+            }
+            Factor::Pow(b, e) => {
+                if stage >= 2 {
+                    self.value().to_string()
+                } else {
+                    format!("{}^{e}", b.show(stage))
+                }
+            }
+        }
+    }
+}
+
+/// A product/quotient chain: the first factor, then `(op, factor)` pairs evaluated left to right.
+type Term = (Factor, Vec<(char, Factor)>);
+
+fn term_value(t: &Term) -> i64 {
+    t.1.iter().fold(t.0.value(), |acc, (op, f)| if *op == '×' { acc * f.value() } else { acc / f.value() })
+}
+
+fn show_term(t: &Term, stage: u8) -> String {
+    if stage >= 3 {
+        return term_value(t).to_string();
+    }
+    let mut s = t.0.show(stage);
+    for (op, f) in &t.1 {
+        s.push_str(&format!(" {op} {}", f.show(stage)));
+    }
+    s
+}
+
+fn show_expr(e: &[(char, Term)], stage: u8) -> String {
+    let mut s = String::new();
+    for (i, (sign, t)) in e.iter().enumerate() {
+        let v = show_term(t, stage);
+        if i == 0 {
+            s.push_str(&v);
+        } else {
+            s.push_str(&format!(" {sign} {v}"));
+        }
+    }
+    s
+}
+
+fn gen_factor(g: &mut Gen, max: i64) -> Factor {
+    match g.range(0, 9) {
+        0..=4 => Factor::Num(g.range(2, max)),
+        5 | 6 => {
+            let a = g.range(3, 15);
+            if g.chance(0.5) { Factor::Paren(a, '+', g.range(1, 9)) } else { Factor::Paren(a, '-', g.range(1, a - 1)) }
+        }
+        7 => {
+            let b = g.range(2, 5);
+            Factor::Pow(Box::new(Factor::Num(b)), if b <= 3 && g.chance(0.5) { 3 } else { 2 })
+        }
+        _ => {
+            let a = g.range(2, 6);
+            let b = g.range(1, 9 - a);
+            Factor::Pow(Box::new(Factor::Paren(a, '+', b)), 2)
+        }
+    }
+}
+
+fn gen_term(g: &mut Gen) -> Term {
+    match g.range(0, 4) {
+        0 => (gen_factor(g, 30), vec![]),
+        1 => {
+            let a = gen_factor(g, 12);
+            (a, vec![('×', gen_factor(g, 9))])
+        }
+        2 => {
+            // a ÷ b × c: division first because it comes first.
+            let b = g.range(2, 9);
+            let a = b * g.range(2, 12);
+            let divisor = if g.chance(0.3) && b >= 2 { Factor::Paren(b + 3, '-', 3) } else { Factor::Num(b) };
+            (Factor::Num(a), vec![('÷', divisor), ('×', gen_factor(g, 9))])
+        }
+        3 => {
+            // a × b ÷ c with c dividing a × b.
+            let a = g.range(2, 12);
+            let b = g.range(2, 12);
+            let divs: Vec<i64> = (2..=12).filter(|c| (a * b) % c == 0).collect();
+            let c = if divs.is_empty() { 1 } else { *g.pick(&divs) };
+            (Factor::Num(a), vec![('×', Factor::Num(b)), ('÷', Factor::Num(c))])
+        }
+        _ => {
+            let f = gen_factor(g, 9);
+            (Factor::Num(g.range(2, 9)), vec![('×', f)])
+        }
+    }
+}
+
+/// Evaluates an integer expression with parentheses, powers, × ÷ and + − in the standard
+/// order, × ÷ and + − each strictly left to right.
+fn order_of_operations(g: &mut Gen) -> Result<Generated> {
+    let max_terms = g.int("max_terms", 4)?.max(2);
+    let mut expr: Vec<(char, Term)>;
+    loop {
+        let n = g.range(2, max_terms) as usize;
+        expr = (0..n).map(|i| (if i == 0 || g.chance(0.5) { '+' } else { '-' }, gen_term(g))).collect();
+        let big = expr.iter().any(|(_, t)| term_value(t).abs() > 400);
+        let has_md = expr.iter().any(|(_, t)| !t.1.is_empty());
+        if !big && has_md && expr.iter().any(|(s, _)| *s == '-') || (!big && has_md && n >= 3) {
+            break;
+        }
+    }
+    let values: Vec<i64> = expr.iter().map(|(_, t)| term_value(t)).collect();
+    let total = expr.iter().zip(&values).fold(0, |acc, ((s, _), v)| if *s == '-' { acc - v } else { acc + v });
+    let given = show_expr(&expr, 0);
+    let prompt = format!(
+        "Evaluate {given}. Use the standard order of operations; `^` means \"to the power of\", `×` multiplies and `÷` divides. Every division in this expression comes out exact. Give the exact integer result."
+    );
+    // Step 1: parentheses.
+    let mut parens = Vec::new();
+    let mut powers = Vec::new();
+    let mut visit = |f: &Factor| {
+        if let Factor::Paren(..) = f {
+            parens.push(format!("{} = {}", f.show(0), f.value()));
+        }
+        if let Factor::Pow(b, _) = f {
+            if let Factor::Paren(..) = **b {
+                parens.push(format!("{} = {}", b.show(0), b.value()));
+            }
+            powers.push(format!("{} = {}", f.show(1), f.value()));
+        }
+    };
+    for (_, t) in &expr {
+        visit(&t.0);
+        for (_, f) in &t.1 {
+            visit(f);
+        }
+    }
+    let s1 = show_expr(&expr, 1);
+    let s2 = show_expr(&expr, 2);
+    let s3 = show_expr(&expr, 3);
+    let w1 = if parens.is_empty() {
+        format!("No parentheses: {s1}.")
+    } else {
+        format!("Parentheses: {}. Now: {s1}.", parens.join(", "))
+    };
+    let w2 = if powers.is_empty() {
+        format!("No powers: {s2}.")
+    } else {
+        format!("Powers: {}. Now: {s2}.", powers.join(", "))
+    };
+    let mut md = Vec::new();
+    for (_, t) in &expr {
+        if t.1.is_empty() {
+            continue;
+        }
+        let mut acc = t.0.value();
+        let mut parts = Vec::new();
+        for (op, f) in &t.1 {
+            let next = if *op == '×' { acc * f.value() } else { acc / f.value() };
+            parts.push(format!("{acc} {op} {} = {next}", f.value()));
+            acc = next;
+        }
+        md.push(parts.join(", then "));
+    }
+    let w3 = format!("× and ÷ from left to right: {}. Now: {s3}.", md.join("; "));
+    let mut acc = values[0];
+    let mut adds = Vec::new();
+    for ((s, _), v) in expr.iter().zip(&values).skip(1) {
+        let next = if *s == '-' { acc - v } else { acc + v };
+        adds.push(format!("{acc} {s} {v} = {next}"));
+        acc = next;
+    }
+    let w4 = format!("+ and − from left to right: {}.", adds.join("; "));
+    Ok(Generated {
+        prompt,
+        answer: total.to_string(),
+        steps: vec![
+            step(w1, s1),
+            step(w2, s2),
+            step(w3, s3),
+            step(w4, total.to_string()),
+            step(format!("{given} = {total}."), total.to_string()),
+        ],
+        rubric: vec![],
+    })
+}
+
+fn factorize(mut n: i64) -> Vec<(i64, u32)> {
+    let mut out = Vec::new();
+    let mut p = 2;
+    while p * p <= n {
+        let mut e = 0;
+        while n % p == 0 {
+            n /= p;
+            e += 1;
+        }
+        if e > 0 {
+            out.push((p, e));
+        }
+        p += 1;
+    }
+    if n > 1 {
+        out.push((n, 1));
+    }
+    out
+}
+
+fn show_factors(f: &[(i64, u32)]) -> String {
+    f.iter().map(|(p, e)| if *e == 1 { p.to_string() } else { format!("{p}^{e}") }).collect::<Vec<_>>().join(" × ")
+}
+
+/// When repeating events next coincide: the least common multiple, plus the start when the
+/// question asks for a day number.
+fn lcm_cycle(g: &mut Gen) -> Result<Generated> {
+    let pool = [4i64, 6, 8, 9, 10, 12, 14, 15, 16, 18, 20, 21, 24, 25, 28, 30, 35, 36, 40, 42, 45];
+    let max_lcm = g.int("max_lcm", 2520)?;
+    let (nums, l) = loop {
+        let n = g.range(2, 3) as usize;
+        let idx = g.distinct(pool.len(), n);
+        let mut nums: Vec<i64> = idx.iter().map(|&i| pool[i]).collect();
+        nums.sort();
+        let l = nums.iter().fold(1, |a, b| lcm(a, *b));
+        let product: i64 = nums.iter().product();
+        if l <= max_lcm && l != product {
+            break (nums, l);
+        }
+    };
+    let list = match nums.len() {
+        2 => format!("{} and {}", nums[0], nums[1]),
+        _ => format!("{}, {} and {}", nums[0], nums[1], nums[2]),
+    };
+    let names3 = [
+        ("Lighthouses", "flash", "seconds"),
+        ("Buses on different routes", "leave the central station", "minutes"),
+        ("Warning beacons", "blink", "seconds"),
+    ];
+    let machines = ["the pumps", "the filters", "the conveyor belts", "the boilers", "the fans"];
+    let by_day = g.chance(0.5);
+    let (prompt, start) = if by_day {
+        let start = if g.chance(0.5) { 1 } else { g.range(2, 40) };
+        let idx = g.distinct(machines.len(), nums.len());
+        let parts: Vec<String> = idx.iter().zip(&nums).map(|(i, n)| format!("{} every {n} days", machines[*i])).collect();
+        (
+            format!(
+                "A plant services {}. Today is day {start} of the plan, and every one of them was serviced today. On which day number of the plan will they next all be serviced on the same day? Give the day number as a whole number.",
+                parts.join(", ")
+            ),
+            Some(start),
+        )
+    } else {
+        let &(who, verb, unit) = g.pick(&names3);
+        (
+            format!(
+                "{who} {verb} every {list} {unit} respectively. They have just done so at the same moment. How many {unit} from now will they next do so at the same moment? Give a whole number."
+            ),
+            None,
+        )
+    };
+    let facts: Vec<Vec<(i64, u32)>> = nums.iter().map(|n| factorize(*n)).collect();
+    let fact_list = nums.iter().zip(&facts).map(|(n, f)| format!("{n} = {}", show_factors(f))).collect::<Vec<_>>().join(", ");
+    let mut primes: Vec<(i64, u32)> = Vec::new();
+    for f in &facts {
+        for &(p, e) in f {
+            match primes.iter_mut().find(|(q, _)| *q == p) {
+                Some(x) => x.1 = x.1.max(e),
+                None => primes.push((p, e)),
+            }
+        }
+    }
+    primes.sort();
+    let highest = show_factors(&primes);
+    let checks = nums.iter().map(|n| format!("{l} ÷ {n} = {}", l / n)).collect::<Vec<_>>().join(", ");
+    let (answer, w5) = match start {
+        Some(s) => (s + l, format!("The question asks for a day number: day {s} + {l} = day {}.", s + l)),
+        None => (l, format!("The question asks for a waiting time, so the answer is the LCM: {l}.")),
+    };
+    Ok(Generated {
+        prompt,
+        answer: answer.to_string(),
+        steps: vec![
+            step(format!("Prime factors: {fact_list}."), fact_list.clone()),
+            step(format!("Highest power of each prime: {highest}."), highest.clone()),
+            step(format!("LCM = {highest} = {l}."), l.to_string()),
+            step(format!("Check: {checks}, all whole numbers."), "divides evenly".to_string()),
+            step(w5, answer.to_string()),
+        ],
+        rubric: vec![],
+    })
+}
+
+/// Finds the original value from the value after a percent increase or decrease.
+fn reverse_percent(g: &mut Gen) -> Result<Generated> {
+    // (template, money?, increase?, original range)
+    let cases: &[(&str, bool, bool, i64, i64)] = &[
+        ("After a {p}% price increase, a coffee machine costs {v}. What was its price before the increase? Round to the nearest cent.", true, true, 40, 600),
+        ("In a sale with {p}% off, a jacket costs {v}. What was its price before the discount? Round to the nearest cent.", true, false, 30, 400),
+        ("A town's population grew by {p}% over a decade and is now {v}. What was the population a decade ago? Give a whole number.", false, true, 2000, 90000),
+        ("After a {p}% cut, a club has {v} members. How many members did it have before the cut? Give a whole number.", false, false, 200, 9000),
+        ("A price of {v} already includes {p}% sales tax. What is the price before tax? Round to the nearest cent.", true, true, 10, 900),
+        ("After a {p}% pay rise, Noor earns {v} a year. What did she earn before the rise? Round to the nearest cent.", true, true, 20000, 90000),
+    ];
+    let &(tpl, money, inc, lo, hi) = g.pick(cases);
+    let p = g.range(3, if inc { 40 } else { 60 });
+    let m100 = if inc { 100 + p } else { 100 - p };
+    // Counts: the after value must be a whole number, so the original is a multiple of 100/gcd.
+    // Money works in cents. The after value must be a whole number of cents (or people), so the
+    // original is a multiple of 100/gcd(100, multiplier×100) in those units.
+    let scale = if money { 100 } else { 1 };
+    let step_n = 100 / gcd(100, m100);
+    let units = g.range(lo * scale / step_n + 1, hi * scale / step_n) * step_n;
+    let orig = units as f64 / scale as f64;
+    let after = orig * m100 as f64 / 100.0;
+    let show = |x: f64| if money { format!("${}", super::fmt::money(x)) } else { grouped(x.round() as i64) };
+    let prompt = tpl.replace("{p}", &p.to_string()).replace("{v}", &show(after));
+    let mult = m100 as f64 / 100.0;
+    let answer = if money { fixed(orig, 2) } else { fixed(orig, 0) };
+    let after_s = if money { fixed(after, 2) } else { grouped(after.round() as i64) };
+    Ok(Generated {
+        prompt,
+        answer: answer.clone(),
+        steps: vec![
+            step(format!("The {p}% is {} of the original value.", if inc { "an increase" } else { "a decrease" }), format!("{}{p}%", if inc { "+" } else { "−" })),
+            step(format!("Multiplier = 1 {} {p}/100 = {}.", if inc { "+" } else { "−" }, trim(mult, 2)), trim(mult, 2)),
+            step(format!("The known value is the after value: {after_s} = original × {}.", trim(mult, 2)), format!("{after_s} = original × {}", trim(mult, 2))),
+            step(format!("Original = {after_s} ÷ {} = {}.", trim(mult, 2), trim(orig, 6)), trim(orig, 6)),
+            step(format!("Check: {} × {} = {after_s}. Answer: {answer}.", trim(orig, 2), trim(mult, 2)), answer),
+        ],
+        rubric: vec![],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mixed_numbers_are_written_in_all_three_shapes() {
+        assert_eq!(mixed(13, 4), "3 1/4");
+        assert_eq!(mixed(3, 4), "3/4");
+        assert_eq!(mixed(12, 4), "3");
+        // 2 1/3 + 1 3/4 - 5/6 = 28/12 + 21/12 - 10/12 = 39/12 = 13/4.
+        let total = 28 + 21 - 10;
+        let g = gcd(total, 12);
+        assert_eq!(mixed(total / g, 12 / g), "3 1/4");
+    }
+
+    #[test]
+    fn significant_figures_carry_and_keep_zeros() {
+        // 2.996 to 3 s.f. is 3.00; 9.996 to 3 s.f. is 10.0; 0.0034567 to 3 s.f. is 0.00346.
+        let (k, t, up) = round_digits(&[2, 9, 9, 6], 0, 3);
+        assert!(up);
+        assert_eq!(render_digits(&k, t), "3.00");
+        let (k, t, _) = round_digits(&[9, 9, 9, 6], 0, 3);
+        assert_eq!(render_digits(&k, t), "10.0");
+        let (k, t, _) = round_digits(&[3, 4, 5, 6, 7], -3, 3);
+        assert_eq!(render_digits(&k, t), "0.00346");
+        let (k, t, up) = round_digits(&[4, 5, 6, 7, 1], 4, 3);
+        assert!(up);
+        assert_eq!(render_digits(&k, t), "45700");
+        let (k, t, up) = round_digits(&[7, 0, 4, 9], 1, 2);
+        assert!(!up);
+        assert_eq!(render_digits(&k, t), "70");
+    }
+
+    #[test]
+    fn lcm_and_factors() {
+        assert_eq!(lcm(lcm(12, 18), 30), 180);
+        assert_eq!(show_factors(&factorize(360)), "2^3 × 3^2 × 5");
+    }
+
+    #[test]
+    fn left_to_right_multiplication_and_division() {
+        // 48 ÷ 4 × 2 = 24, not 6.
+        let t: Term = (Factor::Num(48), vec![('÷', Factor::Num(4)), ('×', Factor::Num(2))]);
+        assert_eq!(term_value(&t), 24);
+        let p = Factor::Pow(Box::new(Factor::Paren(2, '+', 3)), 2);
+        assert_eq!((p.show(0).as_str(), p.show(1).as_str(), p.value()), ("(2 + 3)^2", "5^2", 25));
+    }
+
+    /// Prints a few tasks of this worktree's domains: `cargo test -p skillsft-data dump_tasks -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn dump_tasks() {
+        let only = std::env::var("SKILL").unwrap_or_default();
+        let n: usize = std::env::var("N").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+        let catalog = crate::catalog::Catalog::builtin().unwrap();
+        for s in catalog.skills() {
+            if !["arithmetic", "units", "finance"].contains(&s.domain.as_str()) || !s.id.contains(&only) {
+                continue;
+            }
+            for i in 0..n {
+                let t = super::super::generate(s, super::super::task_seed(7, &s.id, i)).unwrap();
+                println!("=== {} #{i}\n{}\n--- steps", s.id, t.prompt);
+                for st in &t.steps {
+                    println!("  * {} [{}]", st.work, st.value);
+                }
+                println!("--- answer: {}", t.answer);
+                for c in &t.rubric {
+                    println!("  rubric: {} {:?}", c.criterion, c.expect);
+                }
+            }
+        }
+    }
 }
