@@ -1,8 +1,9 @@
 //! The offline rubric judge: a free-form answer passes when every rubric criterion's
 //! required facts appear in it (case-, space- and thousands-separator-insensitive).
 //!
-//! It checks facts, not reasoning quality; criteria with no facts listed cannot be checked
-//! offline and are reported, not passed silently — such tasks need the LLM judge.
+//! It checks facts, not reasoning quality. Criteria with no facts listed ("confirms every
+//! limit is met") cannot be checked offline: they are skipped and named in the verdict's
+//! detail, and a task with no checkable criterion at all fails — such tasks need the LLM judge.
 
 use super::Verdict;
 use crate::task::Task;
@@ -19,14 +20,16 @@ pub fn judge(task: &Task, response: &str) -> Verdict {
             unmet.push(c.criterion.clone());
         }
     }
-    let pass = unmet.is_empty() && uncheckable == 0 && !task.rubric.is_empty();
-    let detail = if !unmet.is_empty() {
-        Some(format!("unmet: {}", unmet.join("; ")))
-    } else if uncheckable > 0 {
-        Some(format!("{uncheckable} criteria list no facts; an LLM judge is needed"))
-    } else {
-        None
-    };
+    let checkable = task.rubric.len() - uncheckable;
+    let pass = unmet.is_empty() && checkable > 0;
+    let mut notes = Vec::new();
+    if !unmet.is_empty() {
+        notes.push(format!("unmet: {}", unmet.join("; ")));
+    }
+    if uncheckable > 0 {
+        notes.push(format!("{uncheckable} criteria list no facts and were not checked (needs an LLM judge)"));
+    }
+    let detail = Some(notes.join("; ")).filter(|d| !d.is_empty());
     Verdict { judge: "rubric-facts".into(), pass, extracted: None, detail }
 }
 
@@ -74,7 +77,11 @@ mod tests {
 
     #[test]
     fn criteria_without_facts_are_not_passed_silently() {
-        let t = task(vec![Criterion { criterion: "explains clearly".into(), expect: vec![] }]);
+        let vague = Criterion { criterion: "explains clearly".into(), expect: vec![] };
+        let t = task(vec![vague.clone()]);
         assert!(!judge(&t, "anything").pass);
+        let t = task(vec![vague, Criterion { criterion: "decision".into(), expect: vec!["GO".into()] }]);
+        let v = judge(&t, "Decision: GO");
+        assert!(v.pass && v.detail.unwrap().contains("not checked"));
     }
 }
