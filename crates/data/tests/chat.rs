@@ -74,7 +74,8 @@ fn chat_template_matches_transformers_token_for_token() {
             checked += 1;
         }
     }
-    assert!(checked >= 8, "only {checked} conversations checked");
+    // 9 hand-written conversations + 24 corpus rows (every 15th row of the default build).
+    assert!(checked >= 33, "only {checked} conversations checked");
 }
 
 /// The loss mask trains exactly the final assistant turn's think block, answer and
