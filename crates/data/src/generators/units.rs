@@ -308,7 +308,14 @@ fn average_speed_trip(g: &mut Gen) -> Result<Generated> {
             prompt,
             answer: answer.clone(),
             steps: vec![
-                step(w1, "times in hours".to_string()),
+                step(w1, {
+                    let hrs: Vec<String> = legs
+                        .iter()
+                        .filter_map(|l| l.2.map(|m| format!("{} h", trim(m as f64 / 60.0, 6))))
+                        .chain((stop > 0).then(|| format!("{} h stop", trim(stop as f64 / 60.0, 6))))
+                        .collect();
+                    if hrs.is_empty() { "no minutes to convert".to_string() } else { hrs.join(", ") }
+                }),
                 step(
                     format!("{}.", w2.join("; ")),
                     dists
@@ -572,7 +579,7 @@ fn fuel_economy_convert(g: &mut Gen) -> Result<Generated> {
                     ),
                     format!("{} miles per 1 {gal}.", trim(mpg, 1)),
                     format!("{} mi × 1.609344 = {} km per {gal}.", trim(mpg, 1), trim(km, 6)),
-                    format!("1 {gal} = {} L, so {} km per {} L.", trim(gal_l, 9), trim(km, 6), trim(gal_l, 9)),
+                    format!("{} km per 1 {gal}, and 1 {gal} = {} L.", trim(km, 6), trim(gal_l, 9)),
                     format!("Litres per 100 km = {} L ÷ {} km × 100 = {}.", trim(gal_l, 9), trim(km, 6), trim(l100, 6)),
                     l100,
                     format!("{} mi per gal", trim(mpg, 1)),
@@ -607,7 +614,7 @@ fn fuel_economy_convert(g: &mut Gen) -> Result<Generated> {
                     ),
                     format!("{} miles per 1 US gallon.", trim(mpg, 1)),
                     format!("{} mi × 1.609344 = {} km per US gallon.", trim(mpg, 1), trim(km, 6)),
-                    format!("1 US gallon = 3.785411784 L, so {} km per 3.785411784 L.", trim(km, 6)),
+                    format!("{} km per 1 US gallon, and 1 US gallon = 3.785411784 L.", trim(km, 6)),
                     format!(
                         "Kilometres per litre = {} ÷ 3.785411784 = {} (distance per volume, no inversion).",
                         trim(km, 6),
@@ -628,7 +635,7 @@ fn fuel_economy_convert(g: &mut Gen) -> Result<Generated> {
             steps: vec![
                 step(w1, v1),
                 step(w2.clone(), w2.rsplit("= ").next().unwrap_or("").trim_end_matches('.').to_string()),
-                step(w3, "volume in target unit".to_string()),
+                step(w3.clone(), w3.rsplit("= ").next().unwrap_or("").trim_end_matches('.').to_string()),
                 step(w4, trim(y, 6)),
                 step(format!("{} rounded to 2 decimals = {answer}.", trim(y, 6)), answer),
             ],
