@@ -92,6 +92,22 @@ fn compound_balance(g: &mut Gen) -> Result<Generated> {
     }
 }
 
+/// Splits `taxable` into bracket slices `(bracket index, lower limit, amount)`; `tops` are the
+/// upper limits of every bracket but the last, which is open-ended.
+fn tax_slices(taxable: i64, tops: &[i64]) -> Vec<(usize, i64, i64)> {
+    let mut out = Vec::new();
+    let mut lo = 0;
+    for k in 0..=tops.len() {
+        let hi = tops.get(k).copied().unwrap_or(i64::MAX);
+        if taxable <= lo {
+            break;
+        }
+        out.push((k, lo, taxable.min(hi) - lo));
+        lo = hi;
+    }
+    out
+}
+
 /// Tax owed under progressive brackets after a standard deduction.
 fn progressive_tax(g: &mut Gen) -> Result<Generated> {
     let rate_sets: &[&[i64]] =
@@ -127,19 +143,8 @@ fn progressive_tax(g: &mut Gen) -> Result<Generated> {
         grouped(deduction),
         lines.join("\n")
     );
-    let mut slices = Vec::new();
-    let mut taxes = Vec::new();
-    let mut lo = 0;
-    for k in 0..nb {
-        let hi = if k < nb - 1 { tops[k] } else { i64::MAX };
-        if taxable <= lo {
-            break;
-        }
-        let amt = taxable.min(hi) - lo;
-        slices.push((k, lo, amt));
-        taxes.push(amt as f64 * rates[k] as f64 / 100.0);
-        lo = hi;
-    }
+    let slices = tax_slices(taxable, &tops[..nb - 1]);
+    let taxes: Vec<f64> = slices.iter().map(|(k, _, amt)| *amt as f64 * rates[*k] as f64 / 100.0).collect();
     let total: f64 = taxes.iter().sum();
     let slice_list = if slices.is_empty() {
         "No taxable income, so no slices.".to_string()
@@ -673,6 +678,18 @@ mod tests {
         // 10,000 at 6% APR over 36 months: 304.22 a month (standard amortization tables).
         assert_eq!(fixed(payment(10_000.0, 6.0, 36), 2), "304.22");
         assert_eq!(fixed(payment(25_000.0, 4.5, 60), 2), "466.08");
+    }
+
+    #[test]
+    fn brackets_tax_only_the_slice_inside_them() {
+        // 50,000 taxable with limits 10,000 / 40,000: 10,000 + 30,000 + 10,000.
+        assert_eq!(
+            tax_slices(50_000, &[10_000, 40_000]),
+            vec![(0, 0, 10_000), (1, 10_000, 30_000), (2, 40_000, 10_000)]
+        );
+        assert_eq!(tax_slices(8_000, &[10_000, 40_000]), vec![(0, 0, 8_000)]);
+        assert_eq!(tax_slices(0, &[10_000]), vec![]);
+        assert_eq!(tax_slices(40_000, &[10_000, 40_000]).len(), 2);
     }
 
     #[test]
