@@ -45,9 +45,8 @@ fn weighted_grade(g: &mut Gen) -> Result<Generated> {
     }
     let scores: Vec<i64> = (0..n).map(|_| g.range(52, 99)).collect();
     let student = g.pick(&["Ana", "Bo", "Chidi", "Dana", "Eun", "Farid", "Greta", "Hiro"]).to_string();
-    let lines: Vec<String> = (0..n)
-        .map(|i| format!("- {}: weight {}%, score {}/100", names[picked[i]], weights[i], scores[i]))
-        .collect();
+    let lines: Vec<String> =
+        (0..n).map(|i| format!("- {}: weight {}%, score {}/100", names[picked[i]], weights[i], scores[i])).collect();
     let prompt = format!(
         "{student}'s course grade is a weighted average of these components:\n{}\nWhat is {student}'s final grade, rounded to one decimal place?",
         lines.join("\n")
@@ -65,11 +64,25 @@ fn weighted_grade(g: &mut Gen) -> Result<Generated> {
         prompt,
         answer: fixed(grade, 1),
         steps: vec![
-            step(format!("The components are {}.", (0..n).map(|i| names[picked[i]].as_str()).collect::<Vec<_>>().join(", ")), format!("{n} components")),
+            step(
+                format!(
+                    "The components are {}.",
+                    (0..n).map(|i| names[picked[i]].as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                format!("{n} components"),
+            ),
             step(format!("Weights: {weights_list} = {total_w}%."), format!("{total_w}%")),
             step(prod_list, products.iter().map(|p| trim(*p, 2)).collect::<Vec<_>>().join(", ")),
             step(format!("Sum of weighted scores = {}.", trim(sum, 2)), trim(sum, 2)),
-            step(format!("{} ÷ {total_w}% × 100% = {}, rounded to one decimal: {}.", trim(sum, 2), trim(grade, 4), fixed(grade, 1)), fixed(grade, 1)),
+            step(
+                format!(
+                    "{} ÷ {total_w}% × 100% = {}, rounded to one decimal: {}.",
+                    trim(sum, 2),
+                    trim(grade, 4),
+                    fixed(grade, 1)
+                ),
+                fixed(grade, 1),
+            ),
         ],
         rubric: vec![],
     })
@@ -138,12 +151,21 @@ fn percent_change_chain(g: &mut Gen) -> Result<Generated> {
         prompt,
         answer: fixed(net, 2),
         steps: vec![
-            step(format!("Multipliers: {mult_list}."), mults.iter().map(|m| trim(*m, 2)).collect::<Vec<_>>().join(", ")),
+            step(
+                format!("Multipliers: {mult_list}."),
+                mults.iter().map(|m| trim(*m, 2)).collect::<Vec<_>>().join(", "),
+            ),
             step(format!("Combined multiplier = {mult_prod} = {}.", trim(prod, 10)), trim(prod, 10)),
             step(format!("Final value = {} × {} = {}.", grouped(start), trim(prod, 10), trim(fin, 6)), trim(fin, 6)),
             step(format!("Net change = {} − {} = {}.", trim(fin, 6), grouped(start), trim(diff, 6)), trim(diff, 6)),
             step(
-                format!("{} ÷ {} × 100 = {}% → rounded to 2 decimals: {}%.", trim(diff, 6), grouped(start), trim(net, 6), fixed(net, 2)),
+                format!(
+                    "{} ÷ {} × 100 = {}% → rounded to 2 decimals: {}%.",
+                    trim(diff, 6),
+                    grouped(start),
+                    trim(net, 6),
+                    fixed(net, 2)
+                ),
                 format!("{}%", fixed(net, 2)),
             ),
         ],
@@ -199,7 +221,13 @@ fn mixed_fraction_sum(g: &mut Gen) -> Result<Generated> {
             .enumerate()
             .map(|(i, t)| {
                 let m = mixed(t.1 * t.3 + t.2, t.3);
-                if i == 0 { m } else if t.0 > 0 { format!("+ {m}") } else { format!("- {m}") }
+                if i == 0 {
+                    m
+                } else if t.0 > 0 {
+                    format!("+ {m}")
+                } else {
+                    format!("- {m}")
+                }
             })
             .collect::<Vec<_>>()
             .join(" ");
@@ -225,7 +253,15 @@ fn mixed_fraction_sum(g: &mut Gen) -> Result<Generated> {
             .iter()
             .zip(&scaled)
             .enumerate()
-            .map(|(i, (t, s))| if i == 0 { s.to_string() } else if t.0 > 0 { format!("+ {s}") } else { format!("- {s}") })
+            .map(|(i, (t, s))| {
+                if i == 0 {
+                    s.to_string()
+                } else if t.0 > 0 {
+                    format!("+ {s}")
+                } else {
+                    format!("- {s}")
+                }
+            })
             .collect::<Vec<_>>()
             .join(" ");
         let simplify = if gd > 1 {
@@ -237,10 +273,19 @@ fn mixed_fraction_sum(g: &mut Gen) -> Result<Generated> {
             prompt,
             answer: answer.clone(),
             steps: vec![
-                step(format!("Improper fractions: {imp_list}."), improper.iter().zip(&terms).map(|(im, t)| format!("{im}/{}", t.3)).collect::<Vec<_>>().join(", ")),
+                step(
+                    format!("Improper fractions: {imp_list}."),
+                    improper.iter().zip(&terms).map(|(im, t)| format!("{im}/{}", t.3)).collect::<Vec<_>>().join(", "),
+                ),
                 step(format!("Least common denominator of {den_list} = {l}."), l.to_string()),
-                step(format!("Rewrite over {l}: {scaled_list}."), scaled.iter().map(|s| format!("{s}/{l}")).collect::<Vec<_>>().join(", ")),
-                step(format!("Numerators: {sum_expr} = {total}, so the result is {total}/{l}."), format!("{total}/{l}")),
+                step(
+                    format!("Rewrite over {l}: {scaled_list}."),
+                    scaled.iter().map(|s| format!("{s}/{l}")).collect::<Vec<_>>().join(", "),
+                ),
+                step(
+                    format!("Numerators: {sum_expr} = {total}, so the result is {total}/{l}."),
+                    format!("{total}/{l}"),
+                ),
                 step(format!("{simplify}{rn} ÷ {rd} = {} remainder {} → {answer}.", rn / rd, rn % rd), answer),
             ],
             rubric: vec![],
@@ -338,7 +383,11 @@ fn round_sig_figs(g: &mut Gen) -> Result<Generated> {
     );
     let sig: Vec<String> = d[..n].iter().map(|x| x.to_string()).collect();
     let first_note = if top < 0 {
-        format!("The leading zeros of {given} are not significant; the first significant digit is {} in the {} place.", d[0], place_name(top))
+        format!(
+            "The leading zeros of {given} are not significant; the first significant digit is {} in the {} place.",
+            d[0],
+            place_name(top)
+        )
     } else {
         format!("The first significant digit of {given} is {} in the {} place.", d[0], place_name(top))
     };
@@ -350,11 +399,19 @@ fn round_sig_figs(g: &mut Gen) -> Result<Generated> {
         steps: vec![
             step(first_note, format!("{} ({})", d[0], place_name(top))),
             step(
-                format!("Counting {n} significant digits: {}; the last kept digit is in the {} place.", sig.join(", "), place_name(orig_last)),
+                format!(
+                    "Counting {n} significant digits: {}; the last kept digit is in the {} place.",
+                    sig.join(", "),
+                    place_name(orig_last)
+                ),
                 digits_now.clone(),
             ),
             step(
-                format!("The next digit is {}, which is {}.", d[n], if up { "5 or more, so round up" } else { "less than 5, so round down (keep)" }),
+                format!(
+                    "The next digit is {}, which is {}.",
+                    d[n],
+                    if up { "5 or more, so round up" } else { "less than 5, so round down (keep)" }
+                ),
                 if up { "round up".to_string() } else { "keep".to_string() },
             ),
             step(
@@ -509,7 +566,7 @@ fn order_of_operations(g: &mut Gen) -> Result<Generated> {
         expr = (0..n).map(|i| (if i == 0 || g.chance(0.5) { '+' } else { '-' }, gen_term(g))).collect();
         let big = expr.iter().any(|(_, t)| term_value(t).abs() > 400);
         let has_md = expr.iter().any(|(_, t)| !t.1.is_empty());
-        if !big && has_md && expr.iter().any(|(s, _)| *s == '-') || (!big && has_md && n >= 3) {
+        if !big && has_md && (n >= 3 || expr.iter().any(|(s, _)| *s == '-')) {
             break;
         }
     }
@@ -643,7 +700,8 @@ fn lcm_cycle(g: &mut Gen) -> Result<Generated> {
     let (prompt, start) = if by_day {
         let start = if g.chance(0.5) { 1 } else { g.range(2, 40) };
         let idx = g.distinct(machines.len(), nums.len());
-        let parts: Vec<String> = idx.iter().zip(&nums).map(|(i, n)| format!("{} every {n} days", machines[*i])).collect();
+        let parts: Vec<String> =
+            idx.iter().zip(&nums).map(|(i, n)| format!("{} every {n} days", machines[*i])).collect();
         (
             format!(
                 "A plant services {}. Today is day {start} of the plan, and every one of them was serviced today. On which day number of the plan will they next all be serviced on the same day? Give the day number as a whole number.",
@@ -661,7 +719,8 @@ fn lcm_cycle(g: &mut Gen) -> Result<Generated> {
         )
     };
     let facts: Vec<Vec<(i64, u32)>> = nums.iter().map(|n| factorize(*n)).collect();
-    let fact_list = nums.iter().zip(&facts).map(|(n, f)| format!("{n} = {}", show_factors(f))).collect::<Vec<_>>().join(", ");
+    let fact_list =
+        nums.iter().zip(&facts).map(|(n, f)| format!("{n} = {}", show_factors(f))).collect::<Vec<_>>().join(", ");
     let mut primes: Vec<(i64, u32)> = Vec::new();
     for f in &facts {
         for &(p, e) in f {
@@ -696,12 +755,48 @@ fn lcm_cycle(g: &mut Gen) -> Result<Generated> {
 fn reverse_percent(g: &mut Gen) -> Result<Generated> {
     // (template, money?, increase?, original range)
     let cases: &[(&str, bool, bool, i64, i64)] = &[
-        ("After a {p}% price increase, a coffee machine costs {v}. What was its price before the increase? Round to the nearest cent.", true, true, 40, 600),
-        ("In a sale with {p}% off, a jacket costs {v}. What was its price before the discount? Round to the nearest cent.", true, false, 30, 400),
-        ("A town's population grew by {p}% over a decade and is now {v}. What was the population a decade ago? Give a whole number.", false, true, 2000, 90000),
-        ("After a {p}% cut, a club has {v} members. How many members did it have before the cut? Give a whole number.", false, false, 200, 9000),
-        ("A price of {v} already includes {p}% sales tax. What is the price before tax? Round to the nearest cent.", true, true, 10, 900),
-        ("After a {p}% pay rise, Noor earns {v} a year. What did she earn before the rise? Round to the nearest cent.", true, true, 20000, 90000),
+        (
+            "After a {p}% price increase, a coffee machine costs {v}. What was its price before the increase? Round to the nearest cent.",
+            true,
+            true,
+            40,
+            600,
+        ),
+        (
+            "In a sale with {p}% off, a jacket costs {v}. What was its price before the discount? Round to the nearest cent.",
+            true,
+            false,
+            30,
+            400,
+        ),
+        (
+            "A town's population grew by {p}% over a decade and is now {v}. What was the population a decade ago? Give a whole number.",
+            false,
+            true,
+            2000,
+            90000,
+        ),
+        (
+            "After a {p}% cut, a club has {v} members. How many members did it have before the cut? Give a whole number.",
+            false,
+            false,
+            200,
+            9000,
+        ),
+        (
+            "A price of {v} already includes {p}% sales tax. What is the price before tax? Round to the nearest cent.",
+            true,
+            true,
+            10,
+            900,
+        ),
+        (
+            "After a {p}% pay rise, Noor earns {v} a year. What did she earn before the rise? Round to the nearest cent.",
+            true,
+            true,
+            20000,
+            90000,
+        ),
     ];
     let &(tpl, money, inc, lo, hi) = g.pick(cases);
     let p = g.range(3, if inc { 40 } else { 60 });
@@ -723,9 +818,15 @@ fn reverse_percent(g: &mut Gen) -> Result<Generated> {
         prompt,
         answer: answer.clone(),
         steps: vec![
-            step(format!("The {p}% is {} of the original value.", if inc { "an increase" } else { "a decrease" }), format!("{}{p}%", if inc { "+" } else { "−" })),
+            step(
+                format!("The {p}% is {} of the original value.", if inc { "an increase" } else { "a decrease" }),
+                format!("{}{p}%", if inc { "+" } else { "−" }),
+            ),
             step(format!("Multiplier = 1 {} {p}/100 = {}.", if inc { "+" } else { "−" }, trim(mult, 2)), trim(mult, 2)),
-            step(format!("The known value is the after value: {after_s} = original × {}.", trim(mult, 2)), format!("{after_s} = original × {}", trim(mult, 2))),
+            step(
+                format!("The known value is the after value: {after_s} = original × {}.", trim(mult, 2)),
+                format!("{after_s} = original × {}", trim(mult, 2)),
+            ),
             step(format!("Original = {after_s} ÷ {} = {}.", trim(mult, 2), trim(orig, 6)), trim(orig, 6)),
             step(format!("Check: {} × {} = {after_s}. Answer: {answer}.", trim(orig, 2), trim(mult, 2)), answer),
         ],
@@ -794,6 +895,10 @@ mod tests {
             }
             for i in 0..n {
                 let t = super::super::generate(s, super::super::task_seed(7, &s.id, i)).unwrap();
+                if std::env::var("JSON").is_ok() {
+                    println!("JSON {}", serde_json::to_string(&t).unwrap());
+                    continue;
+                }
                 println!("=== {} #{i}\n{}\n--- steps", s.id, t.prompt);
                 for st in &t.steps {
                     println!("  * {} [{}]", st.work, st.value);

@@ -51,7 +51,8 @@ fn compound_balance(g: &mut Gen) -> Result<Generated> {
             continue;
         }
         let who = *g.pick(&["Rosa", "Daniel", "Keiko", "Ibrahim", "Marta", "Owen"]);
-        let what = if ask_interest { "How much interest will the deposit have earned" } else { "What will the balance be" };
+        let what =
+            if ask_interest { "How much interest will the deposit have earned" } else { "What will the balance be" };
         let prompt = format!(
             "{who} deposits {} in a savings account paying {}% a year, compounded {word}, and makes no other deposits or withdrawals. {what} after {term}? Round to the nearest cent.",
             usd(p),
@@ -63,12 +64,24 @@ fn compound_balance(g: &mut Gen) -> Result<Generated> {
         } else {
             format!("The balance is asked: {} → {answer}.", trim(bal, 6))
         };
-        let years_note = if months % 12 == 0 { format!("{} years", months / 12) } else { format!("{months} months = {} years", trim(months as f64 / 12.0, 4)) };
+        let years_note = if months % 12 == 0 {
+            format!("{} years", months / 12)
+        } else {
+            format!("{months} months = {} years", trim(months as f64 / 12.0, 4))
+        };
         return Ok(Generated {
             prompt,
             answer: answer.clone(),
             steps: vec![
-                step(format!("Periodic rate = {}% ÷ {n} = {}% = {} per period.", trim(rate, 2), trim(rate / n as f64, 6), trim(i, 8)), trim(i, 8)),
+                step(
+                    format!(
+                        "Periodic rate = {}% ÷ {n} = {}% = {} per period.",
+                        trim(rate, 2),
+                        trim(rate / n as f64, 6),
+                        trim(i, 8)
+                    ),
+                    trim(i, 8),
+                ),
                 step(format!("Number of periods = {n} × {years_note} = {periods}."), periods.to_string()),
                 step(format!("Growth factor = (1 + {})^{periods} = {}.", trim(i, 8), trim(factor, 8)), trim(factor, 8)),
                 step(format!("Balance = {} × {} = {}.", trim(p, 2), trim(factor, 8), trim(bal, 6)), trim(bal, 6)),
@@ -79,9 +92,26 @@ fn compound_balance(g: &mut Gen) -> Result<Generated> {
     }
 }
 
+/// Splits `taxable` into bracket slices `(bracket index, lower limit, amount)`; `tops` are the
+/// upper limits of every bracket but the last, which is open-ended.
+fn tax_slices(taxable: i64, tops: &[i64]) -> Vec<(usize, i64, i64)> {
+    let mut out = Vec::new();
+    let mut lo = 0;
+    for k in 0..=tops.len() {
+        let hi = tops.get(k).copied().unwrap_or(i64::MAX);
+        if taxable <= lo {
+            break;
+        }
+        out.push((k, lo, taxable.min(hi) - lo));
+        lo = hi;
+    }
+    out
+}
+
 /// Tax owed under progressive brackets after a standard deduction.
 fn progressive_tax(g: &mut Gen) -> Result<Generated> {
-    let rate_sets: &[&[i64]] = &[&[10, 12, 22, 24, 32], &[5, 10, 20, 30, 40], &[10, 20, 30, 40, 45], &[8, 15, 25, 33, 39]];
+    let rate_sets: &[&[i64]] =
+        &[&[10, 12, 22, 24, 32], &[5, 10, 20, 30, 40], &[10, 20, 30, 40, 45], &[8, 15, 25, 33, 39]];
     let rates = *g.pick(rate_sets);
     let nb = g.range(3, 5) as usize;
     let mut tops: Vec<i64> = Vec::new();
@@ -113,42 +143,64 @@ fn progressive_tax(g: &mut Gen) -> Result<Generated> {
         grouped(deduction),
         lines.join("\n")
     );
-    let mut slices = Vec::new();
-    let mut taxes = Vec::new();
-    let mut lo = 0;
-    for k in 0..nb {
-        let hi = if k < nb - 1 { tops[k] } else { i64::MAX };
-        if taxable <= lo {
-            break;
-        }
-        let amt = taxable.min(hi) - lo;
-        slices.push((k, lo, amt));
-        taxes.push(amt as f64 * rates[k] as f64 / 100.0);
-        lo = hi;
-    }
+    let slices = tax_slices(taxable, &tops[..nb - 1]);
+    let taxes: Vec<f64> = slices.iter().map(|(k, _, amt)| *amt as f64 * rates[*k] as f64 / 100.0).collect();
     let total: f64 = taxes.iter().sum();
     let slice_list = if slices.is_empty() {
         "No taxable income, so no slices.".to_string()
     } else {
-        slices.iter().map(|(k, lo, a)| format!("${} at {}% (over ${})", grouped(*a), rates[*k], grouped(*lo))).collect::<Vec<_>>().join("; ")
+        slices
+            .iter()
+            .map(|(k, lo, a)| format!("${} at {}% (over ${})", grouped(*a), rates[*k], grouped(*lo)))
+            .collect::<Vec<_>>()
+            .join("; ")
     };
     let tax_list = if slices.is_empty() {
         "No tax on any slice.".to_string()
     } else {
-        slices.iter().zip(&taxes).map(|((k, _, a), t)| format!("{} × {}% = {}", grouped(*a), rates[*k], fixed(*t, 2))).collect::<Vec<_>>().join("; ")
+        slices
+            .iter()
+            .zip(&taxes)
+            .map(|((k, _, a), t)| format!("{} × {}% = {}", grouped(*a), rates[*k], fixed(*t, 2)))
+            .collect::<Vec<_>>()
+            .join("; ")
     };
     let answer = fixed(total, 2);
-    let sum = if taxes.is_empty() { "0".to_string() } else { taxes.iter().map(|t| fixed(*t, 2)).collect::<Vec<_>>().join(" + ") };
+    let sum = if taxes.is_empty() {
+        "0".to_string()
+    } else {
+        taxes.iter().map(|t| fixed(*t, 2)).collect::<Vec<_>>().join(" + ")
+    };
     Ok(Generated {
         prompt,
         answer: answer.clone(),
         steps: vec![
             step(
-                format!("Taxable income = {} − {} = {} → {}.", grouped(income), grouped(deduction), grouped(income - deduction), grouped(taxable)),
+                format!(
+                    "Taxable income = {} − {} = {} → {}.",
+                    grouped(income),
+                    grouped(deduction),
+                    grouped(income - deduction),
+                    grouped(taxable)
+                ),
                 format!("${}", grouped(taxable)),
             ),
-            step(slice_list, if slices.is_empty() { "none".to_string() } else { slices.iter().map(|s| format!("${}", grouped(s.2))).collect::<Vec<_>>().join(", ") }),
-            step(tax_list, if taxes.is_empty() { "0.00".to_string() } else { taxes.iter().map(|t| fixed(*t, 2)).collect::<Vec<_>>().join(", ") }),
+            step(
+                slice_list,
+                if slices.is_empty() {
+                    "none".to_string()
+                } else {
+                    slices.iter().map(|s| format!("${}", grouped(s.2))).collect::<Vec<_>>().join(", ")
+                },
+            ),
+            step(
+                tax_list,
+                if taxes.is_empty() {
+                    "0.00".to_string()
+                } else {
+                    taxes.iter().map(|t| fixed(*t, 2)).collect::<Vec<_>>().join(", ")
+                },
+            ),
             step(format!("Total tax = {sum} = {answer}."), answer.clone()),
             step(format!("{who} owes ${answer}."), answer),
         ],
@@ -198,7 +250,12 @@ fn discount_chain_total(g: &mut Gen) -> Result<Generated> {
             None => format!("{} × (1 − {d1}%) = {}.", trim(sub, 2), trim(after2, 6)),
         };
         let w3 = if applies {
-            format!("{} ≥ {threshold}, so the coupon applies: {} − {coupon} = {}.", trim(after2, 6), trim(after2, 6), trim(after3, 6))
+            format!(
+                "{} ≥ {threshold}, so the coupon applies: {} − {coupon} = {}.",
+                trim(after2, 6),
+                trim(after2, 6),
+                trim(after3, 6)
+            )
         } else {
             format!("{} < {threshold}, so the coupon does not apply: {}.", trim(after2, 6), trim(after3, 6))
         };
@@ -210,8 +267,14 @@ fn discount_chain_total(g: &mut Gen) -> Result<Generated> {
                 step(format!("Subtotal = {} × {qty} = {}.", trim(price, 2), trim(sub, 2)), trim(sub, 2)),
                 step(w2, trim(after2, 6)),
                 step(w3, trim(after3, 6)),
-                step(format!("Tax = {} × {}% = {}.", trim(after3, 6), trim(tax, 2), trim(tax_amt, 6)), trim(tax_amt, 6)),
-                step(format!("Total = {} + {} = {} → {answer}.", trim(after3, 6), trim(tax_amt, 6), trim(total, 6)), answer),
+                step(
+                    format!("Tax = {} × {}% = {}.", trim(after3, 6), trim(tax, 2), trim(tax_amt, 6)),
+                    trim(tax_amt, 6),
+                ),
+                step(
+                    format!("Total = {} + {} = {} → {answer}.", trim(after3, 6), trim(tax_amt, 6), trim(total, 6)),
+                    answer,
+                ),
             ],
             rubric: vec![],
         });
@@ -258,7 +321,8 @@ fn loan_offer_memo(g: &mut Gen) -> Result<Generated> {
         let who = *g.pick(&["Sam", "Priya", "Luca", "Hana", "Tariq", "Ines"]);
         let desc = |k: usize| {
             let o = offers[k];
-            let fee = if o.2 > 0.0 { format!("a {} origination fee paid up front", usd(o.2)) } else { "no fees".to_string() };
+            let fee =
+                if o.2 > 0.0 { format!("a {} origination fee paid up front", usd(o.2)) } else { "no fees".to_string() };
             format!("{}: {}% APR for {} months, {fee}", labels[k], trim(o.0, 2), o.1)
         };
         let prompt = format!(
@@ -288,16 +352,41 @@ fn loan_offer_memo(g: &mut Gen) -> Result<Generated> {
             memo_line(1),
             labels[best],
             money(diff),
-            if pays_r[best] > pays_r[1 - best] { ", even though its monthly payment is higher" } else { " and also has the lower monthly payment" }
+            if pays_r[best] > pays_r[1 - best] {
+                ", even though its monthly payment is higher"
+            } else {
+                " and also has the lower monthly payment"
+            }
         );
-        let rates_w = offers.iter().enumerate().map(|(k, o)| format!("{}: {}% ÷ 12 ÷ 100 = {}", labels[k], trim(o.0, 2), trim(o.0 / 1200.0, 8))).collect::<Vec<_>>().join("; ");
+        let rates_w = offers
+            .iter()
+            .enumerate()
+            .map(|(k, o)| format!("{}: {}% ÷ 12 ÷ 100 = {}", labels[k], trim(o.0, 2), trim(o.0 / 1200.0, 8)))
+            .collect::<Vec<_>>()
+            .join("; ");
         let pay_w = offers
             .iter()
             .enumerate()
-            .map(|(k, o)| format!("{}: {} × {} / (1 − (1 + {})^−{}) = {} → {}", labels[k], trim(amount, 2), trim(o.0 / 1200.0, 8), trim(o.0 / 1200.0, 8), o.1, trim(pays[k], 5), pay_s[k]))
+            .map(|(k, o)| {
+                format!(
+                    "{}: {} × {} / (1 − (1 + {})^−{}) = {} → {}",
+                    labels[k],
+                    trim(amount, 2),
+                    trim(o.0 / 1200.0, 8),
+                    trim(o.0 / 1200.0, 8),
+                    o.1,
+                    trim(pays[k], 5),
+                    pay_s[k]
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ");
-        let tot_w = offers.iter().enumerate().map(|(k, o)| format!("{}: {} × {} = {}", labels[k], pay_s[k], o.1, tot_s[k])).collect::<Vec<_>>().join("; ");
+        let tot_w = offers
+            .iter()
+            .enumerate()
+            .map(|(k, o)| format!("{}: {} × {} = {}", labels[k], pay_s[k], o.1, tot_s[k]))
+            .collect::<Vec<_>>()
+            .join("; ");
         let cost_w = offers
             .iter()
             .enumerate()
@@ -308,7 +397,10 @@ fn loan_offer_memo(g: &mut Gen) -> Result<Generated> {
             prompt,
             answer,
             steps: vec![
-                step(format!("Monthly rates: {rates_w}."), offers.iter().map(|o| trim(o.0 / 1200.0, 8)).collect::<Vec<_>>().join(", ")),
+                step(
+                    format!("Monthly rates: {rates_w}."),
+                    offers.iter().map(|o| trim(o.0 / 1200.0, 8)).collect::<Vec<_>>().join(", "),
+                ),
                 step(format!("Payments: {pay_w}."), pay_s.join(", ")),
                 step(format!("All payments: {tot_w}."), tot_s.join(", ")),
                 step(format!("Total cost: {cost_w}."), cost_s.join(", ")),
@@ -368,8 +460,14 @@ fn break_even_memo(g: &mut Gen) -> Result<Generated> {
                 step(format!("Contribution margin = {} − {} = {m_s}.", money(price), money(var)), format!("${m_s}")),
                 step(format!("Break-even = {} ÷ {m_s} = {}.", money(fixed_costs), trim(exact, 4)), trim(exact, 4)),
                 step(format!("Round up to whole units: {be}."), format!("{be} units")),
-                step(format!("{forecast} × {m_s} − {} = {}.", money(fixed_costs), money(profit)), format!("{pl_word} ${pl_s}")),
-                step(format!("{forecast} {} {be}, so the forecast is {verdict}.", if above { ">" } else { "<" }), verdict.to_string()),
+                step(
+                    format!("{forecast} × {m_s} − {} = {}.", money(fixed_costs), money(profit)),
+                    format!("{pl_word} ${pl_s}"),
+                ),
+                step(
+                    format!("{forecast} {} {be}, so the forecast is {verdict}.", if above { ">" } else { "<" }),
+                    verdict.to_string(),
+                ),
             ],
             rubric: vec![
                 criterion("gives the contribution margin per unit", &[&m_s]),
@@ -385,8 +483,16 @@ fn break_even_memo(g: &mut Gen) -> Result<Generated> {
 /// taken from the source amount before conversion; the rate may be quoted either way round.
 fn currency_exchange_fee(g: &mut Gen) -> Result<Generated> {
     // Approximate US dollars per unit.
-    let cur: &[(&str, f64)] =
-        &[("USD", 1.0), ("EUR", 1.08), ("GBP", 1.27), ("CAD", 0.73), ("AUD", 0.66), ("CHF", 1.12), ("SGD", 0.74), ("NZD", 0.61)];
+    let cur: &[(&str, f64)] = &[
+        ("USD", 1.0),
+        ("EUR", 1.08),
+        ("GBP", 1.27),
+        ("CAD", 0.73),
+        ("AUD", 0.66),
+        ("CHF", 1.12),
+        ("SGD", 0.74),
+        ("NZD", 0.61),
+    ];
     loop {
         let idx = g.distinct(cur.len(), 2);
         let (src, s_usd) = cur[idx[0]];
@@ -404,7 +510,11 @@ fn currency_exchange_fee(g: &mut Gen) -> Result<Generated> {
         if near_half(out, 2) {
             continue;
         }
-        let quote_s = if inverted { format!("1 {tgt} = {} {src}", fixed(quote, 4)) } else { format!("1 {src} = {} {tgt}", fixed(quote, 4)) };
+        let quote_s = if inverted {
+            format!("1 {tgt} = {} {src}", fixed(quote, 4))
+        } else {
+            format!("1 {src} = {} {tgt}", fixed(quote, 4))
+        };
         let flat_s = if flat > 0.0 { format!(" plus a flat fee of {} {src}", fixed(flat, 2)) } else { String::new() };
         let who = *g.pick(&["Kai", "Beatriz", "Nadia", "Ravi", "Elsa", "Tunde"]);
         let prompt = format!(
@@ -413,7 +523,12 @@ fn currency_exchange_fee(g: &mut Gen) -> Result<Generated> {
             trim(pct, 2)
         );
         let w1 = if inverted {
-            format!("The rate is quoted per {tgt}, so convert {src} → {tgt} by dividing by {} (1 {src} = 1 ÷ {} = {} {tgt}).", fixed(quote, 4), fixed(quote, 4), trim(1.0 / quote, 6))
+            format!(
+                "The rate is quoted per {tgt}, so convert {src} → {tgt} by dividing by {} (1 {src} = 1 ÷ {} = {} {tgt}).",
+                fixed(quote, 4),
+                fixed(quote, 4),
+                trim(1.0 / quote, 6)
+            )
         } else {
             format!("The rate is quoted per {src}, so convert {src} → {tgt} by multiplying by {}.", fixed(quote, 4))
         };
@@ -427,9 +542,28 @@ fn currency_exchange_fee(g: &mut Gen) -> Result<Generated> {
             prompt,
             answer: answer.clone(),
             steps: vec![
-                step(w1, if inverted { format!("divide by {}", fixed(quote, 4)) } else { format!("multiply by {}", fixed(quote, 4)) }),
-                step(format!("Commission = {} × {}% = {} {src}.", trim(amount, 2), trim(pct, 2), trim(commission, 4)), format!("{} {src}", trim(commission, 4))),
-                step(format!("Amount converted = {} − {} − {} = {} {src}.", trim(amount, 2), trim(commission, 4), fixed(flat, 2), trim(net, 4)), format!("{} {src}", trim(net, 4))),
+                step(
+                    w1,
+                    if inverted {
+                        format!("divide by {}", fixed(quote, 4))
+                    } else {
+                        format!("multiply by {}", fixed(quote, 4))
+                    },
+                ),
+                step(
+                    format!("Commission = {} × {}% = {} {src}.", trim(amount, 2), trim(pct, 2), trim(commission, 4)),
+                    format!("{} {src}", trim(commission, 4)),
+                ),
+                step(
+                    format!(
+                        "Amount converted = {} − {} − {} = {} {src}.",
+                        trim(amount, 2),
+                        trim(commission, 4),
+                        fixed(flat, 2),
+                        trim(net, 4)
+                    ),
+                    format!("{} {src}", trim(net, 4)),
+                ),
                 step(w4, format!("{} {tgt}", trim(out, 6))),
                 step(format!("Rounded to 2 decimals: {answer} {tgt}."), answer),
             ],
@@ -438,8 +572,20 @@ fn currency_exchange_fee(g: &mut Gen) -> Result<Generated> {
     }
 }
 
-const MONTHS: [&str; 12] =
-    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
 
 /// Straight-line book value with a prorated first year (months counted from the month the asset
 /// goes into service, inclusive) and accumulated depreciation capped at cost minus salvage.
@@ -481,21 +627,42 @@ fn straight_line_partial_year(g: &mut Gen) -> Result<Generated> {
         } else if k == 0 {
             format!("{year} is the first year, so accumulated depreciation = {}.", trim(first, 4))
         } else {
-            format!("Accumulated through {year} = {} + {} × {k} full year{} = {}.", trim(first, 4), trim(annual, 4), if k == 1 { "" } else { "s" }, trim(accum, 4))
+            format!(
+                "Accumulated through {year} = {} + {} × {k} full year{} = {}.",
+                trim(first, 4),
+                trim(annual, 4),
+                if k == 1 { "" } else { "s" },
+                trim(accum, 4)
+            )
         };
         let answer = fixed(bv, 2);
         return Ok(Generated {
             prompt,
             answer: answer.clone(),
             steps: vec![
-                step(format!("Depreciable base = {} − {} = {}.", trim(cost, 2), trim(salvage, 2), trim(base, 2)), trim(base, 2)),
-                step(format!("Annual depreciation = {} ÷ {life} = {}.", trim(base, 2), trim(annual, 4)), trim(annual, 4)),
                 step(
-                    format!("{} to December = 13 − {m} = {months} month{}; first-year depreciation = {} × {months}/12 = {}.", MONTHS[m - 1], if months == 1 { "" } else { "s" }, trim(annual, 4), trim(first, 4)),
+                    format!("Depreciable base = {} − {} = {}.", trim(cost, 2), trim(salvage, 2), trim(base, 2)),
+                    trim(base, 2),
+                ),
+                step(
+                    format!("Annual depreciation = {} ÷ {life} = {}.", trim(base, 2), trim(annual, 4)),
+                    trim(annual, 4),
+                ),
+                step(
+                    format!(
+                        "{} to December = 13 − {m} = {months} month{}; first-year depreciation = {} × {months}/12 = {}.",
+                        MONTHS[m - 1],
+                        if months == 1 { "" } else { "s" },
+                        trim(annual, 4),
+                        trim(first, 4)
+                    ),
                     trim(first, 4),
                 ),
                 step(w4, trim(accum, 4)),
-                step(format!("Book value = {} − {} = {} → {answer}.", trim(cost, 2), trim(accum, 4), trim(bv, 4)), answer),
+                step(
+                    format!("Book value = {} − {} = {} → {answer}.", trim(cost, 2), trim(accum, 4), trim(bv, 4)),
+                    answer,
+                ),
             ],
             rubric: vec![],
         });
@@ -511,6 +678,18 @@ mod tests {
         // 10,000 at 6% APR over 36 months: 304.22 a month (standard amortization tables).
         assert_eq!(fixed(payment(10_000.0, 6.0, 36), 2), "304.22");
         assert_eq!(fixed(payment(25_000.0, 4.5, 60), 2), "466.08");
+    }
+
+    #[test]
+    fn brackets_tax_only_the_slice_inside_them() {
+        // 50,000 taxable with limits 10,000 / 40,000: 10,000 + 30,000 + 10,000.
+        assert_eq!(
+            tax_slices(50_000, &[10_000, 40_000]),
+            vec![(0, 0, 10_000), (1, 10_000, 30_000), (2, 40_000, 10_000)]
+        );
+        assert_eq!(tax_slices(8_000, &[10_000, 40_000]), vec![(0, 0, 8_000)]);
+        assert_eq!(tax_slices(0, &[10_000]), vec![]);
+        assert_eq!(tax_slices(40_000, &[10_000, 40_000]).len(), 2);
     }
 
     #[test]

@@ -44,7 +44,8 @@ fn recipe_scale_grams(g: &mut Gen) -> Result<Generated> {
         ("honey", 340),
         ("grated cheese", 113),
     ];
-    let cup_amounts: &[(i64, i64)] = &[(1, 4), (1, 3), (1, 2), (2, 3), (3, 4), (1, 1), (5, 4), (3, 2), (7, 4), (2, 1), (5, 2), (3, 1)];
+    let cup_amounts: &[(i64, i64)] =
+        &[(1, 4), (1, 3), (1, 2), (2, 3), (3, 4), (1, 1), (5, 4), (3, 2), (7, 4), (2, 1), (5, 2), (3, 1)];
     loop {
         let &(food, gpc) = g.pick(foods);
         let (unit, per_cup, num, den) = match g.range(0, 3) {
@@ -84,9 +85,15 @@ fn recipe_scale_grams(g: &mut Gen) -> Result<Generated> {
             answer: answer.clone(),
             steps: vec![
                 step(format!("Scale factor = {target} ÷ {orig} = {}.", trim(factor, 6)), trim(factor, 6)),
-                step(format!("{amount_s} {unit} × {} = {} {unit}.", trim(factor, 6), trim(scaled, 6)), format!("{} {unit}", trim(scaled, 6))),
+                step(
+                    format!("{amount_s} {unit} × {} = {} {unit}.", trim(factor, 6), trim(scaled, 6)),
+                    format!("{} {unit}", trim(scaled, 6)),
+                ),
                 step(w3, format!("{} cups", trim(cups, 6))),
-                step(format!("{} cups × {gpc} g per cup = {} g.", trim(cups, 6), trim(grams, 4)), format!("{} g", trim(grams, 4))),
+                step(
+                    format!("{} cups × {gpc} g per cup = {} g.", trim(cups, 6), trim(grams, 4)),
+                    format!("{} g", trim(grams, 4)),
+                ),
                 step(format!("{} g rounded to the nearest gram = {answer} g.", trim(grams, 4)), format!("{answer} g")),
             ],
             rubric: vec![],
@@ -123,7 +130,12 @@ fn dose_by_weight_check(g: &mut Gen) -> Result<Generated> {
             _ => ((vol_r * (0.4 + 0.05 * g.range(0, 6) as f64)) * 2.0).round() / 2.0,
         };
         let ratio = ordered / vol_r;
-        if ordered <= 0.0 || (0.9..0.95).contains(&ratio) || (1.05..=1.1).contains(&ratio) || (0.85..0.9).contains(&ratio) || (1.1..1.15).contains(&ratio) {
+        if ordered <= 0.0
+            || (0.9..0.95).contains(&ratio)
+            || (1.05..=1.1).contains(&ratio)
+            || (0.85..0.9).contains(&ratio)
+            || (1.1..1.15).contains(&ratio)
+        {
             continue;
         }
         let verdict = if ratio > 1.1 {
@@ -151,14 +163,22 @@ fn dose_by_weight_check(g: &mut Gen) -> Result<Generated> {
         let vol_s = fixed(vol_r, 1);
         let ord_s = trim(ordered, 1);
         let dose_sentence = if capped {
-            format!("{daily_s} mg/day ÷ {doses} = {per_s} mg is above the {max_single} mg maximum, so each dose is {dose_s} mg")
+            format!(
+                "{daily_s} mg/day ÷ {doses} = {per_s} mg is above the {max_single} mg maximum, so each dose is {dose_s} mg"
+            )
         } else {
             format!("{daily_s} mg/day ÷ {doses} = {dose_s} mg per dose, within the {max_single} mg maximum")
         };
         let verdict_sentence = match verdict {
-            "matches" => format!("The ordered {ord_s} mL matches (within 10% of {vol_s} mL), so it can be given as written."),
-            "too high" => format!("The ordered {ord_s} mL is too high (more than 10% above {vol_s} mL); check with the prescriber."),
-            _ => format!("The ordered {ord_s} mL is too low (more than 10% below {vol_s} mL); check with the prescriber."),
+            "matches" => {
+                format!("The ordered {ord_s} mL matches (within 10% of {vol_s} mL), so it can be given as written.")
+            }
+            "too high" => format!(
+                "The ordered {ord_s} mL is too high (more than 10% above {vol_s} mL); check with the prescriber."
+            ),
+            _ => format!(
+                "The ordered {ord_s} mL is too low (more than 10% below {vol_s} mL); check with the prescriber."
+            ),
         };
         let answer = format!(
             "{who} weighs {lb} lb ÷ 2.2 = {kg_s} kg. The daily dose is {kg_s} kg × {rate} mg/kg/day = {daily_s} mg; {dose_sentence}. At {conc_mg} mg per 5 mL ({} mg/mL), that is {dose_s} mg ÷ {} mg/mL = {vol_s} mL per dose. {verdict_sentence}",
@@ -172,12 +192,25 @@ fn dose_by_weight_check(g: &mut Gen) -> Result<Generated> {
                 step(format!("{lb} lb ÷ 2.2 = {} kg → {kg_s} kg.", trim(lb as f64 / 2.2, 4)), format!("{kg_s} kg")),
                 step(format!("{kg_s} kg × {rate} mg/kg/day = {daily_s} mg/day."), format!("{daily_s} mg/day")),
                 step(format!("{dose_sentence}."), format!("{dose_s} mg")),
-                step(format!("{conc_mg} mg/5 mL = {} mg/mL; {dose_s} mg ÷ {} mg/mL = {vol_s} mL.", trim(mg_per_ml, 2), trim(mg_per_ml, 2)), format!("{vol_s} mL")),
-                step(format!("Ordered {ord_s} mL vs computed {vol_s} mL (ratio {}): {verdict}.", fixed(ratio, 2)), verdict.to_string()),
+                step(
+                    format!(
+                        "{conc_mg} mg/5 mL = {} mg/mL; {dose_s} mg ÷ {} mg/mL = {vol_s} mL.",
+                        trim(mg_per_ml, 2),
+                        trim(mg_per_ml, 2)
+                    ),
+                    format!("{vol_s} mL"),
+                ),
+                step(
+                    format!("Ordered {ord_s} mL vs computed {vol_s} mL (ratio {}): {verdict}.", fixed(ratio, 2)),
+                    verdict.to_string(),
+                ),
             ],
             rubric: vec![
                 criterion("gives the patient's weight in kg, rounded to 1 decimal place", &[&kg_s]),
-                criterion("gives the dose per administration in mg, applying the maximum single dose when needed", &[&dose_s]),
+                criterion(
+                    "gives the dose per administration in mg, applying the maximum single dose when needed",
+                    &[&dose_s],
+                ),
                 criterion("gives the volume per dose in mL", &[&vol_s]),
                 criterion("says whether the ordered volume matches, is too high or too low", &[verdict]),
             ],
@@ -205,12 +238,16 @@ fn average_speed_trip(g: &mut Gen) -> Result<Generated> {
             }
         }
         let stop = if g.chance(0.5) { g.range(1, 9) * 5 } else { 0 };
-        let times_h: Vec<f64> = legs.iter().map(|l| match l {
-            (v, Some(d), _) => *d as f64 / *v as f64,
-            (_, None, Some(m)) => *m as f64 / 60.0,
-            _ => 0.0,
-        }).collect();
-        let dists: Vec<f64> = legs.iter().zip(&times_h).map(|(l, t)| l.1.map(|d| d as f64).unwrap_or(l.0 as f64 * t)).collect();
+        let times_h: Vec<f64> = legs
+            .iter()
+            .map(|l| match l {
+                (v, Some(d), _) => *d as f64 / *v as f64,
+                (_, None, Some(m)) => *m as f64 / 60.0,
+                _ => 0.0,
+            })
+            .collect();
+        let dists: Vec<f64> =
+            legs.iter().zip(&times_h).map(|(l, t)| l.1.map(|d| d as f64).unwrap_or(l.0 as f64 * t)).collect();
         let total_d: f64 = dists.iter().sum();
         let total_t: f64 = times_h.iter().sum::<f64>() + stop as f64 / 60.0;
         let avg = total_d / total_t;
@@ -233,7 +270,13 @@ fn average_speed_trip(g: &mut Gen) -> Result<Generated> {
                 }
             })
             .collect();
-        let stop_s = if stop > 0 { format!(" Between the first and second legs there is a {stop}-minute stop, which counts as part of the trip time.") } else { String::new() };
+        let stop_s = if stop > 0 {
+            format!(
+                " Between the first and second legs there is a {stop}-minute stop, which counts as part of the trip time."
+            )
+        } else {
+            String::new()
+        };
         let prompt = format!(
             "{name} {verb} along a route in {n} legs. {}{stop_s} What is the average speed for the whole trip, in km/h? Round to 1 decimal place.",
             parts.join(" ")
@@ -243,7 +286,8 @@ fn average_speed_trip(g: &mut Gen) -> Result<Generated> {
             .filter_map(|l| l.2.map(|m| format!("{m} min = {} h", trim(m as f64 / 60.0, 6))))
             .chain((stop > 0).then(|| format!("stop {stop} min = {} h", trim(stop as f64 / 60.0, 6))))
             .collect();
-        let w1 = if w1.is_empty() { "No times are given in minutes.".to_string() } else { format!("{}.", w1.join(", ")) };
+        let w1 =
+            if w1.is_empty() { "No times are given in minutes.".to_string() } else { format!("{}.", w1.join(", ")) };
         let w2: Vec<String> = legs
             .iter()
             .zip(&times_h)
@@ -264,11 +308,40 @@ fn average_speed_trip(g: &mut Gen) -> Result<Generated> {
             prompt,
             answer: answer.clone(),
             steps: vec![
-                step(w1, "times in hours".to_string()),
-                step(format!("{}.", w2.join("; ")), dists.iter().zip(&times_h).map(|(d, t)| format!("{} km in {} h", trim(*d, 4), trim(*t, 4))).collect::<Vec<_>>().join(", ")),
-                step(format!("Total distance = {d_sum} = {} km.", trim(total_d, 6)), format!("{} km", trim(total_d, 6))),
-                step(format!("Total time = {} = {} h.", t_parts.join(" + "), trim(total_t, 6)), format!("{} h", trim(total_t, 6))),
-                step(format!("Average speed = {} km ÷ {} h = {} km/h → {answer} km/h.", trim(total_d, 6), trim(total_t, 6), trim(avg, 4)), format!("{answer} km/h")),
+                step(w1, {
+                    let hrs: Vec<String> = legs
+                        .iter()
+                        .filter_map(|l| l.2.map(|m| format!("{} h", trim(m as f64 / 60.0, 6))))
+                        .chain((stop > 0).then(|| format!("{} h stop", trim(stop as f64 / 60.0, 6))))
+                        .collect();
+                    if hrs.is_empty() { "no minutes to convert".to_string() } else { hrs.join(", ") }
+                }),
+                step(
+                    format!("{}.", w2.join("; ")),
+                    dists
+                        .iter()
+                        .zip(&times_h)
+                        .map(|(d, t)| format!("{} km in {} h", trim(*d, 4), trim(*t, 4)))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                step(
+                    format!("Total distance = {d_sum} = {} km.", trim(total_d, 6)),
+                    format!("{} km", trim(total_d, 6)),
+                ),
+                step(
+                    format!("Total time = {} = {} h.", t_parts.join(" + "), trim(total_t, 6)),
+                    format!("{} h", trim(total_t, 6)),
+                ),
+                step(
+                    format!(
+                        "Average speed = {} km ÷ {} h = {} km/h → {answer} km/h.",
+                        trim(total_d, 6),
+                        trim(total_t, 6),
+                        trim(avg, 4)
+                    ),
+                    format!("{answer} km/h"),
+                ),
             ],
             rubric: vec![],
         });
@@ -341,7 +414,12 @@ fn temperature_reading_or_change(g: &mut Gen) -> Result<Generated> {
                 "{ctx} {xs} {fs}. Express this temperature difference in {to_word}. Reading formulas: °F = °C × 9/5 + 32 and K = °C + 273.15. Round to 2 decimal places."
             )
         } else {
-            let ctx = *g.pick(&["A thermometer reads", "The oven display shows", "A weather station records", "A lab freezer is set to"]);
+            let ctx = *g.pick(&[
+                "A thermometer reads",
+                "The oven display shows",
+                "A weather station records",
+                "A lab freezer is set to",
+            ]);
             format!(
                 "{ctx} {xs} {fs}. What is this temperature in {to_word}? Reading formulas: °F = °C × 9/5 + 32 and K = °C + 273.15. Round to 2 decimal places."
             )
@@ -402,7 +480,13 @@ fn feet_inches_combine(g: &mut Gen) -> Result<Generated> {
                     ps.iter().map(|p| ft_in(*p)).collect::<Vec<_>>().join(", ")
                 );
                 let sum = ps.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" + ");
-                (prompt, ps.clone(), total, format!("Total = {sum} = {total} in."), format!("Nothing to subtract: {total} in."))
+                (
+                    prompt,
+                    ps.clone(),
+                    total,
+                    format!("Total = {sum} = {total} in."),
+                    format!("Nothing to subtract: {total} in."),
+                )
             }
             1 => {
                 let n = g.range(1, 3) as usize;
@@ -417,7 +501,13 @@ fn feet_inches_combine(g: &mut Gen) -> Result<Generated> {
                 let mut items = vec![board];
                 items.extend(&ps);
                 let sum = ps.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" + ");
-                (prompt, items, board - used, format!("Pieces used = {sum} = {used} in."), format!("Left = {board} − {used} = {} in.", board - used))
+                (
+                    prompt,
+                    items,
+                    board - used,
+                    format!("Pieces used = {sum} = {used} in."),
+                    format!("Left = {board} − {used} = {} in.", board - used),
+                )
             }
             _ => {
                 let k = g.range(2, 5);
@@ -428,13 +518,23 @@ fn feet_inches_combine(g: &mut Gen) -> Result<Generated> {
                     ft_in(board),
                     ft_in(p)
                 );
-                (prompt, vec![board, p], board - k * p, format!("Pieces used = {k} × {p} = {} in.", k * p), format!("Left = {board} − {} = {} in.", k * p, board - k * p))
+                (
+                    prompt,
+                    vec![board, p],
+                    board - k * p,
+                    format!("Pieces used = {k} × {p} = {} in.", k * p),
+                    format!("Left = {board} − {} = {} in.", k * p, board - k * p),
+                )
             }
         };
         if total < 12 {
             continue;
         }
-        let conv = items.iter().map(|i| format!("{} ft {} in = {} × 12 + {} = {i} in", i / 12, i % 12, i / 12, i % 12)).collect::<Vec<_>>().join("; ");
+        let conv = items
+            .iter()
+            .map(|i| format!("{} ft {} in = {} × 12 + {} = {i} in", i / 12, i % 12, i / 12, i % 12))
+            .collect::<Vec<_>>()
+            .join("; ");
         let answer = ft_in(total);
         return Ok(Generated {
             prompt,
@@ -443,7 +543,10 @@ fn feet_inches_combine(g: &mut Gen) -> Result<Generated> {
                 step(format!("{conv}."), items.iter().map(|i| format!("{i} in")).collect::<Vec<_>>().join(", ")),
                 step(w2.clone(), w2.rsplit("= ").next().unwrap_or("").trim_end_matches('.').to_string()),
                 step(w3, format!("{total} in")),
-                step(format!("{total} ÷ 12 = {} remainder {}.", total / 12, total % 12), format!("{} ft, {} in", total / 12, total % 12)),
+                step(
+                    format!("{total} ÷ 12 = {} remainder {}.", total / 12, total % 12),
+                    format!("{} ft, {} in", total / 12, total % 12),
+                ),
                 step(format!("Written as feet and inches: {answer}."), answer),
             ],
             rubric: vec![],
@@ -470,10 +573,13 @@ fn fuel_economy_convert(g: &mut Gen) -> Result<Generated> {
                 let kmpl = km / gal_l;
                 let l100 = 100.0 / kmpl;
                 (
-                    format!("{car} is rated at {} miles per {gal}. What is its fuel consumption in litres per 100 km? {facts} Give just the number, rounded to 2 decimal places.", trim(mpg, 1)),
+                    format!(
+                        "{car} is rated at {} miles per {gal}. What is its fuel consumption in litres per 100 km? {facts} Give just the number, rounded to 2 decimal places.",
+                        trim(mpg, 1)
+                    ),
                     format!("{} miles per 1 {gal}.", trim(mpg, 1)),
                     format!("{} mi × 1.609344 = {} km per {gal}.", trim(mpg, 1), trim(km, 6)),
-                    format!("1 {gal} = {} L, so {} km per {} L.", trim(gal_l, 9), trim(km, 6), trim(gal_l, 9)),
+                    format!("{} km per 1 {gal}, and 1 {gal} = {} L.", trim(km, 6), trim(gal_l, 9)),
                     format!("Litres per 100 km = {} L ÷ {} km × 100 = {}.", trim(gal_l, 9), trim(km, 6), trim(l100, 6)),
                     l100,
                     format!("{} mi per gal", trim(mpg, 1)),
@@ -485,7 +591,10 @@ fn fuel_economy_convert(g: &mut Gen) -> Result<Generated> {
                 let gal = l100 / L_PER_US_GAL;
                 let mpg = mi / gal;
                 (
-                    format!("{car} uses {} litres per 100 km. What is its fuel economy in miles per US gallon? {facts} Give just the number, rounded to 2 decimal places.", trim(l100, 1)),
+                    format!(
+                        "{car} uses {} litres per 100 km. What is its fuel economy in miles per US gallon? {facts} Give just the number, rounded to 2 decimal places.",
+                        trim(l100, 1)
+                    ),
                     format!("100 km per {} L.", trim(l100, 1)),
                     format!("100 km ÷ 1.609344 = {} miles.", trim(mi, 6)),
                     format!("{} L ÷ 3.785411784 = {} US gallons.", trim(l100, 1), trim(gal, 6)),
@@ -499,11 +608,18 @@ fn fuel_economy_convert(g: &mut Gen) -> Result<Generated> {
                 let km = mpg * KM_PER_MILE;
                 let kmpl = km / L_PER_US_GAL;
                 (
-                    format!("{car} is rated at {} miles per US gallon. What is that in kilometres per litre? {facts} Give just the number, rounded to 2 decimal places.", trim(mpg, 1)),
+                    format!(
+                        "{car} is rated at {} miles per US gallon. What is that in kilometres per litre? {facts} Give just the number, rounded to 2 decimal places.",
+                        trim(mpg, 1)
+                    ),
                     format!("{} miles per 1 US gallon.", trim(mpg, 1)),
                     format!("{} mi × 1.609344 = {} km per US gallon.", trim(mpg, 1), trim(km, 6)),
-                    format!("1 US gallon = 3.785411784 L, so {} km per 3.785411784 L.", trim(km, 6)),
-                    format!("Kilometres per litre = {} ÷ 3.785411784 = {} (distance per volume, no inversion).", trim(km, 6), trim(kmpl, 6)),
+                    format!("{} km per 1 US gallon, and 1 US gallon = 3.785411784 L.", trim(km, 6)),
+                    format!(
+                        "Kilometres per litre = {} ÷ 3.785411784 = {} (distance per volume, no inversion).",
+                        trim(km, 6),
+                        trim(kmpl, 6)
+                    ),
                     kmpl,
                     format!("{} mi per gal", trim(mpg, 1)),
                 )
@@ -519,7 +635,7 @@ fn fuel_economy_convert(g: &mut Gen) -> Result<Generated> {
             steps: vec![
                 step(w1, v1),
                 step(w2.clone(), w2.rsplit("= ").next().unwrap_or("").trim_end_matches('.').to_string()),
-                step(w3, "volume in target unit".to_string()),
+                step(w3.clone(), w3.rsplit("= ").next().unwrap_or("").trim_end_matches('.').to_string()),
                 step(w4, trim(y, 6)),
                 step(format!("{} rounded to 2 decimals = {answer}.", trim(y, 6)), answer),
             ],
@@ -564,14 +680,24 @@ fn area_volume_convert(g: &mut Gen) -> Result<Generated> {
             *g.pick(&["A shipping crate", "A water tank", "A storage unit", "A concrete slab form"])
         };
         let prompt = if given_direct {
-            format!("{thing} has {} {word} of {} {from}{sq}. What is its {word} in {to}{sq}? Use {fact}. Give just the number, rounded to 2 decimal places.", if p == 2 { "an" } else { "a" }, trim(q, 4))
+            format!(
+                "{thing} has {} {word} of {} {from}{sq}. What is its {word} in {to}{sq}? Use {fact}. Give just the number, rounded to 2 decimal places.",
+                if p == 2 { "an" } else { "a" },
+                trim(q, 4)
+            )
         } else {
-            format!("{thing} measures {dims_s}. What is its {word} in {to}{sq}? Use {fact}. Give just the number, rounded to 2 decimal places.")
+            format!(
+                "{thing} measures {dims_s}. What is its {word} in {to}{sq}? Use {fact}. Give just the number, rounded to 2 decimal places."
+            )
         };
         let w1 = if given_direct {
             format!("The {word} is given: {} {from}{sq}; it is {word}, so the power is {p}.", trim(q, 4))
         } else {
-            format!("{word} = {} = {} {from}{sq}; power {p}.", dims.iter().map(|d| trim(*d, 2)).collect::<Vec<_>>().join(" × "), trim(q, 4))
+            format!(
+                "{word} = {} = {} {from}{sq}; power {p}.",
+                dims.iter().map(|d| trim(*d, 2)).collect::<Vec<_>>().join(" × "),
+                trim(q, 4)
+            )
         };
         let answer = fixed(y, 2);
         return Ok(Generated {
@@ -580,8 +706,14 @@ fn area_volume_convert(g: &mut Gen) -> Result<Generated> {
             steps: vec![
                 step(w1, format!("{} {from}{sq}", trim(q, 4))),
                 step(format!("Linear factor: {fact}."), format!("{} {to}/{from}", trim(k, 6))),
-                step(format!("{word} factor = {}^{p} = {} {to}{sq} per {from}{sq}.", trim(k, 6), trim(kp, 9)), trim(kp, 9)),
-                step(format!("{} × {} = {} {to}{sq}.", trim(q, 4), trim(kp, 9), trim(y, 6)), format!("{} {to}{sq}", trim(y, 6))),
+                step(
+                    format!("{word} factor = {}^{p} = {} {to}{sq} per {from}{sq}.", trim(k, 6), trim(kp, 9)),
+                    trim(kp, 9),
+                ),
+                step(
+                    format!("{} × {} = {} {to}{sq}.", trim(q, 4), trim(kp, 9), trim(y, 6)),
+                    format!("{} {to}{sq}", trim(y, 6)),
+                ),
                 step(format!("Rounded to 2 decimals: {answer}."), answer),
             ],
             rubric: vec![],
