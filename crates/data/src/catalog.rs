@@ -79,10 +79,7 @@ impl Catalog {
             let skill: Skill = serde_json::from_str(line).map_err(|e| at(format!("not a valid skill: {e}")))?;
             skill.validate().map_err(at)?;
             if generators::kind(&skill.generator.kind).is_none() {
-                return Err(at(format!(
-                    "skill {:?}: unknown generator kind {:?}",
-                    skill.id, skill.generator.kind
-                )));
+                return Err(at(format!("skill {:?}: unknown generator kind {:?}", skill.id, skill.generator.kind)));
             }
             self.skills.push(skill);
             self.origins.push(format!("{}:{}", path.display(), i + 1));
@@ -114,10 +111,8 @@ impl Catalog {
             }
         }
         for (i, s) in self.skills.iter().enumerate().filter(|(_, s)| s.split == Split::Holdout) {
-            let clash = train_procs
-                .get(&norm(&s.procedure))
-                .map(|&j| (j, "share a procedure".to_string()))
-                .or_else(|| {
+            let clash =
+                train_procs.get(&norm(&s.procedure)).map(|&j| (j, "share a procedure".to_string())).or_else(|| {
                     train_kinds
                         .get(s.generator.kind.as_str())
                         .map(|&j| (j, format!("share the generator kind {:?}", s.generator.kind)))

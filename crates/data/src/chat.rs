@@ -38,10 +38,8 @@ impl ChatTemplate {
         env.add_function("raise_exception", |msg: String| -> std::result::Result<Value, Error> {
             Err(Error::new(ErrorKind::InvalidOperation, msg))
         });
-        env.add_template_owned("chat", source.to_string()).map_err(|e| DataError::Template {
-            source_name: source_name.into(),
-            message: format!("{e:#}"),
-        })?;
+        env.add_template_owned("chat", source.to_string())
+            .map_err(|e| DataError::Template { source_name: source_name.into(), message: format!("{e:#}") })?;
         Ok(ChatTemplate { env, source_name: source_name.into() })
     }
 
@@ -75,7 +73,9 @@ impl ChatTemplate {
         let tmpl = self.env.get_template("chat").expect("added in new()");
         let messages = Value::from_serialize(messages);
         let rendered = match opts.enable_thinking {
-            Some(t) => tmpl.render(context! { messages, add_generation_prompt => opts.add_generation_prompt, enable_thinking => t }),
+            Some(t) => tmpl.render(
+                context! { messages, add_generation_prompt => opts.add_generation_prompt, enable_thinking => t },
+            ),
             None => tmpl.render(context! { messages, add_generation_prompt => opts.add_generation_prompt }),
         };
         rendered.map_err(|e| DataError::Template { source_name: self.source_name.clone(), message: format!("{e:#}") })
@@ -88,17 +88,27 @@ mod tests {
     use serde_json::json;
 
     fn official() -> ChatTemplate {
-        ChatTemplate::from_model_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../datasets/tokenizer/qwen3.5")))
-            .unwrap()
+        ChatTemplate::from_model_dir(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../datasets/tokenizer/qwen3.5"
+        )))
+        .unwrap()
     }
 
     #[test]
     fn renders_the_official_template() {
         let t = official();
-        let msgs = [json!({"role": "user", "content": "Hi"}), json!({"role": "assistant", "reasoning_content": "r", "content": "Yo"})];
+        let msgs = [
+            json!({"role": "user", "content": "Hi"}),
+            json!({"role": "assistant", "reasoning_content": "r", "content": "Yo"}),
+        ];
         let out = t.render(&msgs, RenderOptions::default()).unwrap();
-        assert_eq!(out, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\nr\n</think>\n\nYo<|im_end|>\n");
-        let p = t.render(&msgs[..1], RenderOptions { add_generation_prompt: true, enable_thinking: Some(false) }).unwrap();
+        assert_eq!(
+            out,
+            "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\nr\n</think>\n\nYo<|im_end|>\n"
+        );
+        let p =
+            t.render(&msgs[..1], RenderOptions { add_generation_prompt: true, enable_thinking: Some(false) }).unwrap();
         assert!(p.ends_with("<|im_start|>assistant\n<think>\n\n</think>\n\n"), "{p:?}");
     }
 

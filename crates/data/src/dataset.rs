@@ -44,7 +44,14 @@ pub struct BuildConfig {
 impl Default for BuildConfig {
     /// The reference study: 353 rows, 40 × 5 holdout tasks.
     fn default() -> Self {
-        BuildConfig { rows: 353, seed: 0, holdout_skills: 40, tasks_per_skill: 5, max_candidates_per_row: 3, concurrency: 4 }
+        BuildConfig {
+            rows: 353,
+            seed: 0,
+            holdout_skills: 40,
+            tasks_per_skill: 5,
+            max_candidates_per_row: 3,
+            concurrency: 4,
+        }
     }
 }
 
@@ -194,7 +201,8 @@ pub fn build_holdout(catalog: &Catalog, cfg: &BuildConfig) -> Result<Vec<Holdout
     for skill in skills.into_iter().take(cfg.holdout_skills) {
         for i in 0..cfg.tasks_per_skill {
             let task = generate(skill, task_seed(cfg.seed, &skill.id, i))?;
-            let prompts = Condition::ALL.iter().map(|c| (c.name().to_string(), user_prompt(skill, &task, *c))).collect();
+            let prompts =
+                Condition::ALL.iter().map(|c| (c.name().to_string(), user_prompt(skill, &task, *c))).collect();
             rows.push(HoldoutRow {
                 id: format!("holdout-{:03}", rows.len() + 1),
                 task_id: task.id,
@@ -255,7 +263,8 @@ pub fn build(
     for (i, row) in corpus.iter_mut().enumerate() {
         row.id = format!("corpus-{:05}", i + 1);
     }
-    let used_holdout: Vec<Skill> = catalog.split(Split::Holdout).into_iter().take(cfg.holdout_skills).cloned().collect();
+    let used_holdout: Vec<Skill> =
+        catalog.split(Split::Holdout).into_iter().take(cfg.holdout_skills).cloned().collect();
     let mut skills = used_holdout.clone();
     skills.extend(train.iter().map(|s| (*s).clone()));
     let mut domains: BTreeMap<String, [usize; 2]> = BTreeMap::new();
@@ -417,7 +426,10 @@ pub fn write(dir: &Path, built: &Built, cfg: &BuildConfig, teacher: &str, judge:
         ("skills.jsonl", skills, built.skills.len()),
     ] {
         write_atomic(&dir.join(name), text.as_bytes())?;
-        files.insert(name.to_string(), FileEntry { sha256: sha256_hex(text.as_bytes()), bytes: text.len() as u64, lines });
+        files.insert(
+            name.to_string(),
+            FileEntry { sha256: sha256_hex(text.as_bytes()), bytes: text.len() as u64, lines },
+        );
     }
     let manifest = Manifest {
         tool: concat!("skillsft-data ", env!("CARGO_PKG_VERSION")).into(),

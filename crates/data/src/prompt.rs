@@ -33,12 +33,10 @@ impl Condition {
 }
 
 /// The instruction that ends every exact-answer prompt; the extractor reads the line it asks for.
-pub const EXACT_INSTRUCTION: &str =
-    "Work through the task step by step. End your reply with a final line of the form `ANSWER: <value>`, giving only the value in the format the task asks for.";
+pub const EXACT_INSTRUCTION: &str = "Work through the task step by step. End your reply with a final line of the form `ANSWER: <value>`, giving only the value in the format the task asks for.";
 
 /// The instruction that ends every free-form prompt.
-pub const FREE_FORM_INSTRUCTION: &str =
-    "Work through the task step by step, then give your answer as a short written reply that states your conclusion and the facts it rests on.";
+pub const FREE_FORM_INSTRUCTION: &str = "Work through the task step by step, then give your answer as a short written reply that states your conclusion and the facts it rests on.";
 
 /// The user message for `task` of `skill` under `condition`.
 pub fn user_prompt(skill: &Skill, task: &Task, condition: Condition) -> String {
@@ -69,7 +67,12 @@ mod tests {
             domain: "arithmetic".into(),
             split: Split::Holdout,
             procedure: "1. a\n2. b\n3. c\n4. d\n5. e".into(),
-            answer: AnswerSpec::Exact { format: AnswerFormat::Integer, unit: None, tolerance: None, case_sensitive: false },
+            answer: AnswerSpec::Exact {
+                format: AnswerFormat::Integer,
+                unit: None,
+                tolerance: None,
+                case_sensitive: false,
+            },
             generator: GeneratorSpec { kind: "fixed".into(), params: Default::default() },
         };
         let task = Task {

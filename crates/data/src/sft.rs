@@ -211,7 +211,10 @@ mod tests {
     use super::*;
 
     fn ex(n: usize, tag: u32) -> SftExample {
-        SftExample { input_ids: vec![tag; n], labels: (0..n).map(|i| if i % 2 == 0 { tag as i64 } else { IGNORE }).collect() }
+        SftExample {
+            input_ids: vec![tag; n],
+            labels: (0..n).map(|i| if i % 2 == 0 { tag as i64 } else { IGNORE }).collect(),
+        }
     }
 
     #[test]

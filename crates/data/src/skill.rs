@@ -163,9 +163,8 @@ pub fn parse_steps(procedure: &str) -> Result<Vec<String>, String> {
         if line.is_empty() {
             continue;
         }
-        let numbered = line
-            .split_once(". ")
-            .and_then(|(n, rest)| n.parse::<usize>().ok().map(|n| (n, rest.trim().to_string())));
+        let numbered =
+            line.split_once(". ").and_then(|(n, rest)| n.parse::<usize>().ok().map(|n| (n, rest.trim().to_string())));
         match numbered {
             Some((n, rest)) if raw.starts_with(|c: char| c.is_ascii_digit()) => {
                 if n != steps.len() + 1 {
@@ -206,7 +205,12 @@ mod tests {
         let a: AnswerSpec = serde_json::from_str(r#"{"kind":"exact","format":"decimal","unit":"km"}"#).unwrap();
         assert_eq!(
             a,
-            AnswerSpec::Exact { format: AnswerFormat::Decimal, unit: Some("km".into()), tolerance: None, case_sensitive: false }
+            AnswerSpec::Exact {
+                format: AnswerFormat::Decimal,
+                unit: Some("km".into()),
+                tolerance: None,
+                case_sensitive: false
+            }
         );
         let back = serde_json::to_string(&a).unwrap();
         assert_eq!(back, r#"{"kind":"exact","format":"decimal","unit":"km"}"#);

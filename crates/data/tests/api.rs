@@ -149,7 +149,10 @@ fn anthropic_wire_format_and_thinking() {
     let client = ChatClient::new(&spec, Some(&server.url), Some("sk-test".into()), transport(5000, 0), None).unwrap();
     let r = client.chat(&request()).unwrap();
     assert_eq!(r.reasoning.as_deref(), Some("2 and 2 make 4."));
-    assert_eq!((r.content.as_str(), r.model.as_str(), r.stop_reason.as_deref()), ("ANSWER: 4", "claude-test", Some("end_turn")));
+    assert_eq!(
+        (r.content.as_str(), r.model.as_str(), r.stop_reason.as_deref()),
+        ("ANSWER: 4", "claude-test", Some("end_turn"))
+    );
     let seen = server.seen.lock().unwrap()[0].clone();
     assert_eq!(seen.path, "/v1/messages");
     assert_eq!(seen.header("x-api-key"), Some("sk-test"));
@@ -172,7 +175,9 @@ fn openai_wire_format_and_reasoning_variants() {
         None,
     );
     let spec: ModelSpec = "openai:served-model".parse().unwrap();
-    let client = ChatClient::new(&spec, Some(&format!("{}/v1", server.url)), Some("key".into()), transport(5000, 0), None).unwrap();
+    let client =
+        ChatClient::new(&spec, Some(&format!("{}/v1", server.url)), Some("key".into()), transport(5000, 0), None)
+            .unwrap();
     let got: Vec<_> = (0..3).map(|_| client.chat(&request()).unwrap()).collect();
     assert_eq!(got[0].reasoning.as_deref(), Some("vllm thinks"));
     assert_eq!(got[1].reasoning.as_deref(), Some("openrouter thinks"));
@@ -239,10 +244,12 @@ fn cache_replays_finished_requests() {
     let server = serve(vec![ok(anthropic_reply("t", "ANSWER: 4"))], None);
     let spec: ModelSpec = "anthropic:m".parse().unwrap();
     let cache = ResponseCache::open(dir.path()).unwrap();
-    let client = ChatClient::new(&spec, Some(&server.url), Some("k1".into()), transport(2000, 0), Some(cache.clone())).unwrap();
+    let client =
+        ChatClient::new(&spec, Some(&server.url), Some("k1".into()), transport(2000, 0), Some(cache.clone())).unwrap();
     let first = client.chat(&request()).unwrap();
     // A new client (new key: the key is not part of the cache key) replays without a request.
-    let again = ChatClient::new(&spec, Some(&server.url), Some("k2".into()), transport(2000, 0), Some(cache.clone())).unwrap();
+    let again =
+        ChatClient::new(&spec, Some(&server.url), Some("k2".into()), transport(2000, 0), Some(cache.clone())).unwrap();
     assert_eq!(again.chat(&request()).unwrap(), first);
     assert_eq!(server.seen.lock().unwrap().len(), 1);
     assert_eq!(cache.len(), 1);
@@ -257,7 +264,9 @@ fn answer(body: &Value) -> Reply {
         return ok(openai_reply(json!({"role": "assistant", "content": "Matches the reference.\nVERDICT: PASS"})));
     }
     let value = if prompt.contains("two plus") { "4" } else { "9" };
-    ok(openai_reply(json!({"role": "assistant", "reasoning_content": format!("worked: {value}"), "content": format!("ANSWER: {value}")})))
+    ok(openai_reply(
+        json!({"role": "assistant", "reasoning_content": format!("worked: {value}"), "content": format!("ANSWER: {value}")}),
+    ))
 }
 
 fn flaky_answer(body: &Value) -> Reply {

@@ -31,7 +31,8 @@ fn ids(v: &Value) -> Vec<u32> {
 #[test]
 fn tokenizer_matches_reference_encodings() {
     let tok = ChatTokenizer::from_path(&model_dir()).unwrap();
-    let refs: Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join("reference_encodings.json")).unwrap()).unwrap();
+    let refs: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("reference_encodings.json")).unwrap()).unwrap();
     for e in refs["encodings"].as_array().unwrap() {
         let text = e["text"].as_str().unwrap();
         assert_eq!(tok.encode(text).unwrap().ids, ids(&e["ids"]), "{text:?}");
@@ -62,8 +63,16 @@ fn chat_template_matches_transformers_token_for_token() {
             let n_prompt = case["prompt_messages"].as_u64().unwrap() as usize;
             let variants = [
                 ("full", &messages[..], RenderOptions::default()),
-                ("prompt_thinking", &messages[..n_prompt], RenderOptions { add_generation_prompt: true, enable_thinking: Some(true) }),
-                ("prompt_no_thinking", &messages[..n_prompt], RenderOptions { add_generation_prompt: true, enable_thinking: Some(false) }),
+                (
+                    "prompt_thinking",
+                    &messages[..n_prompt],
+                    RenderOptions { add_generation_prompt: true, enable_thinking: Some(true) },
+                ),
+                (
+                    "prompt_no_thinking",
+                    &messages[..n_prompt],
+                    RenderOptions { add_generation_prompt: true, enable_thinking: Some(false) },
+                ),
             ];
             for (name, msgs, opts) in variants {
                 let text = template.render(msgs, opts).unwrap();
@@ -90,7 +99,8 @@ fn sft_labels_cover_exactly_the_assistant_turns() {
         serde_json::json!({"role": "assistant", "reasoning_content": "12 × 3 = 36.", "content": "ANSWER: 36"}),
     ];
     let ex = tokenize_conversation(&template, &tok, &msgs, true).unwrap();
-    let trained: Vec<u32> = ex.input_ids.iter().zip(&ex.labels).filter(|(_, l)| **l != IGNORE).map(|(i, _)| *i).collect();
+    let trained: Vec<u32> =
+        ex.input_ids.iter().zip(&ex.labels).filter(|(_, l)| **l != IGNORE).map(|(i, _)| *i).collect();
     assert_eq!(tok.decode(&trained).unwrap(), "<think>\n12 × 3 = 36.\n</think>\n\nANSWER: 36<|im_end|>");
     // Trained positions are one contiguous run ending at <|im_end|>, followed by the untrained "\n".
     let first = ex.labels.iter().position(|&l| l != IGNORE).unwrap();
@@ -100,6 +110,7 @@ fn sft_labels_cover_exactly_the_assistant_turns() {
     assert_eq!(last, ex.len() - 2);
 
     let plain = tokenize_conversation(&template, &tok, &msgs, false).unwrap();
-    let trained: Vec<u32> = plain.input_ids.iter().zip(&plain.labels).filter(|(_, l)| **l != IGNORE).map(|(i, _)| *i).collect();
+    let trained: Vec<u32> =
+        plain.input_ids.iter().zip(&plain.labels).filter(|(_, l)| **l != IGNORE).map(|(i, _)| *i).collect();
     assert_eq!(tok.decode(&trained).unwrap(), "<think>\n\n</think>\n\nANSWER: 36<|im_end|>");
 }

@@ -153,9 +153,7 @@ struct TokenizeArgs {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -271,7 +269,9 @@ fn tokenize(args: TokenizeArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
     let lines: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
     let bar = ProgressBar::new(lines.len() as u64);
-    bar.set_style(ProgressStyle::with_template("tokenizing [{bar:40}] {pos}/{len} rows ({eta})").expect("valid template"));
+    bar.set_style(
+        ProgressStyle::with_template("tokenizing [{bar:40}] {pos}/{len} rows ({eta})").expect("valid template"),
+    );
     let mut out = String::new();
     let (mut kept, mut dropped, mut cut, mut tokens, mut trained) = (0usize, 0usize, 0usize, 0usize, 0usize);
     for (i, line) in lines {

@@ -47,7 +47,9 @@ pub fn decode(text: &str) -> Result<ChatResponse, String> {
     let mut texts = Vec::new();
     for b in blocks {
         match b.get("type").and_then(Value::as_str) {
-            Some("thinking") => thinking.push(b.get("thinking").and_then(Value::as_str).ok_or("thinking block without text")?),
+            Some("thinking") => {
+                thinking.push(b.get("thinking").and_then(Value::as_str).ok_or("thinking block without text")?)
+            }
             Some("text") => texts.push(b.get("text").and_then(Value::as_str).ok_or("text block without text")?),
             _ => {} // redacted_thinking, tool_use: nothing to keep
         }

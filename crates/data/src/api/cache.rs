@@ -75,11 +75,7 @@ fn walk(dir: &Path) -> usize {
             rd.filter_map(|e| e.ok())
                 .map(|e| {
                     let p = e.path();
-                    if p.is_dir() {
-                        walk(&p)
-                    } else {
-                        usize::from(p.extension().is_some_and(|x| x == "json"))
-                    }
+                    if p.is_dir() { walk(&p) } else { usize::from(p.extension().is_some_and(|x| x == "json")) }
                 })
                 .sum()
         })

@@ -110,9 +110,8 @@ pub struct ModelSpec {
 impl std::str::FromStr for ModelSpec {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let (p, model) = s
-            .split_once(':')
-            .ok_or_else(|| format!("expected PROVIDER:MODEL (anthropic:… or openai:…), got {s:?}"))?;
+        let (p, model) =
+            s.split_once(':').ok_or_else(|| format!("expected PROVIDER:MODEL (anthropic:… or openai:…), got {s:?}"))?;
         let provider = match p {
             "anthropic" => Provider::Anthropic,
             "openai" | "openrouter" | "vllm" => Provider::Openai,
@@ -149,7 +148,8 @@ impl ChatClient {
         cache: Option<cache::ResponseCache>,
     ) -> Result<Self> {
         let base_url = base_url.unwrap_or(spec.provider.default_base_url()).trim_end_matches('/').to_string();
-        let local = base_url.contains("://127.0.0.1") || base_url.contains("://localhost") || base_url.contains("://[::1]");
+        let local =
+            base_url.contains("://127.0.0.1") || base_url.contains("://localhost") || base_url.contains("://[::1]");
         if api_key.is_none() && !(spec.provider == Provider::Openai && local) {
             return Err(DataError::Api {
                 provider: spec.provider.name().into(),

@@ -14,7 +14,11 @@ pub fn round(x: f64, decimals: u32) -> f64 {
 /// `x` with exactly `decimals` places (`fixed(2.5, 2) == "2.50"`).
 pub fn fixed(x: f64, decimals: u32) -> String {
     let s = format!("{:.*}", decimals as usize, round(x, decimals));
-    if s.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') { s.trim_start_matches('-').to_string() } else { s }
+    if s.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') {
+        s.trim_start_matches('-').to_string()
+    } else {
+        s
+    }
 }
 
 /// `x` rounded to at most `decimals` places with trailing zeros dropped (`trim(2.50, 2) == "2.5"`).

@@ -226,6 +226,7 @@ fn fixed(g: &mut Gen) -> Result<Generated> {
         #[serde(default)]
         rubric: Vec<Criterion>,
     }
-    let t: Fixed = serde_json::from_value(tasks[i].clone()).map_err(|e| g.param_error("tasks", format!("task {i}: {e}")))?;
+    let t: Fixed =
+        serde_json::from_value(tasks[i].clone()).map_err(|e| g.param_error("tasks", format!("task {i}: {e}")))?;
     Ok(Generated { prompt: t.prompt, answer: t.answer, steps: t.steps, rubric: t.rubric })
 }

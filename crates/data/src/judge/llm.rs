@@ -14,7 +14,9 @@ pub const SYSTEM: &str = "You are a strict, fair grader of answers to procedural
 pub fn prompt(skill: &Skill, task: &Task, response: &str) -> String {
     let mut rubric = match &skill.answer {
         AnswerSpec::FreeForm { rubric } => format!("{rubric}\n"),
-        AnswerSpec::Exact { .. } => "The reply must arrive at the reference value (stated anywhere in the reply's conclusion).\n".into(),
+        AnswerSpec::Exact { .. } => {
+            "The reply must arrive at the reference value (stated anywhere in the reply's conclusion).\n".into()
+        }
     };
     for c in &task.rubric {
         rubric.push_str(&format!("- {}", c.criterion));
@@ -60,7 +62,8 @@ pub fn judge(client: &ChatClient, skill: &Skill, task: &Task, response: &str) ->
         url: client.base_url.clone(),
         message: format!("judge reply has no VERDICT line: {:?}", reply.content.chars().take(200).collect::<String>()),
     })?;
-    let detail = reply.content.lines().filter(|l| !l.to_ascii_uppercase().contains("VERDICT:")).collect::<Vec<_>>().join(" ");
+    let detail =
+        reply.content.lines().filter(|l| !l.to_ascii_uppercase().contains("VERDICT:")).collect::<Vec<_>>().join(" ");
     Ok(Verdict {
         judge: format!("llm:{}", client.describe()),
         pass,

@@ -61,7 +61,15 @@ mod tests {
     use crate::task::Criterion;
 
     fn task(rubric: Vec<Criterion>) -> Task {
-        Task { id: "t".into(), skill_id: "s".into(), seed: 0, prompt: "p".into(), answer: "a".into(), steps: vec![], rubric }
+        Task {
+            id: "t".into(),
+            skill_id: "s".into(),
+            seed: 0,
+            prompt: "p".into(),
+            answer: "a".into(),
+            steps: vec![],
+            rubric,
+        }
     }
 
     #[test]
