@@ -1,5 +1,6 @@
 //! Generators for the `arithmetic` domain.
 
+use super::fmt::near_half;
 use super::fmt::{fixed, grouped, trim};
 use super::{Gen, GenFn, step};
 use crate::error::Result;
@@ -14,12 +15,6 @@ pub(crate) const KINDS: &[(&str, GenFn)] = &[
     ("lcm_cycle", lcm_cycle),
     ("reverse_percent", reverse_percent),
 ];
-
-/// True when `x` sits within 1e-6 of a rounding boundary at `decimals` places.
-fn near_half(x: f64, decimals: u32) -> bool {
-    let y = x.abs() * 10f64.powi(decimals as i32);
-    (y - y.floor() - 0.5).abs() < 1e-6
-}
 
 fn gcd(a: i64, b: i64) -> i64 {
     if b == 0 { a.abs() } else { gcd(b, a % b) }

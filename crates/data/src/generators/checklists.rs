@@ -1,6 +1,9 @@
 //! Generators for the `checklists` domain: stated rules applied to a described situation.
 
+use super::calendar::{days_from_civil, ymd};
+use super::fmt::near_half;
 use super::fmt::{fixed, trim};
+use super::retry;
 use super::{Gen, GenFn, criterion, step};
 use crate::error::Result;
 use crate::task::Generated;
@@ -17,22 +20,6 @@ pub(crate) const KINDS: &[(&str, GenFn)] = &[
     ("form_validation", form_validation),
     ("sample_acceptance", sample_acceptance),
 ];
-
-/// True when `x` sits within 3% of a unit in the last place of a rounding boundary.
-fn near_half(x: f64, decimals: i32) -> bool {
-    let f = (x.abs() * 10f64.powi(decimals)).fract();
-    (f - 0.5).abs() < 0.03
-}
-
-/// Draws until `f` returns `Some` (generators only reject rare draws).
-fn retry<T>(g: &mut Gen, mut f: impl FnMut(&mut Gen) -> Option<T>) -> T {
-    for _ in 0..1000 {
-        if let Some(t) = f(g) {
-            return t;
-        }
-    }
-    panic!("generator rejected 1000 draws in a row")
-}
 
 fn join(items: &[String], empty: &str) -> String {
     if items.is_empty() { empty.to_string() } else { items.join(", ") }
@@ -702,29 +689,6 @@ fn cold_chain_log(g: &mut Gen) -> Result<Generated> {
 // ---------------------------------------------------------------------------------------
 // Access review
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
-fn civil_from_days(z: i64) -> String {
-    let z = z + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 fn access_review_count(g: &mut Gen) -> Result<Generated> {
     let names = g.strings(
         "names",
@@ -770,11 +734,11 @@ fn access_review_count(g: &mut Gen) -> Result<Generated> {
                 if a.admin { "admin" } else { "standard" },
                 a.idle,
                 if a.mfa { "on" } else { "off" },
-                a.end.map(|e| format!(", contract ends {}", civil_from_days(e))).unwrap_or_default()
+                a.end.map(|e| format!(", contract ends {}", ymd(e))).unwrap_or_default()
             )
         })
         .collect();
-    let review_text = civil_from_days(review);
+    let review_text = ymd(review);
     let prompt = format!(
         "Quarterly access review on {review_text}. Revoke an account if ANY of these holds:\nA. its last login was more than {max_idle} days ago;\nB. it belongs to a contractor whose contract end date is before the review date;\nC. it has the admin role and MFA is off.\n\nAccounts:\n{}\n\nHow many accounts must be revoked? (An account that breaks several rules counts once.) Answer with the number only.",
         rows.join("\n")
@@ -1432,7 +1396,7 @@ mod tests {
         assert_eq!(cold_chain_decision(&[50, 121, -1], 10, C).4, "DISCARD");
         assert_eq!(cold_chain_decision(&[50, 120, 0], 10, C).4, "REPORT");
         assert_eq!(eighths(62), "7 3/4");
-        assert_eq!(civil_from_days(days_from_civil(2025, 3, 1) - 1), "2025-02-28");
+        assert_eq!(ymd(days_from_civil(2025, 3, 1) - 1), "2025-02-28");
     }
 
     /// Prints sample tasks: `SKILL=check- cargo test -p skillsft-data checklists::tests::print_samples -- --ignored --nocapture`.

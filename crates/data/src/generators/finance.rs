@@ -1,5 +1,7 @@
 //! Generators for the `finance` domain.
 
+use super::calendar::MONTHS;
+use super::fmt::near_half;
 use super::fmt::{fixed, grouped, money, trim};
 use super::{Gen, GenFn, criterion, step};
 use crate::error::Result;
@@ -14,12 +16,6 @@ pub(crate) const KINDS: &[(&str, GenFn)] = &[
     ("currency_exchange_fee", currency_exchange_fee),
     ("straight_line_partial_year", straight_line_partial_year),
 ];
-
-/// True when `x` sits within 1e-6 of a rounding boundary at `decimals` places.
-fn near_half(x: f64, decimals: u32) -> bool {
-    let y = x.abs() * 10f64.powi(decimals as i32);
-    (y - y.floor() - 0.5).abs() < 1e-6
-}
 
 /// `$1,234.56`.
 fn usd(x: f64) -> String {
@@ -571,21 +567,6 @@ fn currency_exchange_fee(g: &mut Gen) -> Result<Generated> {
         });
     }
 }
-
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
 
 /// Straight-line book value with a prorated first year (months counted from the month the asset
 /// goes into service, inclusive) and accumulated depreciation capped at cost minus salvage.

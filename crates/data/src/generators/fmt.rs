@@ -11,6 +11,14 @@ pub fn round(x: f64, decimals: u32) -> f64 {
     if x < 0.0 { -y } else { y }
 }
 
+/// True when `x` sits within 3% of a unit in the last place of a rounding boundary at
+/// `decimals` places (negative: tens, hundreds…). Generators redraw such values, so
+/// different-but-correct orders of arithmetic always round to the same answer.
+pub fn near_half(x: f64, decimals: i32) -> bool {
+    let f = (x.abs() * 10f64.powi(decimals)).fract();
+    (f - 0.5).abs() < 0.03
+}
+
 /// `x` with exactly `decimals` places (`fixed(2.5, 2) == "2.50"`).
 pub fn fixed(x: f64, decimals: u32) -> String {
     let s = format!("{:.*}", decimals as usize, round(x, decimals));

@@ -11,6 +11,7 @@
 
 mod algorithms;
 mod arithmetic;
+mod calendar;
 mod checklists;
 mod dates;
 mod finance;
@@ -194,6 +195,17 @@ impl Gen<'_> {
     pub fn chance(&mut self, p: f64) -> bool {
         self.rng.random_bool(p.clamp(0.0, 1.0))
     }
+}
+
+/// Draws with `f` until it accepts (returns `Some`). Generators reject rare draws (a value on
+/// a rounding boundary, a degenerate table); 1000 rejections in a row is a generator bug.
+pub(crate) fn retry<T>(g: &mut Gen, mut f: impl FnMut(&mut Gen) -> Option<T>) -> T {
+    for _ in 0..1000 {
+        if let Some(t) = f(g) {
+            return t;
+        }
+    }
+    panic!("generator for skill {:?} rejected 1000 draws in a row", g.skill.id)
 }
 
 /// Shorthand for a [`Step`].

@@ -1,6 +1,8 @@
 //! Generators for the `science` domain.
 
+use super::fmt::near_half;
 use super::fmt::{fixed, trim};
+use super::retry;
 use super::{Gen, GenFn, criterion, step};
 use crate::error::Result;
 use crate::task::Generated;
@@ -18,23 +20,6 @@ pub(crate) const KINDS: &[(&str, GenFn)] = &[
     ("sig_fig_result", sig_fig_result),
     ("solution_prep_plan", solution_prep_plan),
 ];
-
-/// True when `x` sits within 3% of a unit in the last place of a rounding boundary at
-/// `decimals` places, so slightly different arithmetic orders could round differently.
-fn near_half(x: f64, decimals: i32) -> bool {
-    let f = (x.abs() * 10f64.powi(decimals)).fract();
-    (f - 0.5).abs() < 0.03
-}
-
-/// Draws until `f` returns `Some` (at most 1000 tries; generators only reject rare draws).
-fn retry<T>(g: &mut Gen, mut f: impl FnMut(&mut Gen) -> Option<T>) -> T {
-    for _ in 0..1000 {
-        if let Some(t) = f(g) {
-            return t;
-        }
-    }
-    panic!("generator rejected 1000 draws in a row")
-}
 
 // ---------------------------------------------------------------------------------------
 // Dilution C1V1 = C2V2

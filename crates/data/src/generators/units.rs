@@ -1,5 +1,6 @@
 //! Generators for the `units` domain.
 
+use super::fmt::near_half;
 use super::fmt::{fixed, trim};
 use super::{Gen, GenFn, criterion, step};
 use crate::error::Result;
@@ -14,12 +15,6 @@ pub(crate) const KINDS: &[(&str, GenFn)] = &[
     ("fuel_economy_convert", fuel_economy_convert),
     ("area_volume_convert", area_volume_convert),
 ];
-
-/// True when `x` sits within 1e-6 of a rounding boundary at `decimals` places.
-fn near_half(x: f64, decimals: u32) -> bool {
-    let y = x.abs() * 10f64.powi(decimals as i32);
-    (y - y.floor() - 0.5).abs() < 1e-6
-}
 
 /// A kitchen amount such as `1 1/2` from a numerator and denominator.
 fn kitchen_amount(num: i64, den: i64) -> String {
