@@ -335,3 +335,45 @@ fn api_build_resumes_from_the_cache() {
         assert_eq!(std::fs::read(out.path().join(f)).unwrap(), std::fs::read(ref_out.path().join(f)).unwrap(), "{f}");
     }
 }
+
+#[test]
+fn llm_judge_sends_the_rubric_and_rejects_replies_without_a_verdict() {
+    use skillsft_data::skill::{AnswerSpec, GeneratorSpec, Skill, Split};
+    use skillsft_data::task::{Criterion, Task};
+    let server = serve(
+        vec![
+            ok(openai_reply(json!({"role": "assistant", "content": "States both facts.\nVERDICT: PASS"}))),
+            ok(openai_reply(json!({"role": "assistant", "content": "I think it is fine."}))),
+        ],
+        None,
+    );
+    let spec: ModelSpec = "openai:judge".parse().unwrap();
+    let client = ChatClient::new(&spec, Some(&server.url), None, transport(2000, 0), None).unwrap();
+    let judge = Judge::Llm { client, all_tasks: false };
+    let skill = Skill {
+        id: "memo".into(),
+        title: "Memo".into(),
+        domain: "finance".into(),
+        split: Split::Holdout,
+        procedure: "1. a\n2. b\n3. c\n4. d\n5. e".into(),
+        answer: AnswerSpec::FreeForm { rubric: "Recommends the cheaper offer.".into() },
+        generator: GeneratorSpec { kind: "fixed".into(), params: Default::default() },
+    };
+    let task = Task {
+        id: "memo/1".into(),
+        skill_id: "memo".into(),
+        seed: 1,
+        prompt: "Compare the offers.".into(),
+        answer: "I recommend Offer B.".into(),
+        steps: vec![],
+        rubric: vec![Criterion { criterion: "names the cheaper offer".into(), expect: vec!["Offer B".into()] }],
+    };
+    let v = judge.judge(&skill, &task, "Offer B is cheaper.").unwrap();
+    assert!(v.pass && v.judge == "llm:openai:judge", "{v:?}");
+    let sent = server.seen.lock().unwrap()[0].body["messages"][1]["content"].as_str().unwrap().to_string();
+    for part in ["Compare the offers.", "I recommend Offer B.", "Recommends the cheaper offer.", "names the cheaper offer", "Offer B is cheaper."] {
+        assert!(sent.contains(part), "judge prompt lacks {part:?}");
+    }
+    let err = judge.judge(&skill, &task, "Offer B is cheaper.").unwrap_err().to_string();
+    assert!(err.contains("no VERDICT line"), "{err}");
+}

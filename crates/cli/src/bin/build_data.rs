@@ -39,6 +39,13 @@ use skillsft_data::tokenizer::ChatTokenizer;
         API teachers and judges read their key from ANTHROPIC_API_KEY / OPENAI_API_KEY (or \
         --api-key-env). Replies are cached under DIR/.cache, so re-running an interrupted build \
         resumes it without repeating finished requests.",
+    after_help = "Examples:\n  \
+        build-data --out data/\n  \
+        build-data --out data/ --rows 1000 --seed 7\n  \
+        build-data --out data-opus/ --teacher anthropic:claude-opus-4-1 --judge anthropic:claude-haiku-4-5\n  \
+        build-data --out data-vllm/ --teacher openai:Qwen/Qwen3.5-27B --base-url http://127.0.0.1:8000/v1\n  \
+        build-data --out mine/ --skills my-skills/ --holdout-skills 10\n  \
+        build-data tokenize --model datasets/tokenizer/qwen3.5 --in data/corpus.jsonl --out data/examples.jsonl",
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
