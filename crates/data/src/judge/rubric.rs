@@ -1,5 +1,6 @@
 //! The offline rubric judge: a free-form answer passes when every rubric criterion's
-//! required facts appear in it (case-, space- and thousands-separator-insensitive).
+//! required facts appear in it as whole words (case-, space- and thousands-separator-
+//! insensitive; "GO" is not found in "NO-GO", "8 days" not in "18 days", "3" not in "3.5").
 //!
 //! It checks facts, not reasoning quality. Criteria with no facts listed ("confirms every
 //! limit is met") cannot be checked offline: they are skipped and named in the verdict's
@@ -16,7 +17,7 @@ pub fn judge(task: &Task, response: &str) -> Verdict {
     for c in &task.rubric {
         if c.expect.is_empty() {
             uncheckable += 1;
-        } else if !c.expect.iter().all(|e| text.contains(&fold(e))) {
+        } else if !c.expect.iter().all(|e| contains_words(&text, &fold(e))) {
             unmet.push(c.criterion.clone());
         }
     }
@@ -31,6 +32,29 @@ pub fn judge(task: &Task, response: &str) -> Verdict {
     }
     let detail = Some(notes.join("; ")).filter(|d| !d.is_empty());
     Verdict { judge: "rubric-facts".into(), pass, extracted: None, detail }
+}
+
+/// Whether `needle` occurs in `hay` with no word character glued to either end. Letters,
+/// digits and hyphens are word characters, and so is a `.` or `,` followed by a digit.
+fn contains_words(hay: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    let glued_before = |c: char| c.is_alphanumeric() || c == '-';
+    hay.match_indices(needle).any(|(i, _)| {
+        let before_ok = hay[..i].chars().next_back().is_none_or(|c| !glued_before(c));
+        let mut after = hay[i + needle.len()..].chars();
+        let after_ok = match after.next() {
+            None => true,
+            Some(c) if c.is_alphanumeric() || c == '-' => false,
+            Some('.' | ',') => !after.next().is_some_and(|d| d.is_ascii_digit()),
+            Some(_) => true,
+        };
+        // Needles that start or end with punctuation ("(a)", "$5") bring their own boundary.
+        let first = needle.chars().next().is_some_and(|c| !c.is_alphanumeric());
+        let last = needle.chars().next_back().is_some_and(|c| !c.is_alphanumeric());
+        (before_ok || first) && (after_ok || last)
+    })
 }
 
 fn fold(s: &str) -> String {
@@ -81,6 +105,18 @@ mod tests {
         assert!(judge(&t, "The flight is **no-go**: total 2450  lb exceeds the limit.").pass);
         let v = judge(&t, "The flight is no-go.");
         assert!(!v.pass && v.detail.unwrap().contains("weight"));
+    }
+
+    #[test]
+    fn facts_match_whole_words_only() {
+        assert!(contains_words("decision: go.", "go"));
+        assert!(!contains_words("decision: no-go.", "go"));
+        assert!(!contains_words("notice is 18 days", "8 days"));
+        assert!(contains_words("notice is 8 days.", "8 days"));
+        assert!(!contains_words("pay 3.5 units", "3"));
+        assert!(contains_words("pay 3. then", "3"));
+        assert!(contains_words("total $1234.50 due", "1234.50"));
+        assert!(!contains_words("rate 15%", "5%"));
     }
 
     #[test]
