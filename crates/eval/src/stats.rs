@@ -68,9 +68,8 @@ pub fn paired_bootstrap(diffs: &[f64], resamples: usize, seed: u64) -> Interval 
     }
     let estimate = diffs.iter().sum::<f64>() / n as f64;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut means: Vec<f64> = (0..resamples.max(1))
-        .map(|_| (0..n).map(|_| diffs[rng.random_range(0..n)]).sum::<f64>() / n as f64)
-        .collect();
+    let mut means: Vec<f64> =
+        (0..resamples.max(1)).map(|_| (0..n).map(|_| diffs[rng.random_range(0..n)]).sum::<f64>() / n as f64).collect();
     means.sort_by(f64::total_cmp);
     Interval { estimate, low: percentile(&means, 2.5), high: percentile(&means, 97.5) }
 }
