@@ -353,7 +353,7 @@ fn weight_balance_go(g: &mut Gen) -> Result<Generated> {
             return None;
         }
         Some((empty, empty_arm, front, rear, bag, gal))
-    });
+    })?;
     let fuel = gal * 6.0;
     let loads = [(empty, empty_arm), (front, 37.0), (rear, 73.0), (bag, 95.0), (fuel, 48.0)];
     let (w, m, cg, bad) = weight_balance(&loads, mtow, (fwd, aft), bag, baggage_max);

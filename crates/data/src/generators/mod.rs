@@ -198,14 +198,15 @@ impl Gen<'_> {
 }
 
 /// Draws with `f` until it accepts (returns `Some`). Generators reject rare draws (a value on
-/// a rounding boundary, a degenerate table); 1000 rejections in a row is a generator bug.
-pub(crate) fn retry<T>(g: &mut Gen, mut f: impl FnMut(&mut Gen) -> Option<T>) -> T {
+/// a rounding boundary, a degenerate table); 1000 rejections in a row means the skill's
+/// parameters leave no valid task, reported as a parameter error.
+pub(crate) fn retry<T>(g: &mut Gen, mut f: impl FnMut(&mut Gen) -> Option<T>) -> Result<T> {
     for _ in 0..1000 {
         if let Some(t) = f(g) {
-            return t;
+            return Ok(t);
         }
     }
-    panic!("generator for skill {:?} rejected 1000 draws in a row", g.skill.id)
+    Err(g.param_error("params", "1000 draws in a row were rejected: the parameters leave no valid task"))
 }
 
 /// Shorthand for a [`Step`].

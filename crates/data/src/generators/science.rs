@@ -48,7 +48,7 @@ fn dilution_volume(g: &mut Gen) -> Result<Generated> {
             return None;
         }
         Some((c1, c2_mm, v2_ml, ask_solvent, c1_mm, c2_m, v2_l, v1))
-    });
+    })?;
     let v2_text = if v2_l { format!("{} L", trim(v2_ml / 1000.0, 3)) } else { format!("{} mL", trim(v2_ml, 1)) };
     let c1_text = conc_text(c1, c1_mm);
     let c2_text = conc_text(c2_mm / 1000.0, !c2_m);
@@ -127,7 +127,7 @@ fn ideal_gas_pressure(g: &mut Gen) -> Result<Generated> {
             return None;
         }
         Some((gas, mm, mass, tc, v_l, v_in_ml, p))
-    });
+    })?;
     let v_text = if v_in_ml { format!("{} mL", trim(v_l * 1000.0, 1)) } else { format!("{} L", trim(v_l, 2)) };
     let n = mass / mm;
     let tk = tc + 273.15;
@@ -190,7 +190,7 @@ fn half_life_remaining(g: &mut Gen) -> Result<Generated> {
         // Only elapsed times with at most 3 decimals, so the task states them exactly.
         ((elapsed * 1000.0 - (elapsed * 1000.0).round()).abs() < 1e-6)
             .then_some((hl_unit, el_unit, factor, hl, halves, elapsed))
-    });
+    })?;
     let start_in_g = g.chance(0.5);
     let n0_mg = if start_in_g { g.range(1, 40) as f64 * 500.0 } else { g.range(20, 900) as f64 };
     let ask_decayed = g.chance(0.3);
@@ -279,7 +279,7 @@ fn buoyancy_float_check(g: &mut Gen) -> Result<Generated> {
             return None;
         }
         Some((fluid, rho_f, dims, mass_g, rho_o, g.chance(0.4)))
-    });
+    })?;
     let vol = (dims[0] * dims[1] * dims[2]) as f64;
     let rf = rho_f / 1000.0;
     let floats = rho_o < rf;
@@ -591,7 +591,7 @@ fn series_parallel_circuit(g: &mut Gen) -> Result<Generated> {
             return None;
         }
         Some((r, v, ask, ans))
-    });
+    })?;
     let ks: Vec<bool> = r.iter().map(|x| *x >= 1000.0 && g.chance(0.7)).collect();
     let rp = r[1] * r[2] / (r[1] + r[2]);
     let rt = r[0] + rp;
@@ -680,7 +680,7 @@ fn projectile_range(g: &mut Gen) -> Result<Generated> {
             return None;
         }
         Some((theta, v_ms, kmh, body, gv, range))
-    });
+    })?;
     let s2 = SINES.iter().find(|(a, _)| *a == 2 * theta).unwrap().1;
     let table = SINES.iter().map(|(a, s)| format!("sin {a}° = {}", fixed(*s, 4))).collect::<Vec<_>>().join(", ");
     let v_text = if kmh { format!("{} km/h", trim(v_ms * 3.6, 1)) } else { format!("{} m/s", trim(v_ms, 1)) };
@@ -741,7 +741,7 @@ fn ph_from_concentration(g: &mut Gen) -> Result<Generated> {
             return None;
         }
         Some((name, acid, k, m, exp, style, ph))
-    });
+    })?;
     let c = m * 10f64.powi(-exp);
     let ion = c * k as f64;
     // Normalised mantissa of the ion concentration.
@@ -838,7 +838,7 @@ fn bsa_dose(g: &mut Gen) -> Result<Generated> {
         let cap =
             if g.chance(0.35) { rounded - g.range(1, 5) as f64 * 10.0 } else { rounded + g.range(1, 8) as f64 * 10.0 };
         Some((h_cm, w_kg, imperial_h, imperial_w, h_in, w_lb, per_m2, cap, bsa, bsa2, raw))
-    });
+    })?;
     let rounded = (raw / 10.0).round() * 10.0;
     let dose = rounded.min(cap);
     let h_text =
@@ -983,7 +983,7 @@ fn sig_fig_result(g: &mut Gen) -> Result<Generated> {
             fixed(v, dp)
         };
         Some((ms, mul, ops, v, ans))
-    });
+    })?;
     let mut expr = ms[0].text();
     for (o, m) in ops.iter().zip(&ms[1..]) {
         expr.push_str(&format!(" {o} {}", m.text()));
@@ -1057,7 +1057,7 @@ fn solution_prep_plan(g: &mut Gen) -> Result<Generated> {
             return None;
         }
         Some((solute, ms, reagent, mr, c, v_ml, g.chance(0.4), g.chance(0.3), mass))
-    });
+    })?;
     let hydrate = reagent != solute;
     let c_text = if mm_units { format!("{} mM", trim(c * 1000.0, 2)) } else { format!("{} M", trim(c, 3)) };
     let v_text = if l_units { format!("{} L", trim(v_ml / 1000.0, 3)) } else { format!("{} mL", trim(v_ml, 0)) };
