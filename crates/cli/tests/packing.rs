@@ -30,7 +30,8 @@ fn packed_sft_rows_equal_separate_examples() {
         .enumerate()
         .map(|(k, &n)| {
             let input_ids: Vec<u32> = (0..n).map(|i| ((i * 7919 + k * 104_729 + 13) as u32) % vocab).collect();
-            let labels = input_ids.iter().enumerate().map(|(i, &t)| if i < n / 2 { IGNORE } else { t as i64 }).collect();
+            let labels =
+                input_ids.iter().enumerate().map(|(i, &t)| if i < n / 2 { IGNORE } else { t as i64 }).collect();
             SftExample { input_ids, labels }
         })
         .collect();

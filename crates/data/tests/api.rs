@@ -371,7 +371,13 @@ fn llm_judge_sends_the_rubric_and_rejects_replies_without_a_verdict() {
     let v = judge.judge(&skill, &task, "Offer B is cheaper.").unwrap();
     assert!(v.pass && v.judge == "llm:openai:judge", "{v:?}");
     let sent = server.seen.lock().unwrap()[0].body["messages"][1]["content"].as_str().unwrap().to_string();
-    for part in ["Compare the offers.", "I recommend Offer B.", "Recommends the cheaper offer.", "names the cheaper offer", "Offer B is cheaper."] {
+    for part in [
+        "Compare the offers.",
+        "I recommend Offer B.",
+        "Recommends the cheaper offer.",
+        "names the cheaper offer",
+        "Offer B is cheaper.",
+    ] {
         assert!(sent.contains(part), "judge prompt lacks {part:?}");
     }
     let err = judge.judge(&skill, &task, "Offer B is cheaper.").unwrap_err().to_string();

@@ -79,14 +79,21 @@ fn a_different_seed_gives_different_tasks() {
 #[test]
 fn chat_fixture_rows_are_rows_of_the_default_build() {
     let catalog = Catalog::builtin().unwrap();
-    let built = dataset::build(&catalog, &BuildConfig::default(), &Teacher::Offline, &Judge::Offline, &|_, _| {}).unwrap();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chat/corpus_sample_conversations.jsonl");
+    let built =
+        dataset::build(&catalog, &BuildConfig::default(), &Teacher::Offline, &Judge::Offline, &|_, _| {}).unwrap();
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chat/corpus_sample_conversations.jsonl");
     let fixture: Vec<serde_json::Value> =
         std::fs::read_to_string(&path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let sample: Vec<_> = built.corpus.iter().step_by(15).collect();
     assert_eq!(fixture.len(), sample.len());
     for (f, row) in fixture.iter().zip(sample) {
         assert_eq!(f["id"], row.id.as_str());
-        assert_eq!(f["messages"], serde_json::to_value(&row.messages).unwrap(), "{}: regenerate the chat fixtures", row.id);
+        assert_eq!(
+            f["messages"],
+            serde_json::to_value(&row.messages).unwrap(),
+            "{}: regenerate the chat fixtures",
+            row.id
+        );
     }
 }
