@@ -1,8 +1,11 @@
 //! A tour of the skills bench: one task per domain, with its procedure, the offline
-//! teacher's chain of thought and the judge's verdict.
+//! teacher's chain of thought and the judge's verdict. With an argument, every skill whose
+//! id contains it instead (`skills_tour date-` shows all date skills): the way to read a
+//! generator's output while writing one.
 //!
 //! ```text
 //! cargo run --example skills_tour
+//! cargo run --example skills_tour -- sci-
 //! ```
 
 use std::collections::BTreeSet;
@@ -15,9 +18,15 @@ use skillsft_data::teacher::offline;
 
 fn main() -> Result<(), skillsft_data::DataError> {
     let catalog = Catalog::builtin()?;
+    let filter = std::env::args().nth(1);
     let mut seen = BTreeSet::new();
     for skill in catalog.skills() {
-        if !seen.insert(skill.domain.clone()) {
+        let first_of_domain = seen.insert(skill.domain.clone());
+        let shown = match &filter {
+            Some(f) => skill.id.contains(f.as_str()),
+            None => first_of_domain,
+        };
+        if !shown {
             continue;
         }
         let task = generate(skill, task_seed(0, &skill.id, 0))?;

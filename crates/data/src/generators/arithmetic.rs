@@ -876,33 +876,4 @@ mod tests {
         let p = Factor::Pow(Box::new(Factor::Paren(2, '+', 3)), 2);
         assert_eq!((p.show(0).as_str(), p.show(1).as_str(), p.value()), ("(2 + 3)^2", "5^2", 25));
     }
-
-    /// Prints a few tasks of this worktree's domains: `cargo test -p skillsft-data dump_tasks -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn dump_tasks() {
-        let only = std::env::var("SKILL").unwrap_or_default();
-        let n: usize = std::env::var("N").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
-        let catalog = crate::catalog::Catalog::builtin().unwrap();
-        for s in catalog.skills() {
-            if !["arithmetic", "units", "finance"].contains(&s.domain.as_str()) || !s.id.contains(&only) {
-                continue;
-            }
-            for i in 0..n {
-                let t = super::super::generate(s, super::super::task_seed(7, &s.id, i)).unwrap();
-                if std::env::var("JSON").is_ok() {
-                    println!("JSON {}", serde_json::to_string(&t).unwrap());
-                    continue;
-                }
-                println!("=== {} #{i}\n{}\n--- steps", s.id, t.prompt);
-                for st in &t.steps {
-                    println!("  * {} [{}]", st.work, st.value);
-                }
-                println!("--- answer: {}", t.answer);
-                for c in &t.rubric {
-                    println!("  rubric: {} {:?}", c.criterion, c.expect);
-                }
-            }
-        }
-    }
 }

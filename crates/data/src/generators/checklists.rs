@@ -1398,22 +1398,4 @@ mod tests {
         assert_eq!(eighths(62), "7 3/4");
         assert_eq!(ymd(days_from_civil(2025, 3, 1) - 1), "2025-02-28");
     }
-
-    /// Prints sample tasks: `SKILL=check- cargo test -p skillsft-data checklists::tests::print_samples -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn print_samples() {
-        let catalog = crate::catalog::Catalog::builtin().unwrap();
-        let only = std::env::var("SKILL").unwrap_or_default();
-        for skill in catalog.skills().iter().filter(|s| s.domain == "checklists" && s.id.contains(&only)) {
-            for i in 0..3 {
-                let t = crate::generators::generate(skill, crate::generators::task_seed(1, &skill.id, i)).unwrap();
-                println!("=== {} ===\n{}\n--- steps", skill.id, t.prompt);
-                for s in &t.steps {
-                    println!("  * {} => {}", s.work, s.value);
-                }
-                println!("--- answer: {}\n--- rubric: {:?}\n", t.answer, t.rubric);
-            }
-        }
-    }
 }

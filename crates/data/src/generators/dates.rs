@@ -975,31 +975,4 @@ mod tests {
         assert_eq!(iso_week_of(days_from_civil(2026, 12, 31)), (2026, 53));
         assert!(has_53_weeks(2020) && has_53_weeks(2026) && !has_53_weeks(2024));
     }
-
-    /// Prints sample tasks of the `dates` and `tables` skills for eyeballing:
-    /// `cargo test -p skillsft-data samples_dates_tables -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn samples_dates_tables() {
-        let catalog = crate::catalog::Catalog::builtin().unwrap();
-        let only = std::env::var("SKILL").ok();
-        for skill in catalog.skills().iter().filter(|s| s.domain == "dates" || s.domain == "tables") {
-            if only.as_deref().is_some_and(|o| o != skill.id) {
-                continue;
-            }
-            let draws = if std::env::var("DUMP").is_ok() { 40 } else { 3 };
-            for i in 0..draws {
-                let t = crate::generators::generate(skill, crate::generators::task_seed(1, &skill.id, i)).unwrap();
-                if std::env::var("DUMP").is_ok() {
-                    println!("JSON {}", serde_json::to_string(&t).unwrap());
-                    continue;
-                }
-                println!("==== {} #{i}\n{}\n-- steps", skill.id, t.prompt);
-                for s in &t.steps {
-                    println!("  * {} => {}", s.work, s.value);
-                }
-                println!("-- ANSWER: {}\n", t.answer);
-            }
-        }
-    }
 }

@@ -1164,22 +1164,4 @@ mod tests {
         assert_eq!(with_sig(345.0, 2), None); // "350" is ambiguous
         assert_eq!(with_sig(12.34, 3).as_deref(), Some("12.3"));
     }
-
-    /// Prints sample tasks: `cargo test -p skillsft-data science::tests::print_samples -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn print_samples() {
-        let catalog = crate::catalog::Catalog::builtin().unwrap();
-        let only = std::env::var("SKILL").unwrap_or_default();
-        for skill in catalog.skills().iter().filter(|s| s.domain == "science" && s.id.contains(&only)) {
-            for i in 0..3 {
-                let t = crate::generators::generate(skill, crate::generators::task_seed(1, &skill.id, i)).unwrap();
-                println!("=== {} ===\n{}\n--- steps", skill.id, t.prompt);
-                for s in &t.steps {
-                    println!("  * {} => {}", s.work, s.value);
-                }
-                println!("--- answer: {}\n", t.answer);
-            }
-        }
-    }
 }

@@ -1203,41 +1203,4 @@ mod tests {
         assert_eq!(f.iter().map(|x| x.0).collect::<Vec<_>>(), vec![1, 3, 4, 5, 6]);
         assert!(password_failures("Sunset42!ok", "sam", 10).is_empty());
     }
-    /// Prints sample tasks of the strings, ciphers and algorithms skills for a manual read:
-    /// `cargo test -p skillsft-data print_samples -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn print_samples() {
-        let catalog = crate::catalog::Catalog::builtin().unwrap();
-        let only = std::env::var("SKILL").unwrap_or_default();
-        // DUMP=path writes 40 tasks per skill as JSON lines, for checking answers with another tool.
-        let mut dump = std::env::var("DUMP").ok().map(|p| std::fs::File::create(p).unwrap());
-        for skill in catalog.skills() {
-            if let Some(f) = dump.as_mut()
-                && ["strings", "ciphers", "algorithms"].contains(&skill.domain.as_str())
-            {
-                use std::io::Write;
-                for i in 0..40 {
-                    let t = crate::generators::generate(skill, crate::generators::task_seed(7, &skill.id, i)).unwrap();
-                    writeln!(f, "{}", serde_json::to_string(&t).unwrap()).unwrap();
-                }
-            }
-        }
-        for skill in catalog.skills() {
-            if !["strings", "ciphers", "algorithms"].contains(&skill.domain.as_str()) || !skill.id.contains(&only) {
-                continue;
-            }
-            for i in 0..3 {
-                let t = crate::generators::generate(skill, crate::generators::task_seed(1, &skill.id, i)).unwrap();
-                println!("===== {} #{i}\n{}\n--- steps", skill.id, t.prompt);
-                for s in &t.steps {
-                    println!("* {} [{}]", s.work, s.value);
-                }
-                println!("--- answer: {}", t.answer);
-                for c in &t.rubric {
-                    println!("  rubric: {} {:?}", c.criterion, c.expect);
-                }
-            }
-        }
-    }
 }
