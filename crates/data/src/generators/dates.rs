@@ -4,7 +4,7 @@
 //! every kind works on day numbers internally and writes dates as `YYYY-MM-DD`.
 
 use super::calendar::{MONTHS, WEEKDAYS, civil_from_days, days_from_civil, is_leap, month_len, weekday, year_len, ymd};
-use super::fmt::{fixed, trim};
+use super::fmt::{cents, fixed, trim};
 use super::{Gen, GenFn, criterion, step};
 use crate::error::Result;
 use crate::task::Generated;
@@ -704,11 +704,6 @@ fn shift_hours(g: &mut Gen) -> Result<Generated> {
         ],
         rubric: vec![],
     })
-}
-
-/// `12.50` from integer cents (non-negative).
-fn cents(c: i64) -> String {
-    format!("{}.{:02}", c / 100, c % 100)
 }
 
 /// A mid-month plan change billed by day: old plan before the switch day, new plan from it.

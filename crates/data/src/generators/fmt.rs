@@ -48,6 +48,13 @@ pub fn grouped(n: i64) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
+/// An integer count of cents as a plain amount (`cents(-1205) == "-12.05"`): exact, no
+/// floating point, for generators that keep money in whole cents.
+pub fn cents(c: i64) -> String {
+    let sign = if c < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", c.abs() / 100, c.abs() % 100)
+}
+
 /// A money amount with two decimals and thousands separators (`money(1234.5) == "1,234.50"`).
 pub fn money(x: f64) -> String {
     let s = fixed(x, 2);
@@ -76,5 +83,6 @@ mod tests {
         assert_eq!(grouped(-999), "-999");
         assert_eq!(money(1234.5), "1,234.50");
         assert_eq!(money(-0.5), "-0.50");
+        assert_eq!((cents(123456), cents(-1205), cents(7)), ("1234.56".into(), "-12.05".into(), "0.07".to_string()));
     }
 }

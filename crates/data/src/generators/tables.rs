@@ -3,7 +3,7 @@
 //! Every kind writes a small table inline (Markdown or CSV) and asks for one lookup or
 //! aggregation. Money is kept in integer cents so sums are exact.
 
-use super::fmt::{fixed, money, trim};
+use super::fmt::{cents, fixed, money, trim};
 use super::{Gen, GenFn, criterion, step};
 use crate::error::Result;
 use crate::task::Generated;
@@ -42,12 +42,6 @@ fn csv_table(headers: &[&str], rows: &[Vec<String>]) -> String {
         s.push_str(&r.join(","));
     }
     s
-}
-
-/// `12.50` from integer cents (non-negative).
-fn cents(c: i64) -> String {
-    let sign = if c < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", c.abs() / 100, c.abs() % 100)
 }
 
 fn join<T: AsRef<str>>(items: &[T], sep: &str) -> String {
