@@ -213,6 +213,17 @@ fn convert(bytes: &[u8], stored: Dtype, shape: &[usize], target: DType) -> Optio
     Some(data)
 }
 
+/// A floating-point tensor view (F32, BF16 or F16) as f32 values.
+pub(crate) fn view_to_f32(view: &safetensors::tensor::TensorView<'_>, key: &str, path: &Path) -> Result<Vec<f32>> {
+    convert(view.data(), view.dtype(), view.shape(), DType::F32).and_then(|d| d.try_to_vec::<f32>().ok()).ok_or_else(
+        || Qwen35Error::UnsupportedDtype {
+            key: key.to_string(),
+            path: path.to_path_buf(),
+            dtype: format!("{:?}", view.dtype()),
+        },
+    )
+}
+
 /// Reads every tensor of a safetensors file into `name -> (shape, f32 values)`; integer
 /// tensors are converted too. For small files (fixtures, `qwen35 logits` inputs).
 pub fn read_all_f32(path: &Path) -> Result<HashMap<String, (Vec<usize>, Vec<f32>)>> {

@@ -11,23 +11,36 @@ use burn::tensor::activation::silu;
 use burn::tensor::{DType, Int, Tensor};
 
 use crate::error::Result;
+use crate::lora::LoraAdapter;
 use crate::params::{Init, ParamSource};
 
-/// A bias-free projection with the weight stored as in PyTorch, `[out, in]`.
+/// A bias-free projection with the weight stored as in PyTorch, `[out, in]`, and an optional
+/// LoRA adapter (see [`crate::lora`]).
 #[derive(Module, Debug)]
 pub struct Linear {
     /// `[out, in]`.
     pub weight: Param<Tensor<2>>,
+    /// Low-rank update added to the output when set.
+    pub lora: Option<LoraAdapter>,
 }
 
 impl Linear {
     pub(crate) fn load(src: &mut ParamSource, key: &str, d_in: usize, d_out: usize) -> Result<Self> {
-        Ok(Self { weight: src.param(&format!("{key}.weight"), [d_out, d_in], Init::Normal)? })
+        Ok(Self { weight: src.param(&format!("{key}.weight"), [d_out, d_in], Init::Normal)?, lora: None })
     }
 
-    /// `x · Wᵀ` over the last dimension.
+    /// `x · Wᵀ` over the last dimension, plus the adapter's `s · B·A·x` when one is attached.
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        project(x, self.weight.val())
+        match &self.lora {
+            None => project(x, self.weight.val()),
+            Some(lora) => project(x.clone(), self.weight.val()) + lora.forward(x),
+        }
+    }
+
+    /// `(in, out)` features.
+    pub fn shape(&self) -> (usize, usize) {
+        let [out, d_in] = self.weight.dims();
+        (d_in, out)
     }
 }
 

@@ -4,6 +4,7 @@
 //! qwen35 info     --model DIR
 //! qwen35 logits   --model DIR --input IN.safetensors --out OUT.safetensors
 //! qwen35 generate --model DIR --prompt "Hello" --max-new-tokens 32
+//! qwen35 generate --model DIR --adapter runs/0.8b-lora/adapter --prompt "Hello"
 //! qwen35 generate --size tiny --random-init --prompt-ids 1,2,3
 //! ```
 
@@ -93,6 +94,10 @@ struct ModelArgs {
     /// f32 or bf16.
     #[arg(long, default_value = "f32")]
     dtype: String,
+    /// A PEFT LoRA adapter directory (adapter_config.json + adapter_model.safetensors) to run
+    /// on top of the base, e.g. `runs/0.8b-lora/adapter` from `train`.
+    #[arg(long)]
+    adapter: Option<PathBuf>,
 }
 
 struct Loaded {
@@ -123,6 +128,14 @@ fn load(args: &ModelArgs) -> Result<Loaded> {
         }
         (None, false) => bail!("give --model DIR, or --random-init with --size"),
     };
+    let mut loaded = loaded;
+    if let Some(adapter) = &args.adapter {
+        let cfg = loaded
+            .model
+            .load_peft(adapter)
+            .with_context(|| format!("loading LoRA adapter from {}", adapter.display()))?;
+        tracing::info!(rank = cfg.rank, alpha = cfg.alpha, "adapter attached");
+    }
     tracing::info!(elapsed_s = start.elapsed().as_secs_f64(), "model ready");
     Ok(loaded)
 }

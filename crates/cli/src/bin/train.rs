@@ -1,0 +1,312 @@
+//! `train`: supervised fine-tuning of Qwen3.5 on the skills corpus.
+//!
+//! ```text
+//! train --size 4b --data data/corpus.jsonl --device cuda            # LoRA r16, the study run
+//! train --size tiny --random-init --data examples.jsonl --device cpu # no download
+//! train --config study.toml --resume                                 # continue after Ctrl-C
+//! train merge --base DIR --adapter runs/4b-lora/adapter --out merged/
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use skillsft_train::hub::{self, DownloadOptions};
+use skillsft_train::{Mode, RunOptions, TrainConfig, train};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "train",
+    version,
+    about = "Fine-tune Qwen3.5 (LoRA or full) on the skills SFT corpus",
+    long_about = "Fine-tune Qwen3.5 (LoRA or full) on the skills SFT corpus.\n\n\
+        Settings come from the defaults, then --config FILE.toml (keys = the long flag names with \
+        '_' for '-', LoRA settings in a [lora] table), then the flags given. The run directory \
+        (--out, default runs/<size>-<mode>) receives config.json, data_report.json, metrics.jsonl, \
+        loss.svg, checkpoints/ and, at the end, adapter/ (PEFT layout) or model/ (full weights).\n\n\
+        Ctrl-C finishes the current step, writes a checkpoint and exits; --resume continues it \
+        exactly.",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Fold a PEFT LoRA adapter into its base and write full weights in the Hugging Face layout.
+    Merge {
+        /// Base model directory (config.json + *.safetensors).
+        #[arg(long)]
+        base: PathBuf,
+        /// Adapter directory (adapter_config.json + adapter_model.safetensors).
+        #[arg(long)]
+        adapter: PathBuf,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// TOML file with any of the settings below.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Model size: 0.8b, 2b, 4b (Hugging Face Qwen/Qwen3.5-*), or tiny with --random-init.
+    #[arg(long)]
+    size: Option<String>,
+    /// Model directory; otherwise the Hugging Face cache, then a download.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Train a randomly initialised model of --size (no download).
+    #[arg(long)]
+    random_init: bool,
+    /// Never download: fail with instructions when the model is not cached.
+    #[arg(long)]
+    offline: bool,
+    /// Corpus JSONL from build-data, or tokenized JSONL from `build-data tokenize`.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Run directory [default: runs/<size>-<mode>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue the run in --out from its latest checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// lora or full.
+    #[arg(long)]
+    mode: Option<String>,
+    /// LoRA rank [default: 16].
+    #[arg(long)]
+    lora_rank: Option<usize>,
+    /// LoRA alpha [default: 32].
+    #[arg(long)]
+    lora_alpha: Option<f64>,
+    /// LoRA dropout [default: 0.05].
+    #[arg(long)]
+    lora_dropout: Option<f64>,
+    /// Scale by alpha/sqrt(r) (rsLoRA) instead of alpha/r.
+    #[arg(long)]
+    rslora: bool,
+    /// LoRA targets, comma-separated projection names or all-linear
+    /// [default: q_proj,k_proj,v_proj,o_proj,in_proj_qkv,in_proj_z,out_proj,gate_proj,up_proj,down_proj].
+    #[arg(long, value_delimiter = ',')]
+    lora_targets: Option<Vec<String>>,
+    /// Peak learning rate [default: 2e-4 for LoRA, 1e-5 for full].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Warmup share of the steps [default: 0.05].
+    #[arg(long)]
+    warmup_ratio: Option<f64>,
+    /// AdamW weight decay [default: 0].
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Global gradient-norm clip, 0 = off [default: 1.0].
+    #[arg(long)]
+    max_grad_norm: Option<f64>,
+    /// Epochs [default: 3].
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Stop after this many optimizer steps.
+    #[arg(long)]
+    max_steps: Option<usize>,
+    /// Tokens per row [default: 2048].
+    #[arg(long)]
+    seq_len: Option<usize>,
+    /// Rows per forward pass [default: 1].
+    #[arg(long)]
+    micro_batch: Option<usize>,
+    /// Micro-batches per optimizer step [default: 8].
+    #[arg(long)]
+    grad_accum: Option<usize>,
+    /// One example per row instead of packing several.
+    #[arg(long)]
+    no_packing: bool,
+    /// drop or right: what happens to examples longer than --seq-len [default: drop].
+    #[arg(long)]
+    truncation: Option<String>,
+    /// Train without the teacher's reasoning block.
+    #[arg(long)]
+    no_thinking: bool,
+    /// Seed of data order and dropout [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Seed of the random init and of the LoRA A matrices [default: 0].
+    #[arg(long)]
+    init_seed: Option<u64>,
+    /// Checkpoint every N steps, 0 = only at the end [default: 25].
+    #[arg(long)]
+    save_every: Option<usize>,
+    /// Checkpoints kept [default: 2].
+    #[arg(long)]
+    keep_checkpoints: Option<usize>,
+    /// Trained tokens per cross-entropy chunk [default: 1024].
+    #[arg(long)]
+    loss_chunk: Option<usize>,
+    /// cpu, cuda, cuda:N, wgpu, wgpu-cpu [default: cpu].
+    #[arg(long)]
+    device: Option<String>,
+    /// f32 or bf16 [default: bf16 on GPUs, f32 on CPU].
+    #[arg(long)]
+    dtype: Option<String>,
+    /// Recompute elementwise activations in backward (less memory, more time).
+    #[arg(long)]
+    gradient_checkpointing: bool,
+    /// PEFT key layout of the exported adapter: text (AutoModelForCausalLM) or vlm.
+    #[arg(long)]
+    peft_layout: Option<String>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn resolve_config(a: &RunArgs) -> Result<TrainConfig> {
+    let mut c = match &a.config {
+        Some(p) => TrainConfig::from_toml(p)?,
+        None => TrainConfig::default(),
+    };
+    macro_rules! set {
+        ($($field:ident),*) => { $( if let Some(v) = a.$field.clone() { c.$field = v; } )* };
+    }
+    set!(size, data, out, lr, warmup_ratio, weight_decay, max_grad_norm, epochs, seq_len, micro_batch, grad_accum);
+    set!(truncation, seed, init_seed, save_every, keep_checkpoints, loss_chunk, device, dtype, peft_layout);
+    if let Some(m) = &a.model {
+        c.model = Some(m.clone());
+    }
+    if a.max_steps.is_some() {
+        c.max_steps = a.max_steps;
+    }
+    if let Some(m) = &a.mode {
+        c.mode = match m.as_str() {
+            "lora" => Mode::Lora,
+            "full" => Mode::Full,
+            other => bail!("--mode {other:?}: use lora or full"),
+        };
+        if c.mode == Mode::Full && a.lr.is_none() && a.config.is_none() {
+            c.lr = 1e-5;
+        }
+    }
+    c.random_init |= a.random_init;
+    c.lora.rslora |= a.rslora;
+    c.packing &= !a.no_packing;
+    c.thinking &= !a.no_thinking;
+    c.gradient_checkpointing |= a.gradient_checkpointing;
+    if let Some(r) = a.lora_rank {
+        c.lora.rank = r;
+    }
+    if let Some(x) = a.lora_alpha {
+        c.lora.alpha = x;
+    }
+    if let Some(x) = a.lora_dropout {
+        c.lora.dropout = x;
+    }
+    if let Some(t) = &a.lora_targets {
+        c.lora.targets = t.clone();
+    }
+    if c.out.as_os_str().is_empty() {
+        let mode = if c.mode == Mode::Lora { "lora" } else { "full" };
+        c.out = PathBuf::from(format!("runs/{}-{mode}", c.size));
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    if let Some(Command::Merge { base, adapter, out }) = cli.command {
+        let report = skillsft_train::merge::merge_adapter(&base, &adapter, &out)
+            .with_context(|| format!("merging {} into {}", adapter.display(), base.display()))?;
+        eprintln!(
+            "merged {} projections ({} tensors copied, {} shard(s)) into {}",
+            report.merged,
+            report.copied,
+            report.shards,
+            out.display()
+        );
+        return Ok(());
+    }
+    let args = cli.run;
+    let cfg = resolve_config(&args)?;
+    let (model_dir, base_name) = if cfg.random_init {
+        (None, None)
+    } else {
+        let repo = hub::repo_for_size(&cfg.size).unwrap_or_default();
+        let opts = DownloadOptions::from_env(repo);
+        let dir = hub::resolve_model(cfg.model.as_deref(), &cfg.size, &opts, !args.offline, !args.quiet)?;
+        let name = if cfg.model.is_some() { dir.display().to_string() } else { repo.to_string() };
+        (Some(dir), Some(name))
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("\nsecond Ctrl-C: exiting without a checkpoint");
+            std::process::exit(130);
+        }
+        eprintln!("\nCtrl-C: finishing this step and writing a checkpoint (Ctrl-C again to abort)");
+    })
+    .context("installing the Ctrl-C handler")?;
+    eprintln!(
+        "training {} ({:?}) on {} -> {}{}",
+        cfg.model.as_ref().map_or_else(|| cfg.size.clone(), |m| m.display().to_string()),
+        cfg.mode,
+        cfg.data.display(),
+        cfg.out.display(),
+        if args.resume { " (resume)" } else { "" }
+    );
+    let opts = RunOptions {
+        model_dir,
+        base_name,
+        resume: args.resume,
+        progress: !args.quiet,
+        stop: Some(stop),
+        stop_after: None,
+    };
+    let summary = train(&cfg, &opts)?;
+    let d = &summary.data;
+    eprintln!(
+        "data: {} examples ({} tokens, {} trained); dropped {} too long, truncated {}, skipped {} without trained tokens",
+        d.examples, d.tokens, d.trained_tokens, d.dropped_too_long, d.truncated, d.no_trained_tokens
+    );
+    let last = summary.records.last();
+    let tok_s: f64 = {
+        let r: Vec<_> = summary.records.iter().collect();
+        let secs: f64 = r.iter().map(|x| x.tokens as f64 / x.tokens_per_s.max(1e-9)).sum();
+        r.iter().map(|x| x.tokens as f64).sum::<f64>() / secs.max(1e-9)
+    };
+    eprintln!(
+        "step {}/{}  loss {:.4}  {:.0} tokens/s  trainable params {}",
+        summary.step,
+        summary.total_steps,
+        last.map_or(f64::NAN, |r| r.loss),
+        tok_s,
+        summary.trainable_params
+    );
+    if summary.interrupted {
+        eprintln!("stopped early; continue with the same flags plus --resume");
+    }
+    if let Some(a) = &summary.adapter_dir {
+        eprintln!("adapter (PEFT): {}", a.display());
+    }
+    if let Some(m) = &summary.model_dir {
+        eprintln!("weights: {}", m.display());
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Training checkpoints: trainable weights, AdamW moments and the run's position, written
+//! atomically so a crash at any moment leaves the previous checkpoint intact.
+//!
+//! Layout under the run directory:
+//! ```text
+//! checkpoints/step-000040/{weights.safetensors, optimizer.safetensors, state.json}
+//! checkpoints/latest            name of the newest complete checkpoint
+//! ```
+//! A checkpoint is written to `step-N.partial/` and renamed when complete; `latest` is replaced
+//! through a temporary file. Weights and moments are keyed by module path, so they load into a
+//! freshly built model. The data position is the optimizer step (the batch order is a function
+//! of the seed and the epoch), and dropout is reseeded from `(seed, step, micro-batch)`, so the
+//! step is the whole RNG state.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::tensor::{DType, Tensor, TensorData};
+use safetensors::SafeTensors;
+use serde::{Deserialize, Serialize};
+
+use crate::config::TrainConfig;
+use crate::error::{Result, TrainError, io};
+use crate::optim::{AdamW, Moments};
+
+/// Where the run stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Optimizer steps completed (the next step to run).
+    pub step: usize,
+    /// Steps in the whole run.
+    pub total_steps: usize,
+    /// Real tokens processed so far.
+    pub tokens_seen: u64,
+    /// Wall seconds spent training so far (over all resumed segments).
+    pub elapsed_s: f64,
+    /// SHA-256 of the training rows.
+    pub data_fingerprint: String,
+    /// The resolved config of the run that wrote the checkpoint.
+    pub config: TrainConfig,
+}
+
+/// Every parameter of `module` that requires a gradient, by path, as `(shape, f32 values)`.
+pub fn trainable_tensors<M: Module>(module: &M) -> BTreeMap<String, (Vec<usize>, Vec<f32>)> {
+    struct Collect {
+        path: Vec<String>,
+        out: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    }
+    impl ModuleVisitor for Collect {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let v = param.val();
+            if v.is_require_grad() {
+                let shape = v.dims().to_vec();
+                let values = to_f32(v);
+                self.out.insert(self.path.join("."), (shape, values));
+            }
+        }
+    }
+    let mut c = Collect { path: Vec::new(), out: BTreeMap::new() };
+    module.visit(&mut c);
+    c.out
+}
+
+fn to_f32<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.cast(DType::F32).into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()
+}
+
+/// Replaces the trainable parameters of `module` by `values` (paths and shapes must match
+/// exactly: every trainable parameter once, nothing else).
+pub fn load_trainable<M: Module>(
+    module: M,
+    mut values: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    source: &Path,
+) -> Result<M> {
+    struct Load<'a> {
+        path: Vec<String>,
+        values: &'a mut BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+        errors: Vec<String>,
+    }
+    impl ModuleMapper for Load<'_> {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            if !param.val().is_require_grad() {
+                return param;
+            }
+            let key = self.path.join(".");
+            let Some((shape, data)) = self.values.remove(&key) else {
+                self.errors.push(format!("{key} is missing"));
+                return param;
+            };
+            let (id, value, mapper) = param.consume();
+            if shape != value.dims() {
+                self.errors.push(format!("{key} has shape {shape:?}, the model {:?}", value.dims()));
+                return Param::from_mapped_value(id, value, mapper);
+            }
+            let dtype = value.dtype();
+            let t = Tensor::<D>::from_data(TensorData::new(data, shape), (&value.device(), DType::F32)).cast(dtype);
+            Param::from_mapped_value(id, t.detach().require_grad(), mapper)
+        }
+    }
+    let mut l = Load { path: Vec::new(), values: &mut values, errors: Vec::new() };
+    let module = module.map(&mut l);
+    let mut errors = l.errors;
+    errors.extend(values.keys().take(3).map(|k| format!("{k} is not a trainable parameter of this model")));
+    if !errors.is_empty() {
+        return Err(TrainError::Checkpoint {
+            dir: source.to_path_buf(),
+            reason: format!("weights do not fit this model: {}", errors.join("; ")),
+        });
+    }
+    Ok(module)
+}
+
+/// Writes `tensors` as an f32 safetensors file at `path` (not atomic on its own: callers write
+/// into a directory that is renamed when complete).
+pub fn write_safetensors(path: &Path, tensors: &BTreeMap<String, (Vec<usize>, Vec<f32>)>) -> Result<()> {
+    let views = tensors
+        .iter()
+        .map(|(k, (shape, v))| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytemuck::cast_slice(v))
+                .map(|view| (k.clone(), view))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| TrainError::Safetensors { path: path.to_path_buf(), message: e.to_string() })?;
+    safetensors::serialize_to_file(views, None, path)
+        .map_err(|e| TrainError::Safetensors { path: path.to_path_buf(), message: e.to_string() })
+}
+
+/// Reads an f32 safetensors file written by [`write_safetensors`].
+pub fn read_safetensors(path: &Path) -> Result<BTreeMap<String, (Vec<usize>, Vec<f32>)>> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| TrainError::Safetensors { path: path.to_path_buf(), message: e.to_string() })?;
+    let mut out = BTreeMap::new();
+    for (name, view) in st.tensors() {
+        if view.dtype() != safetensors::Dtype::F32 {
+            return Err(TrainError::Safetensors {
+                path: path.to_path_buf(),
+                message: format!("{name} is {:?}, expected F32", view.dtype()),
+            });
+        }
+        let values: Vec<f32> =
+            view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        out.insert(name, (view.shape().to_vec(), values));
+    }
+    Ok(out)
+}
+
+/// The checkpoints directory of a run.
+pub fn checkpoints_dir(run: &Path) -> PathBuf {
+    run.join("checkpoints")
+}
+
+/// The newest complete checkpoint of a run, if any.
+pub fn latest(run: &Path) -> Option<PathBuf> {
+    let dir = checkpoints_dir(run);
+    let name = std::fs::read_to_string(dir.join("latest")).ok()?;
+    let path = dir.join(name.trim());
+    path.join("state.json").is_file().then_some(path)
+}
+
+/// Writes a checkpoint of `model`'s trainable weights, `opt` and `state`, then prunes old
+/// ones down to `keep`. Returns its directory.
+pub fn save<M: Module>(run: &Path, model: &M, opt: &AdamW, state: &TrainState, keep: usize) -> Result<PathBuf> {
+    let root = checkpoints_dir(run);
+    std::fs::create_dir_all(&root).map_err(io(&root))?;
+    let name = format!("step-{:06}", state.step);
+    let final_dir = root.join(&name);
+    let partial = root.join(format!("{name}.partial"));
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
+    }
+    std::fs::create_dir_all(&partial).map_err(io(&partial))?;
+    write_safetensors(&partial.join("weights.safetensors"), &trainable_tensors(model))?;
+    let mut moments = BTreeMap::new();
+    for (k, Moments { m, v }) in &opt.state {
+        let n = m.dims().to_vec();
+        moments.insert(format!("m.{k}"), (n.clone(), to_f32(m.clone())));
+        moments.insert(format!("v.{k}"), (n, to_f32(v.clone())));
+    }
+    write_safetensors(&partial.join("optimizer.safetensors"), &moments)?;
+    let json = serde_json::json!({ "state": state, "optimizer_step": opt.step, "optimizer": opt.config });
+    let state_path = partial.join("state.json");
+    std::fs::write(&state_path, serde_json::to_vec_pretty(&json).unwrap_or_default()).map_err(io(&state_path))?;
+    if final_dir.exists() {
+        std::fs::remove_dir_all(&final_dir).map_err(io(&final_dir))?;
+    }
+    std::fs::rename(&partial, &final_dir).map_err(io(&final_dir))?;
+    let tmp = root.join("latest.tmp");
+    std::fs::write(&tmp, &name).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, root.join("latest")).map_err(io(root.join("latest")))?;
+    prune(&root, keep.max(1))?;
+    Ok(final_dir)
+}
+
+fn prune(root: &Path, keep: usize) -> Result<()> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .map_err(io(root))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("step-")))
+        .collect();
+    dirs.sort();
+    let stale: Vec<PathBuf> = dirs.iter().filter(|d| d.extension().is_some_and(|e| e == "partial")).cloned().collect();
+    for d in stale {
+        std::fs::remove_dir_all(&d).map_err(io(&d))?;
+    }
+    dirs.retain(|d| d.extension().is_none());
+    while dirs.len() > keep {
+        let d = dirs.remove(0);
+        std::fs::remove_dir_all(&d).map_err(io(&d))?;
+    }
+    Ok(())
+}
+
+/// A checkpoint read back: state, weights and optimizer.
+pub struct Loaded {
+    /// Position and config.
+    pub state: TrainState,
+    /// Trainable weights by path.
+    pub weights: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    /// Optimizer steps taken.
+    pub optimizer_step: u64,
+    /// Moments by path, flattened.
+    pub moments: BTreeMap<String, (Vec<f32>, Vec<f32>)>,
+}
+
+/// Reads a checkpoint directory.
+pub fn load(dir: &Path) -> Result<Loaded> {
+    let bad = |reason: String| TrainError::Checkpoint { dir: dir.to_path_buf(), reason };
+    let text = std::fs::read_to_string(dir.join("state.json")).map_err(io(dir.join("state.json")))?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(format!("state.json: {e}")))?;
+    let state: TrainState =
+        serde_json::from_value(json["state"].clone()).map_err(|e| bad(format!("state.json: {e}")))?;
+    let optimizer_step =
+        json["optimizer_step"].as_u64().ok_or_else(|| bad("state.json has no optimizer_step".into()))?;
+    let weights = read_safetensors(&dir.join("weights.safetensors"))?;
+    let mut raw = read_safetensors(&dir.join("optimizer.safetensors"))?;
+    let mut moments = BTreeMap::new();
+    let keys: Vec<String> = raw.keys().filter_map(|k| k.strip_prefix("m.").map(str::to_string)).collect();
+    for k in keys {
+        let (_, m) = raw.remove(&format!("m.{k}")).unwrap_or_default();
+        let (_, v) =
+            raw.remove(&format!("v.{k}")).ok_or_else(|| bad(format!("optimizer state has m.{k} but no v.{k}")))?;
+        moments.insert(k, (m, v));
+    }
+    Ok(Loaded { state, weights, optimizer_step, moments })
+}

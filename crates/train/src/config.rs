@@ -1,0 +1,256 @@
+//! The resolved configuration of a run: defaults, a TOML file, then command-line flags, in that
+//! order. Saved as `config.json` next to the run; a resume checks the settings that shape the
+//! optimisation trajectory and refuses a checkpoint made with different ones.
+
+use std::path::{Path, PathBuf};
+
+use qwen35::LoraConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, TrainError, io};
+
+/// LoRA adapters on a frozen base, or every weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Low-rank adapters; base frozen (no gradient, no optimizer state).
+    Lora,
+    /// Full fine-tuning.
+    Full,
+}
+
+/// Everything a run needs. Field names are the TOML keys and (with `-` for `_`) the flags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// `0.8b`, `2b`, `4b`, or `tiny` (with `random_init`).
+    pub size: String,
+    /// A Hugging Face model directory; overrides `size`'s lookup.
+    pub model: Option<PathBuf>,
+    /// Train a randomly initialised model of `size` (no download; for tests and the quickstart).
+    pub random_init: bool,
+    /// Seed of the random initialisation and of fresh LoRA `A` matrices.
+    pub init_seed: u64,
+    /// Corpus JSONL (`build-data`) or tokenized JSONL (`build-data tokenize`).
+    pub data: PathBuf,
+    /// Run directory: config, metrics, checkpoints, adapter.
+    pub out: PathBuf,
+    /// LoRA or full fine-tuning.
+    pub mode: Mode,
+    /// Adapter shape (mode `lora`).
+    pub lora: LoraConfig,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Share of steps spent warming up linearly from 0.
+    pub warmup_ratio: f64,
+    /// Decoupled weight decay (rank ≥ 2 parameters only).
+    pub weight_decay: f64,
+    /// AdamW β₁.
+    pub beta1: f64,
+    /// AdamW β₂.
+    pub beta2: f64,
+    /// AdamW ε.
+    pub eps: f64,
+    /// Global gradient-norm clip; 0 turns it off.
+    pub max_grad_norm: f64,
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Stop after this many optimizer steps (before the epochs end).
+    pub max_steps: Option<usize>,
+    /// Tokens per row; longer examples follow `truncation`.
+    pub seq_len: usize,
+    /// Rows per forward pass.
+    pub micro_batch: usize,
+    /// Micro-batches per optimizer step.
+    pub grad_accum: usize,
+    /// Pack several examples per row (segment-aware: no attention, state or conv leak).
+    pub packing: bool,
+    /// `drop` or `right` for examples longer than `seq_len`.
+    pub truncation: String,
+    /// Train on the teacher's reasoning (`<think>` block) as well as the answer.
+    pub thinking: bool,
+    /// Seed of the data order and of dropout.
+    pub seed: u64,
+    /// Checkpoint every N optimizer steps (0: only at the end and on Ctrl-C).
+    pub save_every: usize,
+    /// Checkpoints kept on disk (oldest removed first).
+    pub keep_checkpoints: usize,
+    /// Trained tokens per cross-entropy chunk.
+    pub loss_chunk: usize,
+    /// `cpu`, `cuda`, `cuda:N`, `wgpu`, `wgpu-cpu`.
+    pub device: String,
+    /// `f32` or `bf16`; empty picks bf16 on GPUs and f32 on CPU.
+    pub dtype: String,
+    /// Balanced gradient checkpointing (recompute elementwise ops in backward).
+    pub gradient_checkpointing: bool,
+    /// PEFT key prefix of the exported adapter: `text` (`AutoModelForCausalLM`, the default for
+    /// every Qwen3.5 checkpoint) or `vlm` (`Qwen3_5ForConditionalGeneration`).
+    pub peft_layout: String,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            size: "0.8b".into(),
+            model: None,
+            random_init: false,
+            init_seed: 0,
+            data: PathBuf::from("data/corpus.jsonl"),
+            out: PathBuf::new(),
+            mode: Mode::Lora,
+            lora: LoraConfig::default(),
+            lr: 2e-4,
+            warmup_ratio: 0.05,
+            weight_decay: 0.0,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            max_grad_norm: 1.0,
+            epochs: 3,
+            max_steps: None,
+            seq_len: 2048,
+            micro_batch: 1,
+            grad_accum: 8,
+            packing: true,
+            truncation: "drop".into(),
+            thinking: true,
+            seed: 0,
+            save_every: 25,
+            keep_checkpoints: 2,
+            loss_chunk: 1024,
+            device: "cpu".into(),
+            dtype: String::new(),
+            gradient_checkpointing: false,
+            peft_layout: "text".into(),
+        }
+    }
+}
+
+/// The settings that shape the trajectory: a checkpoint is only resumed under equal values.
+#[derive(Serialize)]
+struct Trajectory<'a> {
+    size: &'a str,
+    model: &'a Option<PathBuf>,
+    random_init: bool,
+    init_seed: u64,
+    mode: Mode,
+    lora: Option<&'a LoraConfig>,
+    lr: f64,
+    warmup_ratio: f64,
+    weight_decay: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    max_grad_norm: f64,
+    epochs: usize,
+    max_steps: Option<usize>,
+    seq_len: usize,
+    micro_batch: usize,
+    grad_accum: usize,
+    packing: bool,
+    truncation: &'a str,
+    thinking: bool,
+    seed: u64,
+    dtype: &'a str,
+}
+
+impl TrainConfig {
+    /// Reads a TOML file over the defaults.
+    pub fn from_toml(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(io(path))?;
+        toml::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// Checks ranges and names; call after all overrides.
+    pub fn validate(&self) -> Result<()> {
+        let fail = |m: String| Err(TrainError::Config(m));
+        if self.seq_len < 2 {
+            return fail(format!("seq_len {} is too short", self.seq_len));
+        }
+        if self.micro_batch == 0 || self.grad_accum == 0 {
+            return fail("micro_batch and grad_accum must be at least 1".into());
+        }
+        if self.epochs == 0 && self.max_steps.is_none() {
+            return fail("epochs is 0 and no max_steps is set: nothing to train".into());
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return fail(format!("lr {} must be positive", self.lr));
+        }
+        if !(0.0..1.0).contains(&self.warmup_ratio) {
+            return fail(format!("warmup_ratio {} is not in [0, 1)", self.warmup_ratio));
+        }
+        if !(0.0..1.0).contains(&self.beta1) || !(0.0..1.0).contains(&self.beta2) {
+            return fail("beta1 and beta2 must be in [0, 1)".into());
+        }
+        if self.truncation != "drop" && self.truncation != "right" {
+            return fail(format!("truncation {:?}: use drop or right", self.truncation));
+        }
+        if self.peft_layout != "text" && self.peft_layout != "vlm" {
+            return fail(format!("peft_layout {:?}: use text or vlm", self.peft_layout));
+        }
+        if self.loss_chunk == 0 {
+            return fail("loss_chunk must be at least 1".into());
+        }
+        if self.mode == Mode::Lora {
+            self.lora.target_names()?;
+        }
+        self.device.parse::<qwen35::DeviceChoice>()?;
+        if !self.dtype.is_empty() {
+            self.dtype.parse::<qwen35::DtypeChoice>()?;
+        }
+        if self.out.as_os_str().is_empty() {
+            return fail("no output directory (--out)".into());
+        }
+        Ok(())
+    }
+
+    /// The dtype actually used: the configured one, else bf16 on a GPU and f32 on CPU.
+    pub fn resolved_dtype(&self) -> Result<qwen35::DtypeChoice> {
+        if !self.dtype.is_empty() {
+            return Ok(self.dtype.parse()?);
+        }
+        Ok(match self.device.parse::<qwen35::DeviceChoice>()? {
+            qwen35::DeviceChoice::Cpu | qwen35::DeviceChoice::Wgpu { software: true } => qwen35::DtypeChoice::F32,
+            _ => qwen35::DtypeChoice::Bf16,
+        })
+    }
+
+    /// Names of trajectory settings that differ between `self` and `other`.
+    pub fn trajectory_differences(&self, other: &TrainConfig) -> Vec<String> {
+        let a = serde_json::to_value(self.trajectory()).unwrap_or_default();
+        let b = serde_json::to_value(other.trajectory()).unwrap_or_default();
+        let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else { return vec!["<unreadable>".into()] };
+        a.iter()
+            .filter(|(k, v)| b.get(*k) != Some(v))
+            .map(|(k, v)| format!("{k}: checkpoint {} vs now {v}", b.get(k).cloned().unwrap_or_default()))
+            .collect()
+    }
+
+    fn trajectory(&self) -> Trajectory<'_> {
+        Trajectory {
+            size: &self.size,
+            model: &self.model,
+            random_init: self.random_init,
+            init_seed: self.init_seed,
+            mode: self.mode,
+            lora: (self.mode == Mode::Lora).then_some(&self.lora),
+            lr: self.lr,
+            warmup_ratio: self.warmup_ratio,
+            weight_decay: self.weight_decay,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+            max_grad_norm: self.max_grad_norm,
+            epochs: self.epochs,
+            max_steps: self.max_steps,
+            seq_len: self.seq_len,
+            micro_batch: self.micro_batch,
+            grad_accum: self.grad_accum,
+            packing: self.packing,
+            truncation: &self.truncation,
+            thinking: self.thinking,
+            seed: self.seed,
+            dtype: &self.dtype,
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The training loop on a tiny random Qwen3.5 (CPU, f32): chunked loss = plain loss, packing =
+//! no packing, overfitting, exact resume, and refusals of bad input.
+
+use std::io::Write;
+use std::path::Path;
+
+use burn::module::Module;
+use burn::tensor::{DType, Device};
+use qwen35::{Qwen35, Qwen35Config};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use skillsft_data::sft::{SftExample, Truncation};
+use skillsft_train::config::{Mode, TrainConfig};
+use skillsft_train::data::{self, LoadOptions, make_batch};
+use skillsft_train::loss::{chunked_cross_entropy, reference_cross_entropy};
+use skillsft_train::optim::GradAccumulator;
+use skillsft_train::trainer::{RunOptions, head_weight, micro_step, train};
+
+/// Examples of `len` random ids below 512 (the tiny preset's vocabulary), the second half trained.
+fn examples(n: usize, len: usize, seed: u64) -> Vec<SftExample> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|i| {
+            let len = len + i % 3;
+            let ids: Vec<u32> = (0..len).map(|_| rng.random_range(1..512)).collect();
+            let labels = ids.iter().enumerate().map(|(j, &id)| if j >= len / 2 { id as i64 } else { -100 }).collect();
+            SftExample { input_ids: ids, labels }
+        })
+        .collect()
+}
+
+fn write_jsonl(path: &Path, examples: &[SftExample]) {
+    let mut f = std::fs::File::create(path).unwrap();
+    for e in examples {
+        writeln!(f, "{}", serde_json::json!({"input_ids": e.input_ids, "labels": e.labels})).unwrap();
+    }
+}
+
+/// Burn's flex RNG (dropout masks) is one per process, so two runs training at once in this
+/// test binary would interleave their draws; the tests that train take turns.
+static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn tiny_config(data: &Path, out: &Path) -> TrainConfig {
+    TrainConfig {
+        size: "tiny".into(),
+        random_init: true,
+        data: data.to_path_buf(),
+        out: out.to_path_buf(),
+        seq_len: 64,
+        micro_batch: 2,
+        grad_accum: 2,
+        epochs: 2,
+        save_every: 0,
+        ..TrainConfig::default()
+    }
+}
+
+fn grads_of(model: &Qwen35, grads: &burn::tensor::Gradients) -> GradAccumulator {
+    let mut acc = GradAccumulator::default();
+    acc.add(model, grads);
+    acc
+}
+
+fn max_grad_diff(a: &GradAccumulator, b: &GradAccumulator, paths: &[String]) -> f32 {
+    paths
+        .iter()
+        .map(|p| {
+            let x = a.get(p).unwrap().clone().into_data().try_to_vec::<f32>().unwrap();
+            let y = b.get(p).unwrap().clone().into_data().try_to_vec::<f32>().unwrap();
+            x.iter().zip(&y).map(|(u, v)| (u - v).abs()).fold(0.0, f32::max)
+        })
+        .fold(0.0, f32::max)
+}
+
+fn all_paths(model: &Qwen35) -> Vec<String> {
+    skillsft_train::checkpoint::trainable_tensors(model).into_keys().collect()
+}
+
+#[test]
+fn chunked_loss_equals_the_full_logits_loss_with_the_same_gradients() {
+    let device = Device::flex().autodiff();
+    let config = Qwen35Config::preset("tiny").unwrap();
+    let model = Qwen35::random(&config, 3, &device, DType::F32).unwrap(); // full: every weight trains
+    let rows = data::build_rows(&examples(3, 20, 1), 64, false, 0);
+    let batch = make_batch(&rows.iter().collect::<Vec<_>>(), 0).unwrap();
+
+    let (g_chunked, out) = micro_step(&model, &batch, batch.trained as f64, 7).unwrap();
+    let hidden = model.forward_hidden(&batch.inputs, None).unwrap();
+    let reference = reference_cross_entropy(model.logits(hidden), &batch.targets);
+    let want = reference.clone().into_scalar::<f64>();
+    let g_ref = reference.backward();
+    let got = out.loss_sum / batch.trained as f64;
+    assert!((got - want).abs() < 1e-5, "chunked {got} vs full {want}");
+
+    let paths = all_paths(&model);
+    assert!(paths.iter().any(|p| p.starts_with("embed_tokens")), "tied head + embedding is trained");
+    let d = max_grad_diff(&grads_of(&model, &g_chunked), &grads_of(&model, &g_ref), &paths);
+    eprintln!("chunked vs full cross-entropy: loss {got} vs {want}, max |grad diff| {d:e}");
+    // f32, sums over 512 logits in another order: rounding only.
+    assert!(d < 1e-5, "gradients differ by {d:e}");
+
+    // A chunk larger than the batch and a head-free call give the same value.
+    let hidden = model.forward_hidden(&batch.inputs, None).unwrap();
+    let one = chunked_cross_entropy(hidden, head_weight(&model), &batch.targets, 1.0, 10_000);
+    assert!((one.loss_sum - out.loss_sum).abs() < 1e-4);
+}
+
+#[test]
+fn packed_rows_give_the_loss_and_gradients_of_separate_rows() {
+    let device = Device::flex().autodiff();
+    let config = Qwen35Config::preset("tiny").unwrap();
+    let mut model = Qwen35::random(&config, 5, &device, DType::F32).unwrap().no_grad();
+    model.attach_lora(&qwen35::LoraConfig { dropout: 0.0, ..Default::default() }, 1).unwrap();
+    // B must be non-zero for A to get a gradient: take one optimizer-free random B.
+    let model = {
+        let mut values = skillsft_train::checkpoint::trainable_tensors(&model);
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        for (k, (_, v)) in values.iter_mut() {
+            if k.ends_with("lora_b") {
+                v.iter_mut().for_each(|x| *x = rng.random_range(-0.05..0.05));
+            }
+        }
+        skillsft_train::checkpoint::load_trainable(model, values, Path::new("<test>")).unwrap()
+    };
+    let ex = examples(3, 17, 2);
+    let packed = data::build_rows(&ex, 64, true, 0);
+    assert_eq!(packed.len(), 1, "three ~18-token examples fit one 64-token row");
+    let separate = data::build_rows(&ex, 64, false, 0);
+    let bp = make_batch(&packed.iter().collect::<Vec<_>>(), 0).unwrap();
+    let bs = make_batch(&separate.iter().collect::<Vec<_>>(), 0).unwrap();
+    assert_eq!(bp.trained, bs.trained, "packing must not add or lose trained targets");
+    let (gp, op) = micro_step(&model, &bp, bp.trained as f64, 16).unwrap();
+    let (gs, os) = micro_step(&model, &bs, bs.trained as f64, 16).unwrap();
+    let (lp, ls) = (op.loss_sum / bp.trained as f64, os.loss_sum / bs.trained as f64);
+    let paths = all_paths(&model);
+    let d = max_grad_diff(&grads_of(&model, &gp), &grads_of(&model, &gs), &paths);
+    eprintln!("packed vs separate: loss {lp} vs {ls}, max |LoRA grad diff| {d:e}");
+    // The GDN chunked scan aligns chunks differently in a packed row: f32 noise, ~1e-6 here.
+    assert!((lp - ls).abs() < 1e-5, "packed loss {lp} vs separate {ls}");
+    assert!(d < 1e-5, "gradients differ by {d:e}");
+}
+
+#[test]
+fn a_tiny_model_memorises_a_few_examples() {
+    let _turn = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("train.jsonl");
+    write_jsonl(&data, &examples(4, 24, 3));
+    let cfg = TrainConfig {
+        mode: Mode::Full,
+        lr: 1e-2,
+        warmup_ratio: 0.1,
+        epochs: 60,
+        micro_batch: 4,
+        grad_accum: 1,
+        ..tiny_config(&data, &dir.path().join("run"))
+    };
+    let summary = train(&cfg, &RunOptions::default()).unwrap();
+    let losses: Vec<f64> = summary.records.iter().map(|r| r.loss).collect();
+    let curve: Vec<String> = losses.iter().step_by(10).map(|l| format!("{l:.3}")).collect();
+    eprintln!("overfit curve (every 10th step): {}", curve.join(" "));
+    assert!(losses[0] > 5.5, "starts near ln(512) = 6.24, got {}", losses[0]);
+    let last = *losses.last().unwrap();
+    assert!(last < 0.05, "after 60 steps on 4 examples the loss should be < 0.05, got {last}");
+    assert!(summary.model_dir.unwrap().join("model.safetensors").is_file());
+    assert!(dir.path().join("run/loss.svg").is_file());
+    assert_eq!(std::fs::read_to_string(dir.path().join("run/metrics.jsonl")).unwrap().lines().count(), 60);
+}
+
+#[test]
+fn an_interrupted_and_resumed_run_has_the_same_loss_at_every_step() {
+    let _turn = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("train.jsonl");
+    write_jsonl(&data, &examples(10, 20, 4));
+    // LoRA with dropout: the resumed half must also redraw the same dropout masks.
+    let base = TrainConfig {
+        lr: 5e-3,
+        packing: false, // 10 rows: 3 steps per epoch
+        lora: qwen35::LoraConfig { dropout: 0.1, ..Default::default() },
+        ..tiny_config(&data, &dir.path().join("whole"))
+    };
+    let whole = train(&base, &RunOptions::default()).unwrap();
+    assert!(whole.total_steps >= 4);
+
+    let split = TrainConfig { out: dir.path().join("split"), ..base.clone() };
+    let first = train(&split, &RunOptions { stop_after: Some(2), ..Default::default() }).unwrap();
+    assert!(first.interrupted);
+    assert_eq!(first.step, 2);
+    let again = train(&split, &RunOptions::default()).unwrap_err().to_string();
+    assert!(again.contains("--resume"), "{again}");
+    let second = train(&split, &RunOptions { resume: true, ..Default::default() }).unwrap();
+    assert!(!second.interrupted);
+    let a: Vec<f64> = whole.records.iter().map(|r| r.loss).collect();
+    let b: Vec<f64> = second.records.iter().map(|r| r.loss).collect();
+    eprintln!("uninterrupted {a:?}\nresumed       {b:?}");
+    assert_eq!(a, b, "per-step losses must be identical");
+    let adapter = |run: &str| std::fs::read(dir.path().join(run).join("adapter/adapter_model.safetensors")).unwrap();
+    assert_eq!(adapter("whole"), adapter("split"), "same final adapter, byte for byte");
+
+    // A checkpoint from another configuration is refused with the differing setting named.
+    let other = TrainConfig { lr: 1e-3, out: dir.path().join("split"), ..base };
+    let split_again = TrainConfig { out: dir.path().join("split2"), ..other.clone() };
+    train(&split_again, &RunOptions { stop_after: Some(1), ..Default::default() }).unwrap();
+    let wrong = TrainConfig { lr: 2e-3, ..split_again };
+    let err = train(&wrong, &RunOptions { resume: true, ..Default::default() }).unwrap_err().to_string();
+    assert!(err.contains("lr") && err.contains("other settings"), "{err}");
+}
+
+#[test]
+fn bad_data_is_reported_by_line_or_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.jsonl");
+    let opts = LoadOptions { max_len: 16, truncation: Truncation::Drop, thinking: true, vocab_size: 512 };
+    let ok = r#"{"input_ids": [1, 2, 3, 4], "labels": [-100, -100, 3, 4]}"#;
+
+    std::fs::write(&path, format!("{ok}\n{ok}\n{{\"input_ids\": [1, 2\n")).unwrap();
+    let err = data::load_examples(&path, None, &opts).unwrap_err().to_string();
+    assert!(err.contains("d.jsonl:3:") && err.contains("JSON"), "{err}");
+
+    std::fs::write(&path, format!("{ok}\n{{\"input_ids\": [1, 900], \"labels\": [1, 900]}}\n")).unwrap();
+    let err = data::load_examples(&path, None, &opts).unwrap_err().to_string();
+    assert!(err.contains(":2:") && err.contains("900") && err.contains("vocabulary"), "{err}");
+
+    let long: Vec<u32> = (1..=20).collect();
+    let long = serde_json::json!({"input_ids": long, "labels": long});
+    let masked = r#"{"input_ids": [1, 2, 3], "labels": [-100, -100, -100]}"#;
+    std::fs::write(&path, format!("{ok}\n{long}\n{masked}\n\n{ok}\n")).unwrap();
+    let (ex, report) = data::load_examples(&path, None, &opts).unwrap();
+    assert_eq!((ex.len(), report.dropped_too_long, report.no_trained_tokens, report.lines), (2, 1, 1, 4));
+    let right = LoadOptions { truncation: Truncation::Right, ..opts.clone() };
+    let (ex, report) = data::load_examples(&path, None, &right).unwrap();
+    assert_eq!((ex.len(), report.truncated), (3, 1));
+    assert_eq!(ex[1].len(), 16);
+
+    std::fs::write(&path, r#"{"messages": [{"role": "user", "content": "hi"}]}"#).unwrap();
+    let err = data::load_examples(&path, None, &opts).unwrap_err().to_string();
+    assert!(err.contains("tokenize"), "corpus rows without a tokenizer explain what to do: {err}");
+}
