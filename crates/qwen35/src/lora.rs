@@ -62,7 +62,7 @@ pub const ALL_LINEAR: [&str; 12] = [
 
 /// Rank, scaling, dropout and targets of a LoRA run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct LoraConfig {
     /// Rank `r` of `A` `[r, in]` and `B` `[out, r]`.
     pub rank: usize,

@@ -41,11 +41,24 @@ pub struct TrainState {
     pub config: TrainConfig,
 }
 
-/// Every parameter of `module` that requires a gradient, by path, as `(shape, f32 values)`.
-pub fn trainable_tensors<M: Module>(module: &M) -> BTreeMap<String, (Vec<usize>, Vec<f32>)> {
+/// A parameter read back to the host.
+#[derive(Debug, Clone)]
+pub struct HostTensor {
+    /// Dtype it is stored in on the device.
+    pub dtype: DType,
+    /// Dimensions.
+    pub shape: Vec<usize>,
+    /// Values as f32 (exact for f32 and bf16).
+    pub values: Vec<f32>,
+}
+
+/// The parameters of `module` by module path (`layers.0.mlp.up_proj.weight`), all of them or
+/// only those that require a gradient.
+pub fn param_tensors<M: Module>(module: &M, only_trainable: bool) -> BTreeMap<String, HostTensor> {
     struct Collect {
         path: Vec<String>,
-        out: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+        only_trainable: bool,
+        out: BTreeMap<String, HostTensor>,
     }
     impl ModuleVisitor for Collect {
         fn enter_module(&mut self, name: &str, _: &str) {
@@ -56,16 +69,20 @@ pub fn trainable_tensors<M: Module>(module: &M) -> BTreeMap<String, (Vec<usize>,
         }
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             let v = param.val();
-            if v.is_require_grad() {
-                let shape = v.dims().to_vec();
-                let values = to_f32(v);
-                self.out.insert(self.path.join("."), (shape, values));
+            if !self.only_trainable || v.is_require_grad() {
+                let host = HostTensor { dtype: v.dtype(), shape: v.dims().to_vec(), values: to_f32(v) };
+                self.out.insert(self.path.join("."), host);
             }
         }
     }
-    let mut c = Collect { path: Vec::new(), out: BTreeMap::new() };
+    let mut c = Collect { path: Vec::new(), only_trainable, out: BTreeMap::new() };
     module.visit(&mut c);
     c.out
+}
+
+/// Every parameter of `module` that requires a gradient, by path, as `(shape, f32 values)`.
+pub fn trainable_tensors<M: Module>(module: &M) -> BTreeMap<String, (Vec<usize>, Vec<f32>)> {
+    param_tensors(module, true).into_iter().map(|(k, t)| (k, (t.shape, t.values))).collect()
 }
 
 fn to_f32<const D: usize>(t: Tensor<D>) -> Vec<f32> {

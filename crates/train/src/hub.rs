@@ -18,8 +18,9 @@ use serde::Deserialize;
 pub const SIZES: &[(&str, &str)] =
     &[("0.8b", "Qwen/Qwen3.5-0.8B"), ("2b", "Qwen/Qwen3.5-2B"), ("4b", "Qwen/Qwen3.5-4B")];
 
-/// Non-weight files a text model needs; the ones a repo does not list are skipped.
-const SMALL_FILES: &[&str] = &[
+/// Non-weight files a text model needs; the ones a repo does not list are skipped. The merge
+/// copies the same files next to merged weights.
+pub const SMALL_FILES: &[&str] = &[
     "config.json",
     "generation_config.json",
     "tokenizer.json",

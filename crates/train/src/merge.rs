@@ -7,29 +7,15 @@
 //! tokenizer and template files are copied unchanged, so `transformers` loads the result as it
 //! loaded the base.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use half::bf16;
+use qwen35::Qwen35;
 use qwen35::lora::PeftAdapter;
-use qwen35::{Qwen35, Qwen35Config};
 use safetensors::{Dtype, SafeTensors};
 
 use crate::error::{Result, TrainError, io};
-
-/// Files copied from the base next to the weights.
-const SIDE_FILES: [&str; 8] = [
-    "config.json",
-    "generation_config.json",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "chat_template.jinja",
-    "special_tokens_map.json",
-    "vocab.json",
-    "merges.txt",
-];
 
 /// What a merge did.
 #[derive(Debug, Clone, Default)]
@@ -117,10 +103,10 @@ pub fn merge_adapter(base: &Path, adapter: &Path, out: &Path) -> Result<MergeRep
     Ok(report)
 }
 
+/// Copies the base's config, tokenizer and template files (and the shard index when the
+/// weights keep the base's sharding).
 fn copy_side_files(base: &Path, out: &Path, with_index: bool) -> Result<()> {
-    let index = ["model.safetensors.index.json"];
-    let extra: &[&str] = if with_index { &index } else { &[] };
-    for name in SIDE_FILES.iter().chain(extra) {
+    for name in crate::hub::SMALL_FILES.iter().filter(|n| with_index || !n.ends_with(".index.json")) {
         let src = base.join(name);
         if src.is_file() {
             std::fs::copy(&src, out.join(name)).map_err(io(&src))?;
@@ -149,43 +135,26 @@ fn encode(dtype: Dtype, values: &[f32]) -> Vec<u8> {
 /// Writes every weight of a fully fine-tuned `model` as `model.safetensors` in the Hugging
 /// Face layout (keys prefixed as the base stored them), plus the base's config and tokenizer
 /// files when `base` is given.
-pub fn save_full(model: &Qwen35, config: &Qwen35Config, base: Option<&Path>, out: &Path) -> Result<()> {
-    struct Collect {
-        path: Vec<String>,
-        out: BTreeMap<String, (DType, Vec<usize>, Vec<u8>)>,
-    }
-    impl ModuleVisitor for Collect {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.path.push(name.to_string());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let v = param.val();
-            let dtype = v.dtype();
-            let shape = v.dims().to_vec();
-            let values = v.cast(DType::F32).into_data().try_to_vec::<f32>().unwrap_or_default();
-            let bytes = encode(if dtype == DType::BF16 { Dtype::BF16 } else { Dtype::F32 }, &values);
-            self.out.insert(self.path.join("."), (dtype, shape, bytes));
-        }
-    }
-    let mut c = Collect { path: Vec::new(), out: BTreeMap::new() };
-    model.visit(&mut c);
+pub fn save_full(model: &Qwen35, base: Option<&Path>, out: &Path) -> Result<()> {
+    let tensors = crate::checkpoint::param_tensors(model, false);
     let vlm = base
         .and_then(|b| std::fs::read_to_string(b.join("config.json")).ok())
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .is_some_and(|v| v["model_type"] == "qwen3_5");
     let prefix = if vlm { "model.language_model." } else { "model." };
-    let _ = config;
     std::fs::create_dir_all(out).map_err(io(out))?;
-    let views = c
-        .out
+    let encoded: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = tensors
+        .into_iter()
+        .map(|(path, t)| {
+            let key = if path.starts_with("lm_head.") { path } else { format!("{prefix}{path}") };
+            let dt = if t.dtype == DType::BF16 { Dtype::BF16 } else { Dtype::F32 };
+            (key, dt, t.shape, encode(dt, &t.values))
+        })
+        .collect();
+    let views = encoded
         .iter()
-        .map(|(path, (dtype, shape, bytes))| {
-            let key = if path.starts_with("lm_head.") { path.clone() } else { format!("{prefix}{path}") };
-            let dt = if *dtype == DType::BF16 { Dtype::BF16 } else { Dtype::F32 };
-            safetensors::tensor::TensorView::new(dt, shape.clone(), bytes).map(|v| (key, v))
+        .map(|(key, dt, shape, bytes)| {
+            safetensors::tensor::TensorView::new(*dt, shape.clone(), bytes).map(|v| (key.clone(), v))
         })
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| TrainError::Safetensors { path: out.to_path_buf(), message: e.to_string() })?;

@@ -301,7 +301,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<RunSummary> {
             }
             Mode::Full => {
                 let dir = run.join("model");
-                crate::merge::save_full(&model, &config, opts.model_dir.as_deref(), &dir)?;
+                crate::merge::save_full(&model, opts.model_dir.as_deref(), &dir)?;
                 summary.model_dir = Some(dir);
             }
         }

@@ -237,3 +237,44 @@ fn bad_data_is_reported_by_line_or_counted() {
     let err = data::load_examples(&path, None, &opts).unwrap_err().to_string();
     assert!(err.contains("tokenize"), "corpus rows without a tokenizer explain what to do: {err}");
 }
+
+#[test]
+fn bf16_base_with_f32_adapters_trains_like_f32() {
+    let device = Device::flex().autodiff();
+    let config = Qwen35Config::preset("tiny").unwrap();
+    let rows = data::build_rows(&examples(4, 20, 6), 64, true, 0);
+    let batch = make_batch(&rows.iter().collect::<Vec<_>>(), 0).unwrap();
+    let mut out = Vec::new();
+    for dtype in [DType::F32, DType::BF16] {
+        let mut model = Qwen35::random(&config, 8, &device, dtype).unwrap().no_grad();
+        model.attach_lora(&qwen35::LoraConfig { dropout: 0.0, ..Default::default() }, 2).unwrap();
+        let (grads, loss) = micro_step(&model, &batch, batch.trained as f64, 16).unwrap();
+        let acc = grads_of(&model, &grads);
+        let lora = skillsft_train::checkpoint::param_tensors(&model, true);
+        assert!(lora.values().all(|t| t.dtype == DType::F32), "adapters stay f32 on a {dtype:?} base");
+        assert_eq!(acc.len(), lora.len(), "every adapter matrix gets a gradient, the frozen base none");
+        out.push((loss.loss_sum / batch.trained as f64, acc.global_norm()));
+    }
+    let ((l32, g32), (l16, g16)) = (out[0], out[1]);
+    eprintln!("f32 loss {l32} grad norm {g32}; bf16 base loss {l16} grad norm {g16}");
+    // bf16 keeps 8 bits of mantissa: logits move by ~1e-2 relative, the mean loss far less.
+    assert!((l32 - l16).abs() < 0.02 * l32, "loss {l16} (bf16) vs {l32} (f32)");
+    assert!(g16.is_finite() && (g32 - g16).abs() < 0.1 * g32, "grad norm {g16} (bf16) vs {g32} (f32)");
+}
+
+#[test]
+fn toml_config_overrides_defaults_and_rejects_unknown_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.toml");
+    std::fs::write(&path, "size = \"2b\"\nlr = 1e-4\nout = \"runs/x\"\n[lora]\nrank = 8\nalpha = 16\ndropout = 0.0\nrslora = true\ntargets = [\"all-linear\"]\n").unwrap();
+    let cfg = TrainConfig::from_toml(&path).unwrap();
+    assert_eq!((cfg.size.as_str(), cfg.lr, cfg.lora.rank, cfg.lora.rslora), ("2b", 1e-4, 8, true));
+    assert_eq!(cfg.epochs, 3, "unset keys keep their defaults");
+    cfg.validate().unwrap();
+    std::fs::write(&path, "learning_rate = 1e-4\n").unwrap();
+    let err = TrainConfig::from_toml(&path).unwrap_err().to_string();
+    assert!(err.contains("learning_rate") && err.contains("run.toml"), "{err}");
+    std::fs::write(&path, "out = \"r\"\n[lora]\ntargets = [\"qproj\"]\n").unwrap();
+    let err = TrainConfig::from_toml(&path).unwrap().validate().unwrap_err().to_string();
+    assert!(err.contains("qproj"), "{err}");
+}
