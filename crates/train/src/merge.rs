@@ -38,15 +38,7 @@ pub fn merge_adapter(base: &Path, adapter: &Path, out: &Path) -> Result<MergeRep
     let mut peft = PeftAdapter::read(adapter)?;
     let scale = peft.config.scale() as f32;
     std::fs::create_dir_all(out).map_err(io(out))?;
-    let mut shards: Vec<_> = std::fs::read_dir(base)
-        .map_err(io(base))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
-        .collect();
-    shards.sort();
-    if shards.is_empty() {
-        return Err(TrainError::Config(format!("{} has no *.safetensors weights", base.display())));
-    }
+    let shards = weight_files(base)?;
     let device = Device::flex();
     let mut report = MergeReport::default();
     for shard in &shards {
@@ -101,6 +93,29 @@ pub fn merge_adapter(base: &Path, adapter: &Path, out: &Path) -> Result<MergeRep
     }
     copy_side_files(base, out, true)?;
     Ok(report)
+}
+
+/// The weight files of a model directory: the shards its index names, else
+/// `model.safetensors` (other `.safetensors` files in the directory are not weights).
+fn weight_files(base: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let index = base.join("model.safetensors.index.json");
+    let mut files: Vec<std::path::PathBuf> = if index.is_file() {
+        let text = std::fs::read_to_string(&index).map_err(io(&index))?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", index.display())))?;
+        let map = json["weight_map"]
+            .as_object()
+            .ok_or_else(|| TrainError::Config(format!("{} has no weight_map", index.display())))?;
+        map.values().filter_map(|v| v.as_str()).map(|f| base.join(f)).collect()
+    } else {
+        vec![base.join("model.safetensors")]
+    };
+    files.sort();
+    files.dedup();
+    if let Some(missing) = files.iter().find(|f| !f.is_file()) {
+        return Err(TrainError::Config(format!("{} is missing from the base model", missing.display())));
+    }
+    Ok(files)
 }
 
 /// Copies the base's config, tokenizer and template files (and the shard index when the
