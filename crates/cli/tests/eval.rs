@@ -43,6 +43,9 @@ fn report_writes_json_csv_markdown_and_refuses_mixed_paths() {
     assert!((lift - (7.0 / 20.0 - 2.0 / 20.0)).abs() < 1e-12, "{lift}");
     assert!(std::fs::read_to_string(out.join("report.md")).unwrap().contains("SFT lift"));
     assert!(std::fs::read_to_string(out.join("report.csv")).unwrap().starts_with("section,"));
+    for plot in ["delta.svg", "delta.png", "pass_rates.svg", "pass_rates.png"] {
+        assert!(std::fs::metadata(out.join(plot)).unwrap().len() > 1000, "{plot}");
+    }
 
     // Post-SFT re-scored by another path only: refused, naming both paths.
     let mixed: Vec<String> = lines
@@ -63,4 +66,29 @@ fn report_writes_json_csv_markdown_and_refuses_mixed_paths() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&o.stderr).contains("episodes.jsonl:1"));
+}
+
+#[test]
+fn study_print_config_round_trips_as_a_study_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_study"))
+        .args(["--size", "2b", "--size", "4b", "--judge", "offline", "--judge", "llm-only:anthropic:claude-haiku-4-5"])
+        .arg("--print-config")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("[[recipes]]") && text.contains("llm-only:anthropic"), "{text}");
+    let path = dir.path().join("study.toml");
+    std::fs::write(&path, &text).unwrap();
+    let again = Command::new(env!("CARGO_BIN_EXE_study"))
+        .args(["--config", path.to_str().unwrap(), "--print-config"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(again.stdout).unwrap(), text);
+
+    std::fs::write(&path, "sizes = [\"0.8b\"]\n[[recipes]]\nname = \"r\"\nrank = 8\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_study")).args(["--config", path.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("rank"), "{err}");
 }

@@ -199,6 +199,41 @@ impl Qwen35Config {
         }
     }
 
+    /// The flat, text-only Hugging Face `config.json` (`model_type` `qwen3_5_text`,
+    /// `Qwen3_5ForCausalLM`) for this config: what a model directory made here (a random
+    /// model for a quickstart, a fully fine-tuned export) carries so that both this crate and
+    /// `transformers` can load it. [`Qwen35Config::from_json_str`] reads it back unchanged.
+    pub fn to_hf_json(&self) -> Value {
+        serde_json::json!({
+            "architectures": ["Qwen3_5ForCausalLM"],
+            "model_type": "qwen3_5_text",
+            "vocab_size": self.vocab_size,
+            "hidden_size": self.hidden_size,
+            "intermediate_size": self.intermediate_size,
+            "num_hidden_layers": self.num_layers(),
+            "layer_types": self.layer_types.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+            "num_attention_heads": self.num_attention_heads,
+            "num_key_value_heads": self.num_key_value_heads,
+            "head_dim": self.head_dim,
+            "linear_num_key_heads": self.linear_num_key_heads,
+            "linear_num_value_heads": self.linear_num_value_heads,
+            "linear_key_head_dim": self.linear_key_head_dim,
+            "linear_value_head_dim": self.linear_value_head_dim,
+            "linear_conv_kernel_dim": self.linear_conv_kernel_dim,
+            "rms_norm_eps": self.rms_norm_eps,
+            "hidden_act": "silu",
+            "attention_bias": false,
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": self.rope_theta,
+                "partial_rotary_factor": self.partial_rotary_factor,
+            },
+            "tie_word_embeddings": self.tie_word_embeddings,
+            "initializer_range": self.initializer_range,
+            "eos_token_id": self.eos_token_ids,
+        })
+    }
+
     /// Names accepted by [`Qwen35Config::preset`].
     pub const PRESETS: [&'static str; 4] = ["tiny", "0.8b", "2b", "4b"];
 
@@ -404,6 +439,16 @@ fn resolve(hf: HfTextConfig, tie_word_embeddings: bool, path: &PathBuf) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hf_json_round_trips_every_preset() {
+        for name in Qwen35Config::PRESETS {
+            let cfg = Qwen35Config::preset(name).unwrap();
+            let text = serde_json::to_string(&cfg.to_hf_json()).unwrap();
+            let back = Qwen35Config::from_json_str(&text, "config.json").unwrap();
+            assert_eq!(back, cfg, "{name}");
+        }
+    }
 
     /// The text_config block of the published Qwen3.5-0.8B `config.json` (shape fields).
     const QWEN35_08B: &str = r#"{

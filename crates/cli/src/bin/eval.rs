@@ -1,21 +1,43 @@
-//! `eval`: score the study from episode verdicts.
+//! `eval`: run students on the holdout, re-judge episodes, and score the study.
 //!
 //! ```text
-//! eval report --episodes episodes.jsonl --out report/
+//! eval run --student qwen:PATH --stage pre --holdout data/holdout.jsonl --out eval/
+//! eval run --student qwen:PATH --adapter runs/0.8b-lora/adapter --stage post --holdout data/holdout.jsonl --out eval/
+//! eval run --student anthropic:claude-haiku-4-5 --holdout data/holdout.jsonl --out eval/
+//! eval judge --episodes eval/episodes.jsonl --holdout data/holdout.jsonl --judge llm-only:anthropic:claude-haiku-4-5
+//! eval report --episodes eval/episodes.jsonl --out eval/report/
 //! ```
-//!
-//! `eval run` (generating the episodes) arrives with the trainer and generation loop.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
-use skillsft_data::dataset::write_atomic;
-use skillsft_eval::report::{self, ReportConfig, Verdict};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use qwen35::{DeviceChoice, DtypeChoice, GenerationConfig};
+use skillsft_data::api::cache::ResponseCache;
+use skillsft_data::api::http::Transport;
+use skillsft_data::api::{ChatClient, ModelSpec};
+use skillsft_data::catalog::Catalog;
+use skillsft_data::dataset::{self, HoldoutRow};
+use skillsft_eval::episode::{EpisodeLog, read_verdicts};
+use skillsft_eval::report::{self, ReportConfig};
+use skillsft_eval::runner::{RunPlan, run_episodes, score_missing};
+use skillsft_eval::scoring::{Scorer, parse_scorer};
+use skillsft_eval::student::{ApiStudent, LocalSpec, LocalStudent, Student, Thinking, local_name};
 
 #[derive(Parser, Debug)]
-#[command(name = "eval", version, about = "Procedural Δ, SFT lift and judge agreement from episode verdicts")]
+#[command(
+    name = "eval",
+    version,
+    about = "Run students on the holdout, judge their replies, and report procedural Δ, SFT lift and judge agreement",
+    after_help = "Every reply is one line of OUT/episodes.jsonl (prompt hash, full output, extracted answer, one verdict per \
+        scoring path); re-running the same command skips finished episodes. Scoring paths: `offline` (ANSWER: extractor + \
+        rubric facts), `PROVIDER:MODEL` (extractor + LLM judge for free-form tasks), `llm-only:PROVIDER:MODEL` (the LLM judges \
+        every task). Δ, lift and agreement only compare verdicts of one path; mixing paths is refused."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -23,26 +45,124 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Read episode verdicts and write report.json, report.csv and report.md.
+    /// Run a student on every (condition, task) of the holdout, score each reply, then write the report.
+    Run(RunArgs),
+    /// Add verdicts of other scoring paths to existing episodes (LLM-only re-judge, a second
+    /// judge family); nothing is regenerated.
+    Judge(JudgeArgs),
+    /// Read episodes (or flat verdict records) and write report.{json,csv,md} and plots (SVG + PNG).
     ///
-    /// Each JSONL line needs {"student", "stage": "pre"|"post", "condition":
-    /// "curated"|"baseline", "task_id", "judge", "pass"} (one line per judge verdict; other
-    /// fields are ignored). `judge` is the scoring path: Δ and lift are only computed within
-    /// one path, and a student whose pre- and post-SFT verdicts share no path is an error.
-    Report {
-        /// Episode verdicts (JSONL).
-        #[arg(long)]
-        episodes: PathBuf,
-        /// Output directory.
-        #[arg(long)]
-        out: PathBuf,
-        /// Bootstrap resamples for the Δ and lift intervals.
-        #[arg(long, default_value_t = 10_000)]
-        resamples: usize,
-        /// Bootstrap seed.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-    },
+    /// Each JSONL line is an episode from `eval run` or a record {"student", "stage": "pre"|"post",
+    /// "condition": "curated"|"baseline", "task_id", "judge", "pass"}. `judge` is the scoring
+    /// path: Δ and lift are only computed within one path, and a student whose pre- and post-SFT
+    /// verdicts share no path is an error.
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// `qwen:MODEL_DIR` (a Hugging Face Qwen3.5 directory), `anthropic:MODEL` or `openai:MODEL`.
+    #[arg(long)]
+    student: String,
+    /// Name in episodes and reports (default: the model directory's name, plus the adapter's
+    /// run name; or the API model's name).
+    #[arg(long)]
+    name: Option<String>,
+    /// A PEFT adapter on top of a local student (e.g. runs/0.8b-lora/adapter).
+    #[arg(long)]
+    adapter: Option<PathBuf>,
+    /// `pre` or `post` (SFT).
+    #[arg(long, default_value = "pre")]
+    stage: String,
+    /// The holdout from build-data.
+    #[arg(long, default_value = "data/holdout.jsonl")]
+    holdout: PathBuf,
+    /// Output directory: episodes.jsonl and report/.
+    #[arg(long)]
+    out: PathBuf,
+    /// Conditions to run.
+    #[arg(long, value_delimiter = ',', default_value = "curated,baseline")]
+    conditions: Vec<String>,
+    /// Scoring paths (repeat for a second judge family).
+    #[arg(long = "judge", default_value = "offline")]
+    judges: Vec<String>,
+    /// Base URL of OpenAI-compatible judges.
+    #[arg(long)]
+    judge_base_url: Option<String>,
+    /// Only the first N holdout tasks (0: all).
+    #[arg(long, default_value_t = 0)]
+    limit: usize,
+    /// Tokens per reply.
+    #[arg(long, default_value_t = 1024)]
+    max_new_tokens: usize,
+    /// Local students: prompts per generation batch.
+    #[arg(long, default_value_t = 8)]
+    batch_size: usize,
+    /// Local students: `auto` (4B thinks, 0.8B / 2B do not, as their model cards say), `on`, `off`.
+    #[arg(long, default_value = "auto")]
+    thinking: Thinking,
+    /// 0: greedy.
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f32,
+    /// Sampling seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// `cpu`, `cuda`, `cuda:N`, `wgpu`, `wgpu-cpu`.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// `f32` or `bf16` (default: bf16 on GPUs, f32 on CPU).
+    #[arg(long)]
+    dtype: Option<String>,
+    /// API students: base URL (OpenAI-compatible servers: vLLM, llama.cpp, OpenRouter).
+    #[arg(long)]
+    base_url: Option<String>,
+    /// API students: thinking budget in tokens (0: none).
+    #[arg(long, default_value_t = 0)]
+    reasoning_tokens: u32,
+    /// Skills directory, if the holdout was built from your own catalog.
+    #[arg(long)]
+    skills: Option<PathBuf>,
+    /// Bootstrap resamples of the report.
+    #[arg(long, default_value_t = 10_000)]
+    resamples: usize,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct JudgeArgs {
+    /// Episodes to re-judge (rewritten in place, atomically).
+    #[arg(long)]
+    episodes: PathBuf,
+    /// The holdout the episodes came from.
+    #[arg(long, default_value = "data/holdout.jsonl")]
+    holdout: PathBuf,
+    /// Scoring paths to add.
+    #[arg(long = "judge", required = true)]
+    judges: Vec<String>,
+    /// Base URL of OpenAI-compatible judges.
+    #[arg(long)]
+    judge_base_url: Option<String>,
+    /// Skills directory, if the holdout was built from your own catalog.
+    #[arg(long)]
+    skills: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// Episodes or verdict records (JSONL).
+    #[arg(long)]
+    episodes: PathBuf,
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+    /// Bootstrap resamples for the Δ and lift intervals.
+    #[arg(long, default_value_t = 10_000)]
+    resamples: usize,
+    /// Bootstrap seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 fn main() -> ExitCode {
@@ -57,34 +177,137 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Report { episodes, out, resamples, seed } => {
-            let verdicts = read_verdicts(&episodes)?;
-            let r = report::report(&verdicts, ReportConfig { resamples, seed })?;
-            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-            write_atomic(&out.join("report.json"), (serde_json::to_string_pretty(&r)? + "\n").as_bytes())?;
-            write_atomic(&out.join("report.csv"), report::to_csv(&r).as_bytes())?;
-            write_atomic(&out.join("report.md"), report::to_markdown(&r).as_bytes())?;
-            eprintln!(
-                "{} verdicts → {} rates, {} deltas, {} lifts, {} judge pairs in {}",
-                verdicts.len(),
-                r.rates.len(),
-                r.deltas.len(),
-                r.lifts.len(),
-                r.agreement.len(),
-                out.display()
-            );
-            Ok(())
-        }
+        Command::Run(a) => run_students(a),
+        Command::Judge(a) => judge(a),
+        Command::Report(a) => report_cmd(&a.episodes, &a.out, a.resamples, a.seed),
     }
 }
 
-fn read_verdicts(path: &Path) -> Result<Vec<Verdict>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).with_context(|| format!("{}:{}: not an episode verdict", path.display(), i + 1))
-        })
-        .collect()
+fn catalog(skills: &Option<PathBuf>) -> Result<Catalog> {
+    Ok(match skills {
+        Some(d) => Catalog::from_dir(d)?,
+        None => Catalog::builtin()?,
+    })
+}
+
+fn scorers(judges: &[String], base_url: Option<&str>, cache: &std::path::Path) -> Result<Vec<Scorer>> {
+    judges.iter().map(|j| parse_scorer(j, base_url, cache).with_context(|| format!("--judge {j}"))).collect()
+}
+
+fn run_students(a: RunArgs) -> Result<()> {
+    let mut holdout: Vec<HoldoutRow> = dataset::read_jsonl(&a.holdout)?;
+    if a.limit > 0 {
+        holdout.truncate(a.limit);
+    }
+    let catalog = catalog(&a.skills)?;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let scorers = scorers(&a.judges, a.judge_base_url.as_deref(), &a.out.join(".cache"))?;
+    let student: Box<dyn Student> = if let Some(dir) = a.student.strip_prefix("qwen:") {
+        let dir = PathBuf::from(dir);
+        let device_choice: DeviceChoice = a.device.parse()?;
+        let dtype = match &a.dtype {
+            Some(d) => d.parse::<DtypeChoice>()?,
+            None if device_choice == DeviceChoice::Cpu => DtypeChoice::F32,
+            None => DtypeChoice::Bf16,
+        };
+        let spec = LocalSpec {
+            name: a.name.clone().unwrap_or_else(|| local_name(&dir, a.adapter.as_deref())),
+            model_dir: dir.clone(),
+            adapter: a.adapter.clone(),
+            device: device_choice.device()?,
+            dtype: dtype.dtype(),
+            thinking: a.thinking,
+            generation: GenerationConfig {
+                max_new_tokens: a.max_new_tokens,
+                temperature: a.temperature,
+                seed: a.seed,
+                ..GenerationConfig::default()
+            },
+            batch_size: a.batch_size,
+        };
+        Box::new(LocalStudent::load(&spec).with_context(|| format!("loading the student from {}", dir.display()))?)
+    } else {
+        if a.adapter.is_some() {
+            bail!("--adapter applies to local students (--student qwen:DIR)");
+        }
+        let spec: ModelSpec = a.student.parse().map_err(anyhow::Error::msg).with_context(|| {
+            format!("--student {:?}: expected qwen:MODEL_DIR, anthropic:MODEL or openai:MODEL", a.student)
+        })?;
+        let transport = Transport::new(Duration::from_secs(300), 5, Duration::from_secs(2), Duration::from_secs(120));
+        let client = ChatClient::from_env(
+            &spec,
+            a.base_url.as_deref(),
+            None,
+            transport,
+            Some(ResponseCache::open(&a.out.join(".cache"))?),
+        )?;
+        let name = a.name.clone().unwrap_or_else(|| spec.model.clone());
+        Box::new(ApiStudent::new(
+            name,
+            client,
+            a.max_new_tokens as u32,
+            Some(a.reasoning_tokens).filter(|r| *r > 0),
+        ))
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        eprintln!("\nstopping after the batch in flight (Ctrl-C again to abort)");
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    let episodes = a.out.join("episodes.jsonl");
+    let mut log = EpisodeLog::open(&episodes)?;
+    let plan = RunPlan {
+        stage: &a.stage,
+        conditions: &a.conditions,
+        holdout: &holdout,
+        catalog: &catalog,
+        scorers: &scorers,
+        progress: !a.quiet,
+        stop: Some(stop),
+    };
+    let c = run_episodes(student.as_ref(), &plan, &mut log)?;
+    eprintln!(
+        "{}: {} episodes run, {} already done{}; {}",
+        student.name(),
+        c.ran,
+        c.skipped,
+        if c.rescored > 0 { format!(", {} verdicts added", c.rescored) } else { String::new() },
+        episodes.display()
+    );
+    if c.interrupted {
+        eprintln!("interrupted: run the same command again to continue");
+        return Ok(());
+    }
+    report_cmd(&episodes, &a.out.join("report"), a.resamples, 0)
+}
+
+fn judge(a: JudgeArgs) -> Result<()> {
+    let holdout: Vec<HoldoutRow> = dataset::read_jsonl(&a.holdout)?;
+    let catalog = catalog(&a.skills)?;
+    let cache = a.episodes.parent().unwrap_or(std::path::Path::new(".")).join(".cache");
+    let scorers = scorers(&a.judges, a.judge_base_url.as_deref(), &cache)?;
+    let mut log = EpisodeLog::open(&a.episodes)?;
+    let added = score_missing(&mut log, &scorers, &catalog, &holdout, None, None)?;
+    eprintln!("{added} verdicts added to {}", a.episodes.display());
+    Ok(())
+}
+
+fn report_cmd(episodes: &std::path::Path, out: &std::path::Path, resamples: usize, seed: u64) -> Result<()> {
+    let verdicts = read_verdicts(episodes)?;
+    let r = report::report(&verdicts, ReportConfig { resamples, seed })?;
+    let plots = skillsft_eval::write_report(&r, out)?;
+    eprintln!(
+        "{} verdicts → {} rates, {} deltas, {} lifts, {} judge pairs in {} ({} plots)",
+        verdicts.len(),
+        r.rates.len(),
+        r.deltas.len(),
+        r.lifts.len(),
+        r.agreement.len(),
+        out.display(),
+        plots.len()
+    );
+    Ok(())
 }

@@ -10,6 +10,18 @@ use crate::task::Task;
 /// The judge's system prompt.
 pub const SYSTEM: &str = "You are a strict, fair grader of answers to procedural tasks. You compare a candidate reply with the reference answer and the rubric. Judge only the final conclusion and the facts it states, not style. Formatting differences (units written out, thousands separators, capitalisation) do not matter; a different value or a missing required fact does.";
 
+/// The closing instruction of the user prompt.
+pub const INSTRUCTION: &str = "Decide whether the candidate reply meets the rubric. Write one or two sentences of justification, then a final line that is exactly `VERDICT: PASS` or `VERDICT: FAIL`.";
+
+/// What identifies this judge prompt in a scoring path: the first 12 hex digits of the
+/// SHA-256 of the system prompt, the section headings and the instruction. A change to the
+/// wording gives a new path, so verdicts from the old and new prompts are never compared.
+pub fn prompt_id() -> String {
+    use sha2::{Digest, Sha256};
+    let text = format!("{SYSTEM}\n## Task\n## Reference answer\n## Rubric\n## Candidate reply\n## Your job\n{INSTRUCTION}");
+    hex::encode(Sha256::digest(text.as_bytes()))[..12].to_string()
+}
+
 /// The user prompt asking the judge about `response`.
 pub fn prompt(skill: &Skill, task: &Task, response: &str) -> String {
     let mut rubric = match &skill.answer {
@@ -26,7 +38,7 @@ pub fn prompt(skill: &Skill, task: &Task, response: &str) -> String {
         rubric.push('\n');
     }
     format!(
-        "## Task\n{}\n\n## Reference answer\n{}\n\n## Rubric\n{}\n## Candidate reply\n{}\n\n## Your job\nDecide whether the candidate reply meets the rubric. Write one or two sentences of justification, then a final line that is exactly `VERDICT: PASS` or `VERDICT: FAIL`.",
+        "## Task\n{}\n\n## Reference answer\n{}\n\n## Rubric\n{}\n## Candidate reply\n{}\n\n## Your job\n{INSTRUCTION}",
         task.prompt.trim(),
         task.answer.trim(),
         rubric,

@@ -1,0 +1,58 @@
+//! The eval crate's errors: each names the file, line or setting it is about.
+
+use std::path::PathBuf;
+
+/// Why an eval step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// Reading or writing a file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A line of an episodes file that is not an episode (or a verdict record).
+    #[error("{path}:{line}: {message}")]
+    Episodes {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A bad setting (flag, study file, student spec).
+    #[error("{0}")]
+    Config(String),
+    /// The data crate (holdout, skills, judges, API clients).
+    #[error(transparent)]
+    Data(#[from] skillsft_data::DataError),
+    /// The model (loading, generation).
+    #[error(transparent)]
+    Model(#[from] qwen35::Qwen35Error),
+    /// The trainer (study runs).
+    #[error(transparent)]
+    Train(#[from] skillsft_train::TrainError),
+    /// The statistics refused the verdicts (e.g. mixed scoring paths).
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
+    /// Drawing or encoding a plot.
+    #[error("plot {path}: {message}")]
+    Plot {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// Shorthand.
+pub type Result<T> = std::result::Result<T, EvalError>;
+
+/// Maps an `io::Error` on `path`.
+pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> EvalError {
+    let path = path.into();
+    move |source| EvalError::Io { path, source }
+}

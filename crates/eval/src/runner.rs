@@ -1,0 +1,175 @@
+//! Running episodes: every (condition, task) of the holdout for one student and stage,
+//! batched, scored by every scoring path, appended to the log as each batch finishes, and
+//! skipped on a rerun when already there.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use skillsft_data::catalog::Catalog;
+use skillsft_data::dataset::HoldoutRow;
+use skillsft_data::judge::extract;
+
+use crate::episode::{Episode, EpisodeLog};
+use crate::error::{EvalError, Result};
+use crate::scoring::Scorer;
+use crate::student::Student;
+
+/// What to run.
+pub struct RunPlan<'a> {
+    /// `pre` or `post`.
+    pub stage: &'a str,
+    /// Conditions, e.g. `["curated", "baseline"]`.
+    pub conditions: &'a [String],
+    /// The holdout tasks.
+    pub holdout: &'a [HoldoutRow],
+    /// The skills the holdout refers to (for the judges).
+    pub catalog: &'a Catalog,
+    /// One verdict per path on every episode.
+    pub scorers: &'a [Scorer],
+    /// Draw a progress bar.
+    pub progress: bool,
+    /// Set (e.g. by Ctrl-C) to stop after the batch in flight.
+    pub stop: Option<Arc<AtomicBool>>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    /// Episodes run now.
+    pub ran: usize,
+    /// Episodes found in the log and skipped.
+    pub skipped: usize,
+    /// Episodes already there that lacked a path's verdict and were scored now.
+    pub rescored: usize,
+    /// True when stopped before the end.
+    pub interrupted: bool,
+}
+
+/// Runs the episodes of `plan` for `student` that `log` does not hold yet.
+pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog) -> Result<RunCounts> {
+    if !matches!(plan.stage, "pre" | "post") {
+        return Err(EvalError::Config(format!("stage must be pre or post, got {:?}", plan.stage)));
+    }
+    if plan.scorers.is_empty() {
+        return Err(EvalError::Config("no scoring path: give at least one judge".into()));
+    }
+    let mut counts = RunCounts::default();
+    let mut pending: Vec<(&str, &HoldoutRow, String)> = Vec::new();
+    for condition in plan.conditions {
+        for row in plan.holdout {
+            let user = row.prompts.get(condition).ok_or_else(|| {
+                EvalError::Config(format!("holdout task {} has no {condition:?} prompt", row.task_id))
+            })?;
+            let key = (student.name().to_string(), plan.stage.to_string(), condition.clone(), row.task_id.clone());
+            match log.get(&key) {
+                Some(done) => {
+                    let hash = student.prompt_hash(user)?;
+                    if done.prompt_hash != hash {
+                        return Err(EvalError::Config(format!(
+                            "{}: episode {key:?} was run with another prompt (hash {} there, {hash} now): the holdout, template or student settings changed; use a new --out",
+                            log.path().display(),
+                            &done.prompt_hash[..12.min(done.prompt_hash.len())]
+                        )));
+                    }
+                    counts.skipped += 1;
+                }
+                None => pending.push((condition.as_str(), row, user.clone())),
+            }
+        }
+    }
+    counts.rescored =
+        score_missing(log, plan.scorers, plan.catalog, plan.holdout, Some(student.name()), Some(plan.stage))?;
+
+    let bar = if plan.progress && !pending.is_empty() {
+        let bar = ProgressBar::new(pending.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} episodes  {elapsed_precise} ETA {eta}  {msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{} {}", student.name(), plan.stage));
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut passed = 0usize;
+    for batch in pending.chunks(student.batch_size()) {
+        if plan.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
+            counts.interrupted = true;
+            break;
+        }
+        let users: Vec<String> = batch.iter().map(|(_, _, u)| u.clone()).collect();
+        let replies = student.respond(&users)?;
+        for ((condition, row, user), reply) in batch.iter().zip(replies) {
+            let skill = plan.catalog.get(&row.skill_id).ok_or_else(|| {
+                EvalError::Config(format!("holdout task {} names skill {:?}, not in the catalog", row.task_id, row.skill_id))
+            })?;
+            let task = row.task();
+            let verdicts =
+                plan.scorers.iter().map(|s| s.score(skill, &task, &reply.answer_text)).collect::<Result<Vec<_>>>()?;
+            passed += verdicts[0].pass as usize;
+            log.append(Episode {
+                student: student.name().to_string(),
+                stage: plan.stage.to_string(),
+                condition: condition.to_string(),
+                task_id: row.task_id.clone(),
+                skill_id: row.skill_id.clone(),
+                answer_kind: row.answer_kind.clone(),
+                prompt_hash: student.prompt_hash(user)?,
+                extracted: extract::extract(&reply.answer_text),
+                output: reply.output,
+                reasoning: reply.reasoning,
+                answer_text: reply.answer_text,
+                finish: reply.finish,
+                output_tokens: reply.tokens,
+                verdicts,
+            })?;
+            counts.ran += 1;
+        }
+        bar.inc(batch.len() as u64);
+        bar.set_message(format!("pass {passed}/{} ({})", counts.ran, plan.scorers[0].path()));
+    }
+    bar.finish_and_clear();
+    Ok(counts)
+}
+
+/// Adds the verdict of every scorer missing from the episodes of (`student`, `stage`) (all
+/// students and stages when `None`), rewriting the log once if anything changed. This
+/// is the re-judge (e.g. `--llm-only`) and the second-judge pass: no generation is redone.
+pub fn score_missing(
+    log: &mut EpisodeLog,
+    scorers: &[Scorer],
+    catalog: &Catalog,
+    holdout: &[HoldoutRow],
+    student: Option<&str>,
+    stage: Option<&str>,
+) -> Result<usize> {
+    let tasks: std::collections::HashMap<&str, &HoldoutRow> = holdout.iter().map(|r| (r.task_id.as_str(), r)).collect();
+    let mut todo = Vec::new();
+    for (i, ep) in log.episodes().iter().enumerate() {
+        if student.is_some_and(|s| ep.student != s) || stage.is_some_and(|s| ep.stage != s) {
+            continue;
+        }
+        for (s, scorer) in scorers.iter().enumerate() {
+            if !ep.verdicts.iter().any(|v| v.judge == scorer.path()) {
+                todo.push((i, s));
+            }
+        }
+    }
+    for &(i, s) in &todo {
+        let ep = &log.episodes()[i];
+        let row = tasks.get(ep.task_id.as_str()).ok_or_else(|| {
+            EvalError::Config(format!("episode task {} is not in the holdout given", ep.task_id))
+        })?;
+        let skill = catalog
+            .get(&row.skill_id)
+            .ok_or_else(|| EvalError::Config(format!("skill {:?} is not in the catalog", row.skill_id)))?;
+        let verdict = scorers[s].score(skill, &row.task(), &ep.answer_text)?;
+        log.add_verdict(i, verdict);
+    }
+    if !todo.is_empty() {
+        log.rewrite()?;
+    }
+    Ok(todo.len())
+}

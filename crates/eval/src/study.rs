@@ -1,0 +1,504 @@
+//! The whole study in one call: build the data, evaluate each size before SFT, train each
+//! recipe, evaluate after SFT, and write one report with every (size, recipe) side by side.
+//! Every stage resumes: a built data directory, finished episodes, checkpoints and exported
+//! adapters are found and reused, so an interrupted study is continued by running it again.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use burn::tensor::DType;
+use qwen35::{DeviceChoice, DtypeChoice, GenerationConfig, Qwen35, Qwen35Config};
+use serde::{Deserialize, Serialize};
+use skillsft_data::catalog::Catalog;
+use skillsft_data::dataset::{self, BuildConfig, HoldoutRow};
+use skillsft_data::judge::Judge;
+use skillsft_data::teacher::Teacher;
+use skillsft_data::tokenizer::ChatTokenizer;
+use skillsft_train::hub::{self, DownloadOptions};
+use skillsft_train::{Mode, RunOptions, TrainConfig};
+
+use crate::episode::{EpisodeLog, read_verdicts};
+use crate::error::{EvalError, Result, io};
+use crate::report::{self, Report, ReportConfig, Verdict};
+use crate::runner::{RunPlan, run_episodes};
+use crate::scoring::{Scorer, parse_scorer};
+use crate::student::{LocalSpec, LocalStudent, Thinking};
+
+/// A study file (TOML). Every field has a default; `study --size 0.8b` is this with `sizes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StudyConfig {
+    /// Output directory: `data/`, `models/`, `runs/`, `episodes.jsonl`, `report/`.
+    pub out: PathBuf,
+    /// Model sizes: `0.8b`, `2b`, `4b` (or `tiny` with `random_init`).
+    pub sizes: Vec<String>,
+    /// Model directories by size, overriding the Hugging Face cache lookup.
+    pub models: BTreeMap<String, PathBuf>,
+    /// Randomly initialised models with the Qwen3.5 tokenizer (no download): shows the
+    /// pipeline, not the science.
+    pub random_init: bool,
+    /// Never download; a model missing from the cache is an error.
+    pub offline: bool,
+    /// `cpu`, `cuda`, `wgpu`, ...: training and local generation.
+    pub device: String,
+    /// `f32` or `bf16`; empty: bf16 on GPUs, f32 on CPU.
+    pub dtype: String,
+    /// The corpus and holdout.
+    pub data: DataSection,
+    /// Episodes and report.
+    pub eval: EvalSection,
+    /// Training recipes, each run on every size and reported side by side.
+    pub recipes: Vec<Recipe>,
+}
+
+/// Where the corpus and holdout come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataSection {
+    /// Use this `build-data` output (any teacher) instead of building offline.
+    pub dir: Option<PathBuf>,
+    /// Corpus rows to build (offline teacher).
+    pub rows: usize,
+    /// Build seed.
+    pub seed: u64,
+    /// Holdout skills.
+    pub holdout_skills: usize,
+    /// Tasks per holdout skill.
+    pub tasks_per_skill: usize,
+    /// The tokenizer + chat template for random-init models.
+    pub tokenizer: Option<PathBuf>,
+}
+
+impl Default for DataSection {
+    fn default() -> Self {
+        let b = BuildConfig::default();
+        DataSection {
+            dir: None,
+            rows: b.rows,
+            seed: b.seed,
+            holdout_skills: b.holdout_skills,
+            tasks_per_skill: b.tasks_per_skill,
+            tokenizer: None,
+        }
+    }
+}
+
+/// How episodes are run and scored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalSection {
+    /// Scoring paths: `offline`, `PROVIDER:MODEL`, `llm-only:PROVIDER:MODEL`.
+    pub judges: Vec<String>,
+    /// Base URL of OpenAI-compatible judges.
+    pub judge_base_url: Option<String>,
+    /// Tokens per reply.
+    pub max_new_tokens: usize,
+    /// Prompts per generation batch.
+    pub batch_size: usize,
+    /// `auto` (4B thinks, 0.8B / 2B do not), `on`, `off`.
+    pub thinking: Thinking,
+    /// 0: greedy.
+    pub temperature: f32,
+    /// Sampling seed.
+    pub seed: u64,
+    /// Use only the first N holdout tasks (0: all).
+    pub holdout_limit: usize,
+    /// Bootstrap resamples.
+    pub resamples: usize,
+}
+
+impl Default for EvalSection {
+    fn default() -> Self {
+        EvalSection {
+            judges: vec!["offline".into()],
+            judge_base_url: None,
+            max_new_tokens: 1024,
+            batch_size: 8,
+            thinking: Thinking::Auto,
+            temperature: 0.0,
+            seed: 0,
+            holdout_limit: 0,
+            resamples: 10_000,
+        }
+    }
+}
+
+/// A named set of training settings (any `train` TOML key: `mode`, `lr`, `epochs`,
+/// `[lora] rank`, ...); unset keys keep `train`'s defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recipe {
+    /// Used in run directories and student names.
+    pub name: String,
+    /// Overrides of [`TrainConfig`].
+    #[serde(flatten)]
+    pub train: toml::Table,
+}
+
+impl Default for StudyConfig {
+    fn default() -> Self {
+        StudyConfig {
+            out: PathBuf::from("study"),
+            sizes: vec!["0.8b".into()],
+            models: BTreeMap::new(),
+            random_init: false,
+            offline: false,
+            device: "cpu".into(),
+            dtype: String::new(),
+            data: DataSection::default(),
+            eval: EvalSection::default(),
+            recipes: vec![Recipe { name: "lora-r16".into(), train: toml::Table::new() }],
+        }
+    }
+}
+
+impl StudyConfig {
+    /// Reads a study TOML file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(io(path))?;
+        toml::from_str(&text).map_err(|e| EvalError::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// The quickstart: a tiny random Qwen3.5 with the real tokenizer and template, trained
+    /// with the study's LoRA recipe (r16, default targets; lr 1e-2 for a few steps) on a
+    /// small offline corpus, evaluated on one task per holdout skill with short replies and
+    /// no thinking. About 5 minutes on 2 CPU cores. It
+    /// shows the pipeline and one checkable effect of training (the share of replies with a
+    /// parsable `ANSWER:` line), not the study's science.
+    pub fn quickstart() -> Self {
+        let mut recipe = toml::Table::new();
+        recipe.insert("lr".into(), 1e-2.into());
+        recipe.insert("epochs".into(), 3.into());
+        recipe.insert("micro_batch".into(), 2.into());
+        recipe.insert("grad_accum".into(), 1.into());
+        recipe.insert("warmup_ratio".into(), 0.1.into());
+        // A tiny model cannot write a useful chain of thought; it learns the answer turn.
+        recipe.insert("thinking".into(), false.into());
+        recipe.insert("save_every".into(), 0.into());
+        StudyConfig {
+            out: PathBuf::from("study-quickstart"),
+            sizes: vec!["tiny".into()],
+            random_init: true,
+            data: DataSection { rows: 48, tasks_per_skill: 1, ..DataSection::default() },
+            eval: EvalSection {
+                max_new_tokens: 16,
+                batch_size: 8,
+                thinking: Thinking::Off,
+                resamples: 10_000,
+                ..EvalSection::default()
+            },
+            recipes: vec![Recipe { name: "lora".into(), train: recipe }],
+            ..StudyConfig::default()
+        }
+    }
+
+    /// Checks names and values before anything runs.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(EvalError::Config(m));
+        if self.sizes.is_empty() {
+            return bad("the study lists no sizes".into());
+        }
+        for s in &self.sizes {
+            let known = hub::repo_for_size(s).is_some() || (self.random_init && Qwen35Config::preset(s).is_some());
+            if !known && !self.models.contains_key(s) {
+                return bad(format!("unknown size {s:?}: use 0.8b, 2b, 4b (or tiny with random_init), or give [models] {s} = DIR"));
+            }
+        }
+        if self.recipes.is_empty() {
+            return bad("the study lists no recipes".into());
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for r in &self.recipes {
+            if r.name.is_empty() || r.name.contains(['/', '\\', ' ']) || !names.insert(&r.name) {
+                return bad(format!("recipe names must be unique, non-empty, without spaces or slashes: {:?}", r.name));
+            }
+            self.train_config(&self.sizes[0], r, Path::new("x"), Path::new("x"))?;
+        }
+        if self.eval.judges.is_empty() {
+            return bad("eval.judges is empty: give at least one scoring path (e.g. \"offline\")".into());
+        }
+        Ok(())
+    }
+
+    /// The trainer's config for `size` × `recipe`.
+    pub fn train_config(&self, size: &str, recipe: &Recipe, model_dir: &Path, corpus: &Path) -> Result<TrainConfig> {
+        let mut table = toml::Table::try_from(TrainConfig::default()).expect("TrainConfig serializes");
+        for (k, v) in &recipe.train {
+            match (table.get_mut(k), v) {
+                (Some(toml::Value::Table(base)), toml::Value::Table(over)) => {
+                    base.extend(over.clone());
+                }
+                _ => {
+                    table.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        let mut cfg: TrainConfig = table
+            .try_into()
+            .map_err(|e| EvalError::Config(format!("recipe {:?}: {e}", recipe.name)))?;
+        cfg.size = size.to_string();
+        cfg.model = Some(model_dir.to_path_buf());
+        cfg.random_init = false;
+        cfg.data = corpus.to_path_buf();
+        cfg.out = self.out.join("runs").join(format!("{size}-{}", recipe.name));
+        cfg.device = self.device.clone();
+        if !self.dtype.is_empty() {
+            cfg.dtype = self.dtype.clone();
+        }
+        cfg.validate().map_err(|e| EvalError::Config(format!("recipe {:?}: {e}", recipe.name)))?;
+        Ok(cfg)
+    }
+}
+
+/// What a study run produced.
+#[derive(Debug)]
+pub struct StudyOutcome {
+    /// The report over every (size, recipe).
+    pub report: Report,
+    /// Plot files.
+    pub plots: Vec<PathBuf>,
+    /// `report/` directory.
+    pub report_dir: PathBuf,
+    /// Share of replies with a parsable `ANSWER:` line, by (student, stage).
+    pub parsable: BTreeMap<(String, String), (usize, usize)>,
+}
+
+/// Runs (or resumes) the study.
+pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>>) -> Result<StudyOutcome> {
+    cfg.validate()?;
+    std::fs::create_dir_all(&cfg.out).map_err(io(&cfg.out))?;
+    let resolved = serde_json::to_string_pretty(cfg).expect("config serializes");
+    std::fs::write(cfg.out.join("study.json"), resolved + "\n").map_err(io(cfg.out.join("study.json")))?;
+    let say = |m: String| {
+        if progress {
+            eprintln!("{m}");
+        }
+    };
+
+    // 1. Data.
+    let data_dir = match &cfg.data.dir {
+        Some(d) => d.clone(),
+        None => {
+            let dir = cfg.out.join("data");
+            if dir.join("manifest.json").is_file() {
+                say(format!("[data] reusing {}", dir.display()));
+            } else {
+                say(format!("[data] building {} corpus rows and the holdout offline into {}", cfg.data.rows, dir.display()));
+                let build = BuildConfig {
+                    rows: cfg.data.rows,
+                    seed: cfg.data.seed,
+                    holdout_skills: cfg.data.holdout_skills,
+                    tasks_per_skill: cfg.data.tasks_per_skill,
+                    ..BuildConfig::default()
+                };
+                let catalog = Catalog::builtin()?;
+                let built = dataset::build(&catalog, &build, &Teacher::Offline, &Judge::Offline, &|_, _| {})?;
+                dataset::write(&dir, &built, &build, "offline", &Judge::Offline.describe())?;
+            }
+            dir
+        }
+    };
+    let corpus = data_dir.join("corpus.jsonl");
+    let mut holdout: Vec<HoldoutRow> = dataset::read_jsonl(&data_dir.join("holdout.jsonl"))?;
+    if cfg.eval.holdout_limit > 0 {
+        holdout.truncate(cfg.eval.holdout_limit);
+    }
+    let catalog = Catalog::builtin()?;
+    let cache = cfg.out.join(".cache");
+    let scorers = cfg
+        .eval
+        .judges
+        .iter()
+        .map(|j| parse_scorer(j, cfg.eval.judge_base_url.as_deref(), &cache))
+        .collect::<Result<Vec<Scorer>>>()?;
+    let conditions = vec!["curated".to_string(), "baseline".to_string()];
+    let episodes_path = cfg.out.join("episodes.jsonl");
+    let mut log = EpisodeLog::open(&episodes_path)?;
+    let device = cfg.device.parse::<DeviceChoice>()?.device()?;
+    let dtype = study_dtype(cfg)?;
+    let generation = GenerationConfig {
+        max_new_tokens: cfg.eval.max_new_tokens,
+        temperature: cfg.eval.temperature,
+        seed: cfg.eval.seed,
+        ..GenerationConfig::default()
+    };
+    let mut pairs: Vec<(String, String)> = Vec::new(); // (pre student, post student)
+
+    for size in &cfg.sizes {
+        // 2. The base model.
+        let model_dir = if let Some(d) = cfg.models.get(size) {
+            d.clone()
+        } else if cfg.random_init {
+            let dir = cfg.out.join("models").join(size);
+            if !dir.join("model.safetensors").is_file() {
+                say(format!("[model] random-init {size} with the Qwen3.5 tokenizer into {}", dir.display()));
+                random_model_dir(size, &tokenizer_dir(cfg)?, 0, &dir)?;
+            }
+            dir
+        } else {
+            let repo = hub::repo_for_size(size).expect("validated");
+            hub::resolve_model(None, size, &DownloadOptions::from_env(repo), !cfg.offline, progress)
+                .map_err(|e| EvalError::Config(e.to_string()))?
+        };
+        let pre_name = format!("qwen3.5-{size}");
+        let spec = |name: String, dir: PathBuf, adapter: Option<PathBuf>| LocalSpec {
+            name,
+            model_dir: dir,
+            adapter,
+            device: device.clone(),
+            dtype,
+            thinking: cfg.eval.thinking,
+            generation: generation.clone(),
+            batch_size: cfg.eval.batch_size,
+        };
+        let plan = |stage: &'static str| RunPlan {
+            stage,
+            conditions: &conditions,
+            holdout: &holdout,
+            catalog: &catalog,
+            scorers: &scorers,
+            progress,
+            stop: stop.clone(),
+        };
+
+        // 3. Pre-SFT episodes.
+        say(format!("[eval] {pre_name} pre-SFT: {} tasks × {} conditions", holdout.len(), conditions.len()));
+        let student = LocalStudent::load(&spec(pre_name.clone(), model_dir.clone(), None))?;
+        let c = run_episodes(&student, &plan("pre"), &mut log)?;
+        drop(student);
+        if c.interrupted {
+            return Err(EvalError::Config("interrupted; run the same command again to continue".into()));
+        }
+
+        for recipe in &cfg.recipes {
+            // 4. Train.
+            let tc = cfg.train_config(size, recipe, &model_dir, &corpus)?;
+            let run = tc.out.clone();
+            let (post_dir, adapter) = match tc.mode {
+                Mode::Lora => (model_dir.clone(), Some(run.join("adapter"))),
+                Mode::Full => (run.join("model"), None),
+            };
+            let done = match &adapter {
+                Some(a) => a.join("adapter_model.safetensors").is_file(),
+                None => post_dir.join("model.safetensors").is_file(),
+            };
+            if done {
+                say(format!("[train] reusing {}", run.display()));
+            } else {
+                say(format!("[train] {size} recipe {:?} into {}", recipe.name, run.display()));
+                let resume = skillsft_train::checkpoint::latest(&run).is_some();
+                let summary = skillsft_train::train(
+                    &tc,
+                    &RunOptions {
+                        model_dir: Some(model_dir.clone()),
+                        base_name: Some(model_dir.display().to_string()),
+                        resume,
+                        progress,
+                        stop: stop.clone(),
+                        stop_after: None,
+                    },
+                )?;
+                if summary.interrupted {
+                    return Err(EvalError::Config("interrupted; run the same command again to continue".into()));
+                }
+            }
+            // 5. Post-SFT episodes.
+            let post_name = format!("{pre_name}/{}", recipe.name);
+            say(format!("[eval] {post_name} post-SFT"));
+            let student = LocalStudent::load(&spec(post_name.clone(), post_dir, adapter))?;
+            let c = run_episodes(&student, &plan("post"), &mut log)?;
+            if c.interrupted {
+                return Err(EvalError::Config("interrupted; run the same command again to continue".into()));
+            }
+            pairs.push((pre_name.clone(), post_name));
+        }
+    }
+
+    // 6. Report: each post-SFT student is paired with its size's pre-SFT episodes.
+    let all = read_verdicts(&episodes_path)?;
+    let verdicts = pair_verdicts(&all, &pairs);
+    let report = report::report(&verdicts, ReportConfig { resamples: cfg.eval.resamples, seed: cfg.eval.seed })?;
+    let report_dir = cfg.out.join("report");
+    let plots = crate::write_report(&report, &report_dir)?;
+    let mut parsable: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
+    for ep in log.episodes() {
+        let e = parsable.entry((ep.student.clone(), ep.stage.clone())).or_default();
+        e.0 += ep.extracted.is_some() as usize;
+        e.1 += 1;
+    }
+    Ok(StudyOutcome { report, plots, report_dir, parsable })
+}
+
+/// Relabels verdicts for the report: for each (pre student, post student) pair, the pre
+/// verdicts are copied under the post student's name so that its Δpre, Δpost and lift are
+/// computed from the same base episodes.
+pub fn pair_verdicts(all: &[Verdict], pairs: &[(String, String)]) -> Vec<Verdict> {
+    let mut out = Vec::new();
+    for (pre, post) in pairs {
+        for v in all {
+            if v.stage == "pre" && &v.student == pre {
+                out.push(Verdict { student: post.clone(), ..v.clone() });
+            } else if v.stage == "post" && &v.student == post {
+                out.push(v.clone());
+            }
+        }
+    }
+    out
+}
+
+fn study_dtype(cfg: &StudyConfig) -> Result<DType> {
+    let choice = if cfg.dtype.is_empty() {
+        if cfg.device.starts_with("cpu") { DtypeChoice::F32 } else { DtypeChoice::Bf16 }
+    } else {
+        cfg.dtype.parse::<DtypeChoice>()?
+    };
+    Ok(choice.dtype())
+}
+
+/// The tokenizer directory for random-init models: the study's setting, else the repository's
+/// `datasets/tokenizer/qwen3.5` (from the working directory, then from the source tree).
+pub fn tokenizer_dir(cfg: &StudyConfig) -> Result<PathBuf> {
+    let candidates = match &cfg.data.tokenizer {
+        Some(d) => vec![d.clone()],
+        None => vec![
+            PathBuf::from("datasets/tokenizer/qwen3.5"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/tokenizer/qwen3.5"),
+        ],
+    };
+    candidates.iter().find(|d| d.join("tokenizer.json").is_file()).cloned().ok_or_else(|| {
+        EvalError::Config(format!(
+            "no tokenizer.json in {}: set data.tokenizer to a directory with the Qwen3.5 tokenizer and chat template",
+            candidates[0].display()
+        ))
+    })
+}
+
+/// Writes a random-init model of preset `size` as a Hugging Face directory: `config.json`
+/// (vocabulary widened to the tokenizer's, end-of-turn ids from it), `model.safetensors`,
+/// and the tokenizer and chat template copied from `tokenizer_dir`. Loading it back is the
+/// same path as a downloaded checkpoint, so the quickstart runs the real pipeline.
+pub fn random_model_dir(size: &str, tokenizer_dir: &Path, seed: u64, out: &Path) -> Result<PathBuf> {
+    let mut config = Qwen35Config::preset(size)
+        .ok_or_else(|| EvalError::Config(format!("no preset {size:?} for random_init")))?;
+    let tok = ChatTokenizer::from_path(tokenizer_dir)?;
+    // Every token id must have a row; rounded up to a multiple of 64 as Qwen pads its own.
+    config.vocab_size = config.vocab_size.max(tok.vocab_size().div_ceil(64) * 64);
+    config.eos_token_ids = vec![tok.im_end, tok.pad];
+    let device = DeviceChoice::Cpu.device()?;
+    let model = Qwen35::random(&config, seed, &device, DType::F32)?;
+    let tmp = out.with_extension("partial");
+    let _ = std::fs::remove_dir_all(&tmp);
+    skillsft_train::merge::save_full(&model, None, &tmp)?;
+    let config_text = serde_json::to_string_pretty(&config.to_hf_json()).expect("config serializes") + "\n";
+    std::fs::write(tmp.join("config.json"), config_text).map_err(io(tmp.join("config.json")))?;
+    for f in ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja"] {
+        let src = tokenizer_dir.join(f);
+        if src.is_file() {
+            std::fs::copy(&src, tmp.join(f)).map_err(io(&src))?;
+        }
+    }
+    let _ = std::fs::remove_dir_all(out);
+    std::fs::rename(&tmp, out).map_err(io(out))?;
+    Ok(out.to_path_buf())
+}

@@ -1,0 +1,294 @@
+//! Episodes end to end without a GPU or network: a scripted student, an API student and an
+//! LLM judge behind a loopback OpenAI-compatible server, and a tiny random Qwen3.5 with the
+//! real tokenizer. Checks resume, prompt-change refusal, scoring paths and re-judging.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use skillsft_data::api::http::Transport;
+use skillsft_data::api::{ChatClient, ModelSpec};
+use skillsft_data::catalog::Catalog;
+use skillsft_data::dataset::{BuildConfig, HoldoutRow, build_holdout};
+use skillsft_eval::episode::{EpisodeLog, read_verdicts};
+use skillsft_eval::report::{ReportConfig, report};
+use skillsft_eval::runner::{RunPlan, run_episodes, score_missing};
+use skillsft_eval::scoring::{Scorer, parse_scorer};
+use skillsft_eval::student::{ApiStudent, LocalSpec, LocalStudent, Reply, Student, Thinking};
+use skillsft_eval::Result;
+
+fn holdout(skills: usize) -> (Catalog, Vec<HoldoutRow>) {
+    let catalog = Catalog::builtin().unwrap();
+    let cfg = BuildConfig { holdout_skills: skills, tasks_per_skill: 1, ..BuildConfig::default() };
+    let rows = build_holdout(&catalog, &cfg).unwrap();
+    (catalog, rows)
+}
+
+/// Answers curated prompts with the reference `ANSWER:` line and baseline prompts wrongly;
+/// raises `stop` after `stop_after` batches.
+struct Scripted {
+    answers: HashMap<String, String>,
+    version: &'static str,
+    calls: AtomicUsize,
+    stop_after: Option<(usize, Arc<AtomicBool>)>,
+}
+
+impl Student for Scripted {
+    fn name(&self) -> &str {
+        "scripted"
+    }
+    fn prompt_hash(&self, user: &str) -> Result<String> {
+        Ok(skillsft_eval::episode::sha256_hex(&format!("{}{user}", self.version)))
+    }
+    fn respond(&self, users: &[String]) -> Result<Vec<Reply>> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some((k, stop)) = &self.stop_after
+            && n >= *k
+        {
+            stop.store(true, Ordering::SeqCst);
+        }
+        Ok(users
+            .iter()
+            .map(|u| {
+                let text = match self.answers.get(u) {
+                    Some(a) => format!("Following the steps.\nANSWER: {a}"),
+                    None => "I am not sure.".to_string(),
+                };
+                Reply { output: text.clone(), reasoning: None, answer_text: text, finish: "stop".into(), tokens: 5 }
+            })
+            .collect())
+    }
+    fn batch_size(&self) -> usize {
+        3
+    }
+}
+
+fn scripted(rows: &[HoldoutRow], stop_after: Option<(usize, Arc<AtomicBool>)>) -> Scripted {
+    let answers = rows.iter().map(|r| (r.prompts["curated"].clone(), r.answer.clone())).collect();
+    Scripted { answers, version: "v1", calls: AtomicUsize::new(0), stop_after }
+}
+
+fn conditions() -> Vec<String> {
+    vec!["curated".into(), "baseline".into()]
+}
+
+#[test]
+fn episodes_resume_after_an_interruption_and_refuse_a_changed_prompt() {
+    let (catalog, rows) = holdout(6);
+    let exact: Vec<&HoldoutRow> = rows.iter().filter(|r| r.answer_kind == "exact").collect();
+    assert!(exact.len() >= 3, "the first skills have exact tasks");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("episodes.jsonl");
+    let scorers = [Scorer::offline()];
+    let conds = conditions();
+    let stop = Arc::new(AtomicBool::new(false));
+    let plan = |stop: Option<Arc<AtomicBool>>| RunPlan {
+        stage: "pre",
+        conditions: &conds,
+        holdout: &rows,
+        catalog: &catalog,
+        scorers: &scorers,
+        progress: false,
+        stop,
+    };
+
+    // Interrupted after two batches of three.
+    let mut log = EpisodeLog::open(&path).unwrap();
+    let c = run_episodes(&scripted(&rows, Some((2, stop.clone()))), &plan(Some(stop)), &mut log).unwrap();
+    assert!(c.interrupted);
+    assert_eq!(c.ran, 6);
+    // Resumed from the file: the rest runs, nothing twice.
+    let mut log = EpisodeLog::open(&path).unwrap();
+    let c = run_episodes(&scripted(&rows, None), &plan(None), &mut log).unwrap();
+    assert_eq!((c.ran, c.skipped), (2 * rows.len() - 6, 6));
+    let c = run_episodes(&scripted(&rows, None), &plan(None), &mut log).unwrap();
+    assert_eq!((c.ran, c.skipped), (0, 2 * rows.len()));
+    assert_eq!(EpisodeLog::open(&path).unwrap().episodes().len(), 2 * rows.len());
+
+    // Every exact task passes curated and fails baseline under the offline path.
+    let log = EpisodeLog::open(&path).unwrap();
+    for ep in log.episodes().iter().filter(|e| e.answer_kind == "exact") {
+        assert_eq!(ep.verdicts[0].judge, "offline");
+        assert_eq!(ep.verdicts[0].by, "answer-extractor");
+        assert_eq!(ep.verdicts[0].pass, ep.condition == "curated", "{}", ep.task_id);
+        assert_eq!(ep.extracted.is_some(), ep.condition == "curated");
+    }
+    let r = report(&read_verdicts(&path).unwrap(), ReportConfig { resamples: 1000, seed: 0 }).unwrap();
+    let d = &r.deltas[0];
+    assert!(d.delta >= exact.len() as f64 / rows.len() as f64 - 1e-12, "{d:?}");
+
+    // The same student with another prompt rendering: refused, not mixed in.
+    let mut changed = scripted(&rows, None);
+    changed.version = "v2";
+    let mut log = EpisodeLog::open(&path).unwrap();
+    let err = run_episodes(&changed, &plan(None), &mut log).unwrap_err().to_string();
+    assert!(err.contains("another prompt"), "{err}");
+}
+
+/// A loopback OpenAI-compatible server: the judge passes replies that carry an `ANSWER:`
+/// line; the student thinks, then answers 7.
+fn serve() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut len = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let l = line.trim_end().to_ascii_lowercase();
+                    if l.is_empty() {
+                        break;
+                    }
+                    if let Some(v) = l.strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0u8; len];
+                reader.read_exact(&mut body).unwrap();
+                let req: Value = serde_json::from_slice(&body).unwrap();
+                let user = req["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap().to_string();
+                let content = match user.split_once("## Candidate reply") {
+                    Some((_, candidate)) if candidate.contains("ANSWER:") => "Matches.\nVERDICT: PASS".to_string(),
+                    Some(_) => "No conclusion.\nVERDICT: FAIL".to_string(),
+                    None => "<think>count the steps</think>The result follows.\nANSWER: 7".to_string(),
+                };
+                let reply = json!({"model": req["model"], "choices": [{"message": {"content": content}, "finish_reason": "stop"}]})
+                    .to_string();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    reply.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(reply.as_bytes());
+            });
+        }
+    });
+    url
+}
+
+fn client(url: &str, model: &str) -> ChatClient {
+    let spec: ModelSpec = format!("openai:{model}").parse().unwrap();
+    let transport = Transport::new(Duration::from_secs(10), 1, Duration::from_millis(5), Duration::from_millis(20));
+    ChatClient::new(&spec, Some(url), None, transport, None).unwrap()
+}
+
+#[test]
+fn api_student_with_two_judges_and_a_later_rejudge() {
+    let url = serve();
+    let (catalog, rows) = holdout(4);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("episodes.jsonl");
+    let scorers = [Scorer::offline(), Scorer::llm(client(&url, "judge-a"), true)];
+    let llm_only = scorers[1].path().to_string();
+    assert!(llm_only.starts_with("llm-only:openai:judge-a@"), "{llm_only}");
+    let student = ApiStudent::new("api-student".into(), client(&url, "student"), 256, None);
+    let conds = conditions();
+    let plan = RunPlan {
+        stage: "pre",
+        conditions: &conds,
+        holdout: &rows,
+        catalog: &catalog,
+        scorers: &scorers,
+        progress: false,
+        stop: None,
+    };
+    let mut log = EpisodeLog::open(&path).unwrap();
+    let c = run_episodes(&student, &plan, &mut log).unwrap();
+    assert_eq!(c.ran, 2 * rows.len());
+    for ep in log.episodes() {
+        assert_eq!(ep.reasoning.as_deref(), Some("count the steps"));
+        assert_eq!(ep.answer_text, "The result follows.\nANSWER: 7");
+        assert_eq!(ep.extracted.as_deref(), Some("7"));
+        assert_eq!(ep.verdicts.len(), 2);
+        assert!(ep.verdicts[1].pass, "the LLM-only judge credits every ANSWER line here");
+        assert_eq!(ep.verdicts[1].by, "llm:openai:judge-a");
+    }
+
+    // A second judge family added later: nothing regenerated, one verdict more per episode.
+    let second = parse_scorer("openai:judge-b", Some(&url), &dir.path().join(".cache")).unwrap();
+    assert!(second.path().starts_with("extractor+llm:openai:judge-b@"));
+    let mut log = EpisodeLog::open(&path).unwrap();
+    let added = score_missing(&mut log, &[second], &catalog, &rows, None, None).unwrap();
+    assert_eq!(added, 2 * rows.len());
+    let log = EpisodeLog::open(&path).unwrap();
+    assert!(log.episodes().iter().all(|e| e.verdicts.len() == 3));
+    let r = report(&read_verdicts(&path).unwrap(), ReportConfig { resamples: 500, seed: 0 }).unwrap();
+    assert_eq!(r.agreement.len(), 3, "three paths, three pairs");
+}
+
+#[test]
+fn a_tiny_random_qwen_with_the_real_tokenizer_answers_in_batches() {
+    let tokenizer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/tokenizer/qwen3.5");
+    let dir = tempfile::tempdir().unwrap();
+    let model_dir = skillsft_eval::study::random_model_dir("tiny", &tokenizer, 3, &dir.path().join("tiny")).unwrap();
+    let cfg = qwen35::Qwen35Config::from_file(model_dir.join("config.json")).unwrap();
+    assert!(cfg.vocab_size >= 248_077 && cfg.vocab_size % 64 == 0, "{}", cfg.vocab_size);
+    let spec = LocalSpec {
+        name: "tiny".into(),
+        model_dir: model_dir.clone(),
+        adapter: None,
+        device: qwen35::DeviceChoice::Cpu.device().unwrap(),
+        dtype: burn::tensor::DType::F32,
+        thinking: Thinking::Off,
+        generation: qwen35::GenerationConfig { max_new_tokens: 4, ..Default::default() },
+        batch_size: 4,
+    };
+    let student = LocalStudent::load(&spec).unwrap();
+    assert!(!student.thinking());
+    let (catalog, rows) = holdout(2);
+    let users: Vec<String> = rows.iter().map(|r| r.prompts["baseline"].clone()).collect();
+    let a = student.respond(&users).unwrap();
+    let b = student.respond(&users).unwrap();
+    assert_eq!(a, b, "greedy generation is deterministic");
+    for r in &a {
+        assert!(r.tokens >= 1 && r.tokens <= 4);
+        assert!(r.finish == "length" || r.finish == "stop");
+    }
+    assert_eq!(student.prompt_hash(&users[0]).unwrap(), student.prompt_hash(&users[0]).unwrap());
+
+    let scorers = [Scorer::offline()];
+    let conds = conditions();
+    let mut log = EpisodeLog::open(&dir.path().join("episodes.jsonl")).unwrap();
+    let plan = RunPlan {
+        stage: "pre",
+        conditions: &conds,
+        holdout: &rows,
+        catalog: &catalog,
+        scorers: &scorers,
+        progress: false,
+        stop: None,
+    };
+    assert_eq!(run_episodes(&student, &plan, &mut log).unwrap().ran, 2 * rows.len());
+
+    // A tokenizer that does not belong to the model is caught before generation.
+    let device = qwen35::DeviceChoice::Cpu.device().unwrap();
+    let small = qwen35::Qwen35::random(
+        &qwen35::Qwen35Config::preset("tiny").unwrap(),
+        0,
+        &device,
+        burn::tensor::DType::F32,
+    )
+    .unwrap();
+    let mismatched = LocalStudent::new(
+        "mismatched".into(),
+        small,
+        skillsft_data::chat::ChatTemplate::from_model_dir(&model_dir).unwrap(),
+        skillsft_data::tokenizer::ChatTokenizer::from_path(&model_dir).unwrap(),
+        qwen35::GenerationConfig::default(),
+        false,
+        1,
+    );
+    let err = mismatched.respond(&users[..1]).unwrap_err().to_string();
+    assert!(err.contains("do not belong together"), "{err}");
+}
