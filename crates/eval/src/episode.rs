@@ -232,7 +232,9 @@ pub fn read_verdicts(path: &Path) -> Result<Vec<Verdict>> {
             out.extend(ep.report_verdicts());
         } else {
             out.push(serde_json::from_value(value).map_err(|e| {
-                bad(format!("neither an episode nor a verdict record {{student, stage, condition, task_id, judge, pass}}: {e}"))
+                bad(format!(
+                    "neither an episode nor a verdict record {{student, stage, condition, task_id, judge, pass}}: {e}"
+                ))
             })?);
         }
     }

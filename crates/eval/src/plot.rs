@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::error::{EvalError, Result, io};
@@ -44,40 +45,79 @@ fn plot_err(e: impl std::fmt::Display) -> EvalError {
     EvalError::Plot { path: PathBuf::from("<svg>"), message: e.to_string() }
 }
 
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// One chart over named categories at x = 0, 1, ...: frame, caption, axes and legend here,
+/// the series from `draw`.
+fn categorical_svg(
+    title: &str,
+    categories: &[String],
+    y: std::ops::Range<f64>,
+    y_desc: &str,
+    draw: impl FnOnce(&mut Chart) -> Result<()>,
+) -> Result<String> {
+    let n = categories.len().max(1) as f64;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(16)
+            .x_label_area_size(60)
+            .y_label_area_size(60)
+            .build_cartesian_2d(-0.5f64..n - 0.5, y)
+            .map_err(plot_err)?;
+        // Labels only at the integer positions; plotters' "nice" ticks include them.
+        let label = |x: &f64| {
+            let i = x.round();
+            let at_category = (x - i).abs() < 1e-6 && i >= 0.0;
+            if at_category { categories.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .max_light_lines(1)
+            .x_labels(4 * categories.len() + 1)
+            .x_label_formatter(&label)
+            .y_label_formatter(&|y| format!("{:.2}", if y.abs() < 1e-9 { 0.0 } else { *y }))
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 15))
+            .y_desc(y_desc)
+            .draw()
+            .map_err(plot_err)?;
+        draw(&mut chart)?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(("sans-serif", 14))
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.3))
+            .draw()
+            .map_err(plot_err)?;
+        root.present().map_err(plot_err)?;
+    }
+    Ok(svg)
+}
+
+/// Points with vertical intervals `(x, low, value, high)` in one colour.
+fn intervals(chart: &mut Chart, pts: &[(f64, f64, f64, f64)], color: RGBColor) -> Result<()> {
+    chart
+        .draw_series(pts.iter().map(|p| ErrorBar::new_vertical(p.0, p.1, p.2, p.3, color.filled(), 10)))
+        .map_err(plot_err)?;
+    chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.2), 4, color.filled()))).map_err(plot_err)?;
+    Ok(())
+}
+
 /// Δ (curated − baseline) per student, pre and post SFT, with paired-bootstrap 95% intervals.
 pub fn delta_svg(report: &Report, path: &str) -> Result<String> {
     let names = students(report);
     let rows: Vec<_> = report.deltas.iter().filter(|d| d.judge == path).collect();
     let lo = rows.iter().map(|d| d.ci_low).fold(0.0f64, f64::min).min(-0.05) - 0.02;
     let hi = rows.iter().map(|d| d.ci_high).fold(0.0f64, f64::max).max(0.05) + 0.02;
-    let n = names.len().max(1) as f64;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(format!("Procedural Δ = pass(curated) − pass(baseline)  [{path}]"), ("sans-serif", 20))
-            .margin(16)
-            .x_label_area_size(60)
-            .y_label_area_size(60)
-            .build_cartesian_2d(-0.5f64..n - 0.5, lo..hi)
-            .map_err(plot_err)?;
-        let label = |x: &f64| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 { names.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
-        };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .max_light_lines(1)
-            .x_labels(4 * names.len() + 1)
-            .x_label_formatter(&label)
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 15))
-            .y_label_formatter(&|y| format!("{:.2}", if y.abs() < 1e-9 { 0.0 } else { *y }))
-            .y_desc("Δ (95% paired bootstrap CI)")
-            .draw()
-            .map_err(plot_err)?;
+    let title = format!("Procedural Δ = pass(curated) − pass(baseline)  [{path}]");
+    categorical_svg(&title, &names, lo..hi, "Δ (95% paired bootstrap CI)", |chart| {
+        let n = names.len().max(1) as f64;
         chart.draw_series(LineSeries::new([(-0.5, 0.0), (n - 0.5, 0.0)], BLACK.mix(0.4))).map_err(plot_err)?;
         for (stage, color, dx) in [("pre", PRE, -0.06), ("post", POST, 0.06)] {
             let pts: Vec<(f64, f64, f64, f64)> = names
@@ -94,22 +134,10 @@ pub fn delta_svg(report: &Report, path: &str) -> Result<String> {
                 .map_err(plot_err)?
                 .label(format!("{stage}-SFT"))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-            chart
-                .draw_series(pts.iter().map(|p| ErrorBar::new_vertical(p.0, p.1, p.2, p.3, color.filled(), 10)))
-                .map_err(plot_err)?;
-            chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.2), 4, color.filled()))).map_err(plot_err)?;
+            intervals(chart, &pts, color)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(("sans-serif", 14))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(plot_err)?;
-        root.present().map_err(plot_err)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 /// Pass rates per student and stage, curated vs baseline, with Wilson 95% intervals.
@@ -125,33 +153,8 @@ pub fn rates_svg(report: &Report, path: &str) -> Result<String> {
     let order = students(report);
     groups.sort_by_key(|(s, st)| (order.iter().position(|o| o == s), st != "pre"));
     let labels: Vec<String> = groups.iter().map(|(s, st)| format!("{s} {st}")).collect();
-    let n = groups.len().max(1) as f64;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(format!("Pass rate with Wilson 95% interval  [{path}]"), ("sans-serif", 20))
-            .margin(16)
-            .x_label_area_size(60)
-            .y_label_area_size(60)
-            .build_cartesian_2d(-0.5f64..n - 0.5, 0f64..1f64)
-            .map_err(plot_err)?;
-        let label = |x: &f64| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 { labels.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
-        };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .max_light_lines(1)
-            .x_labels(4 * groups.len() + 1)
-            .x_label_formatter(&label)
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 15))
-            .y_desc("pass rate")
-            .draw()
-            .map_err(plot_err)?;
+    let title = format!("Pass rate with Wilson 95% interval  [{path}]");
+    categorical_svg(&title, &labels, 0.0..1.0, "pass rate", |chart| {
         for (condition, color, dx) in [("baseline", PRE, -0.08), ("curated", POST, 0.08)] {
             let pts: Vec<(f64, f64, f64, f64)> = groups
                 .iter()
@@ -164,24 +167,16 @@ pub fn rates_svg(report: &Report, path: &str) -> Result<String> {
                         .map(|r| (i as f64 + dx, r.wilson_low, r.rate, r.wilson_high))
                 })
                 .collect();
+            // An empty series carries the legend entry.
             chart
-                .draw_series(pts.iter().map(|p| ErrorBar::new_vertical(p.0, p.1, p.2, p.3, color.filled(), 10)))
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
                 .map_err(plot_err)?
                 .label(condition)
                 .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
-            chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.2), 4, color.filled()))).map_err(plot_err)?;
+            intervals(chart, &pts, color)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(("sans-serif", 14))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(plot_err)?;
-        root.present().map_err(plot_err)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 /// Rasterises an SVG to PNG bytes at its own size. Text uses the system's fonts (DejaVu,

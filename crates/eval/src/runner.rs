@@ -84,9 +84,11 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
     let bar = if plan.progress && !pending.is_empty() {
         let bar = ProgressBar::new(pending.len() as u64);
         bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} episodes  {elapsed_precise} ETA {eta}  {msg}")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} episodes  {elapsed_precise} ETA {eta}  {msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         bar.set_prefix(format!("{} {}", student.name(), plan.stage));
         bar
@@ -103,7 +105,10 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
         let replies = student.respond(&users)?;
         for ((condition, row, user), reply) in batch.iter().zip(replies) {
             let skill = plan.catalog.get(&row.skill_id).ok_or_else(|| {
-                EvalError::Config(format!("holdout task {} names skill {:?}, not in the catalog", row.task_id, row.skill_id))
+                EvalError::Config(format!(
+                    "holdout task {} names skill {:?}, not in the catalog",
+                    row.task_id, row.skill_id
+                ))
             })?;
             let task = row.task();
             let verdicts =
@@ -159,9 +164,9 @@ pub fn score_missing(
     }
     for &(i, s) in &todo {
         let ep = &log.episodes()[i];
-        let row = tasks.get(ep.task_id.as_str()).ok_or_else(|| {
-            EvalError::Config(format!("episode task {} is not in the holdout given", ep.task_id))
-        })?;
+        let row = tasks
+            .get(ep.task_id.as_str())
+            .ok_or_else(|| EvalError::Config(format!("episode task {} is not in the holdout given", ep.task_id)))?;
         let skill = catalog
             .get(&row.skill_id)
             .ok_or_else(|| EvalError::Config(format!("skill {:?} is not in the catalog", row.skill_id)))?;

@@ -46,7 +46,13 @@ impl Scorer {
     /// Scores the visible reply `answer_text` to `task` of `skill`.
     pub fn score(&self, skill: &Skill, task: &Task, answer_text: &str) -> Result<PathVerdict> {
         let v = self.judge.judge(skill, task, answer_text)?;
-        Ok(PathVerdict { judge: self.path.clone(), by: v.judge, pass: v.pass, extracted: v.extracted, detail: v.detail })
+        Ok(PathVerdict {
+            judge: self.path.clone(),
+            by: v.judge,
+            pass: v.pass,
+            extracted: v.extracted,
+            detail: v.detail,
+        })
     }
 }
 

@@ -202,7 +202,9 @@ impl StudyConfig {
         for s in &self.sizes {
             let known = hub::repo_for_size(s).is_some() || (self.random_init && Qwen35Config::preset(s).is_some());
             if !known && !self.models.contains_key(s) {
-                return bad(format!("unknown size {s:?}: use 0.8b, 2b, 4b (or tiny with random_init), or give [models] {s} = DIR"));
+                return bad(format!(
+                    "unknown size {s:?}: use 0.8b, 2b, 4b (or tiny with random_init), or give [models] {s} = DIR"
+                ));
             }
         }
         if self.recipes.is_empty() {
@@ -234,9 +236,8 @@ impl StudyConfig {
                 }
             }
         }
-        let mut cfg: TrainConfig = table
-            .try_into()
-            .map_err(|e| EvalError::Config(format!("recipe {:?}: {e}", recipe.name)))?;
+        let mut cfg: TrainConfig =
+            table.try_into().map_err(|e| EvalError::Config(format!("recipe {:?}: {e}", recipe.name)))?;
         cfg.size = size.to_string();
         cfg.model = Some(model_dir.to_path_buf());
         cfg.random_init = false;
@@ -284,7 +285,11 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
             if dir.join("manifest.json").is_file() {
                 say(format!("[data] reusing {}", dir.display()));
             } else {
-                say(format!("[data] building {} corpus rows and the holdout offline into {}", cfg.data.rows, dir.display()));
+                say(format!(
+                    "[data] building {} corpus rows and the holdout offline into {}",
+                    cfg.data.rows,
+                    dir.display()
+                ));
                 let build = BuildConfig {
                     rows: cfg.data.rows,
                     seed: cfg.data.seed,
@@ -479,8 +484,8 @@ pub fn tokenizer_dir(cfg: &StudyConfig) -> Result<PathBuf> {
 /// and the tokenizer and chat template copied from `tokenizer_dir`. Loading it back is the
 /// same path as a downloaded checkpoint, so the quickstart runs the real pipeline.
 pub fn random_model_dir(size: &str, tokenizer_dir: &Path, seed: u64, out: &Path) -> Result<PathBuf> {
-    let mut config = Qwen35Config::preset(size)
-        .ok_or_else(|| EvalError::Config(format!("no preset {size:?} for random_init")))?;
+    let mut config =
+        Qwen35Config::preset(size).ok_or_else(|| EvalError::Config(format!("no preset {size:?} for random_init")))?;
     let tok = ChatTokenizer::from_path(tokenizer_dir)?;
     // Every token id must have a row; rounded up to a multiple of 64 as Qwen pads its own.
     config.vocab_size = config.vocab_size.max(tok.vocab_size().div_ceil(64) * 64);

@@ -15,12 +15,12 @@ use skillsft_data::api::http::Transport;
 use skillsft_data::api::{ChatClient, ModelSpec};
 use skillsft_data::catalog::Catalog;
 use skillsft_data::dataset::{BuildConfig, HoldoutRow, build_holdout};
+use skillsft_eval::Result;
 use skillsft_eval::episode::{EpisodeLog, read_verdicts};
 use skillsft_eval::report::{ReportConfig, report};
 use skillsft_eval::runner::{RunPlan, run_episodes, score_missing};
 use skillsft_eval::scoring::{Scorer, parse_scorer};
 use skillsft_eval::student::{ApiStudent, LocalSpec, LocalStudent, Reply, Student, Thinking};
-use skillsft_eval::Result;
 
 fn holdout(skills: usize) -> (Catalog, Vec<HoldoutRow>) {
     let catalog = Catalog::builtin().unwrap();
@@ -238,7 +238,11 @@ fn a_tiny_random_qwen_with_the_real_tokenizer_answers_in_batches() {
         name: "tiny".into(),
         model_dir: model_dir.clone(),
         adapter: None,
-        device: qwen35::DeviceChoice::Cpu.device().unwrap(),
+        // CI's second pass runs the same generation on wgpu over lavapipe.
+        device: match std::env::var("QWEN35_TEST_DEVICE") {
+            Ok(name) => name.parse::<qwen35::DeviceChoice>().and_then(|d| d.device()).expect("QWEN35_TEST_DEVICE"),
+            Err(_) => qwen35::DeviceChoice::Cpu.device().unwrap(),
+        },
         dtype: burn::tensor::DType::F32,
         thinking: Thinking::Off,
         generation: qwen35::GenerationConfig { max_new_tokens: 4, ..Default::default() },
@@ -273,13 +277,9 @@ fn a_tiny_random_qwen_with_the_real_tokenizer_answers_in_batches() {
 
     // A tokenizer that does not belong to the model is caught before generation.
     let device = qwen35::DeviceChoice::Cpu.device().unwrap();
-    let small = qwen35::Qwen35::random(
-        &qwen35::Qwen35Config::preset("tiny").unwrap(),
-        0,
-        &device,
-        burn::tensor::DType::F32,
-    )
-    .unwrap();
+    let small =
+        qwen35::Qwen35::random(&qwen35::Qwen35Config::preset("tiny").unwrap(), 0, &device, burn::tensor::DType::F32)
+            .unwrap();
     let mismatched = LocalStudent::new(
         "mismatched".into(),
         small,

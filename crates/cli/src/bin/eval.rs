@@ -242,12 +242,7 @@ fn run_students(a: RunArgs) -> Result<()> {
             Some(ResponseCache::open(&a.out.join(".cache"))?),
         )?;
         let name = a.name.clone().unwrap_or_else(|| spec.model.clone());
-        Box::new(ApiStudent::new(
-            name,
-            client,
-            a.max_new_tokens as u32,
-            Some(a.reasoning_tokens).filter(|r| *r > 0),
-        ))
+        Box::new(ApiStudent::new(name, client, a.max_new_tokens as u32, Some(a.reasoning_tokens).filter(|r| *r > 0)))
     };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();

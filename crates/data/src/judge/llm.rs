@@ -18,7 +18,8 @@ pub const INSTRUCTION: &str = "Decide whether the candidate reply meets the rubr
 /// wording gives a new path, so verdicts from the old and new prompts are never compared.
 pub fn prompt_id() -> String {
     use sha2::{Digest, Sha256};
-    let text = format!("{SYSTEM}\n## Task\n## Reference answer\n## Rubric\n## Candidate reply\n## Your job\n{INSTRUCTION}");
+    let text =
+        format!("{SYSTEM}\n## Task\n## Reference answer\n## Rubric\n## Candidate reply\n## Your job\n{INSTRUCTION}");
     hex::encode(Sha256::digest(text.as_bytes()))[..12].to_string()
 }
 
