@@ -28,13 +28,13 @@ pub enum EvalError {
     Config(String),
     /// The data crate (holdout, skills, judges, API clients).
     #[error(transparent)]
-    Data(#[from] skillsft_data::DataError),
+    Data(Box<skillsft_data::DataError>),
     /// The model (loading, generation).
     #[error(transparent)]
-    Model(#[from] qwen35::Qwen35Error),
+    Model(Box<qwen35::Qwen35Error>),
     /// The trainer (study runs).
     #[error(transparent)]
-    Train(#[from] skillsft_train::TrainError),
+    Train(Box<skillsft_train::TrainError>),
     /// The statistics refused the verdicts (e.g. mixed scoring paths).
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
@@ -46,6 +46,25 @@ pub enum EvalError {
         /// What failed.
         message: String,
     },
+}
+
+// The wrapped errors are boxed so that `Result<T, EvalError>` stays small.
+impl From<skillsft_data::DataError> for EvalError {
+    fn from(e: skillsft_data::DataError) -> Self {
+        EvalError::Data(Box::new(e))
+    }
+}
+
+impl From<qwen35::Qwen35Error> for EvalError {
+    fn from(e: qwen35::Qwen35Error) -> Self {
+        EvalError::Model(Box::new(e))
+    }
+}
+
+impl From<skillsft_train::TrainError> for EvalError {
+    fn from(e: skillsft_train::TrainError) -> Self {
+        EvalError::Train(Box::new(e))
+    }
 }
 
 /// Shorthand.

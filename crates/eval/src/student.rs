@@ -286,16 +286,12 @@ impl Student for ApiStudent {
     }
 }
 
-/// The display name of a local model: its directory name, plus the adapter's run name.
-pub fn local_name(model_dir: &Path, adapter: Option<&Path>) -> String {
-    let base = model_dir.file_name().map_or_else(|| model_dir.display().to_string(), |n| n.to_string_lossy().into());
-    match adapter {
-        Some(a) => {
-            let run = a.parent().and_then(Path::file_name).unwrap_or(a.as_os_str());
-            format!("{base}+{}", run.to_string_lossy())
-        }
-        None => base,
-    }
+/// The default name of a local student: its base model directory's name. An adapter does not
+/// change it, because the report pairs a student's pre- and post-SFT episodes by name (the
+/// stage tells them apart); name several post-SFT runs of one base explicitly.
+pub fn local_name(model_dir: &Path) -> String {
+    let dir = model_dir.canonicalize().unwrap_or_else(|_| model_dir.to_path_buf());
+    dir.file_name().map_or_else(|| model_dir.display().to_string(), |n| n.to_string_lossy().into())
 }
 
 #[cfg(test)]

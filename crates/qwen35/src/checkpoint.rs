@@ -224,9 +224,12 @@ pub(crate) fn view_to_f32(view: &safetensors::tensor::TensorView<'_>, key: &str,
     )
 }
 
+/// A tensor on the host: shape and f32 values.
+pub type ShapedF32 = (Vec<usize>, Vec<f32>);
+
 /// Reads every tensor of a safetensors file into `name -> (shape, f32 values)`; integer
 /// tensors are converted too. For small files (fixtures, `qwen35 logits` inputs).
-pub fn read_all_f32(path: &Path) -> Result<HashMap<String, (Vec<usize>, Vec<f32>)>> {
+pub fn read_all_f32(path: &Path) -> Result<HashMap<String, ShapedF32>> {
     let bytes = std::fs::read(path).map_err(|source| Qwen35Error::Io { path: path.to_path_buf(), source })?;
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| Qwen35Error::CorruptCheckpoint { path: path.to_path_buf(), message: e.to_string() })?;

@@ -7,7 +7,7 @@
 //! (`model_type` `qwen3_5_text`). Shape fields have no defaults here: a config that lacks one is
 //! an error rather than a silently different model.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -305,13 +305,13 @@ impl Qwen35Config {
                 return err(format!("{name} must be positive"));
             }
         }
-        if self.num_attention_heads % self.num_key_value_heads != 0 {
+        if !self.num_attention_heads.is_multiple_of(self.num_key_value_heads) {
             return err(format!(
                 "num_attention_heads {} is not a multiple of num_key_value_heads {}",
                 self.num_attention_heads, self.num_key_value_heads
             ));
         }
-        if self.linear_num_value_heads % self.linear_num_key_heads != 0 {
+        if !self.linear_num_value_heads.is_multiple_of(self.linear_num_key_heads) {
             return err(format!(
                 "linear_num_value_heads {} is not a multiple of linear_num_key_heads {}",
                 self.linear_num_value_heads, self.linear_num_key_heads
@@ -341,19 +341,19 @@ impl Qwen35Config {
 /// transformers' rule: layer i is full attention when (i + 1) is a multiple of the interval.
 fn interval_layer_types(layers: usize, interval: usize) -> Vec<LayerType> {
     (0..layers)
-        .map(|i| if (i + 1) % interval == 0 { LayerType::FullAttention } else { LayerType::LinearAttention })
+        .map(|i| if (i + 1).is_multiple_of(interval) { LayerType::FullAttention } else { LayerType::LinearAttention })
         .collect()
 }
 
-fn resolve(hf: HfTextConfig, tie_word_embeddings: bool, path: &PathBuf) -> Result<Qwen35Config> {
+fn resolve(hf: HfTextConfig, tie_word_embeddings: bool, path: &Path) -> Result<Qwen35Config> {
     let missing =
-        |field: &str| Qwen35Error::Config { path: path.clone(), message: format!("missing required field {field:?}") };
+        |field: &str| Qwen35Error::Config { path: path.to_path_buf(), message: format!("missing required field {field:?}") };
     macro_rules! req {
         ($f:ident) => {
             hf.$f.ok_or_else(|| missing(stringify!($f)))?
         };
     }
-    let bad = |message: String| Qwen35Error::Config { path: path.clone(), message };
+    let bad = |message: String| Qwen35Error::Config { path: path.to_path_buf(), message };
     if let Some(act) = &hf.hidden_act
         && act != "silu"
     {

@@ -46,7 +46,9 @@ pub fn generate(
     if let Some(i) = prompts.iter().position(|p| p.is_empty()) {
         return Err(Qwen35Error::InvalidInput(format!("prompt {i} is empty")));
     }
-    if !(cfg.temperature >= 0.0) || !(cfg.top_p > 0.0 && cfg.top_p <= 1.0) {
+    // Written so that NaN settings are invalid too.
+    let valid = cfg.temperature >= 0.0 && cfg.top_p > 0.0 && cfg.top_p <= 1.0;
+    if !valid {
         return Err(Qwen35Error::InvalidInput(format!(
             "temperature must be >= 0 and top_p in (0, 1], got {} and {}",
             cfg.temperature, cfg.top_p

@@ -265,7 +265,8 @@ fn rewrite_checkpoint(
     let path = dir.join("model.safetensors");
     let bytes = std::fs::read(&path).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let kept: Vec<(String, (safetensors::Dtype, Vec<usize>, Vec<u8>))> = st
+    type Stored = (safetensors::Dtype, Vec<usize>, Vec<u8>);
+    let kept: Vec<(String, Stored)> = st
         .tensors()
         .into_iter()
         .filter_map(|(name, v)| edit(&name, v.dtype(), v.shape(), v.data()).map(|t| (name, t)))

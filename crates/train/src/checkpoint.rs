@@ -156,7 +156,7 @@ pub fn write_safetensors(path: &Path, tensors: &BTreeMap<String, (Vec<usize>, Ve
 }
 
 /// Reads an f32 safetensors file written by [`write_safetensors`].
-pub fn read_safetensors(path: &Path) -> Result<BTreeMap<String, (Vec<usize>, Vec<f32>)>> {
+pub fn read_safetensors(path: &Path) -> Result<BTreeMap<String, qwen35::checkpoint::ShapedF32>> {
     let bytes = std::fs::read(path).map_err(io(path))?;
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| TrainError::Safetensors { path: path.to_path_buf(), message: e.to_string() })?;

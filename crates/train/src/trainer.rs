@@ -261,7 +261,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<RunSummary> {
         steps_this_run += 1;
         let stop_now = opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
             || opts.stop_after.is_some_and(|n| steps_this_run >= n && state.step < total_steps);
-        let periodic = cfg.save_every > 0 && state.step % cfg.save_every == 0;
+        let periodic = cfg.save_every > 0 && state.step.is_multiple_of(cfg.save_every);
         if periodic || stop_now || state.step == total_steps {
             checkpoint::save(&run, &model, &opt, &state, cfg.keep_checkpoints)?;
         }

@@ -43,6 +43,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a student on every (condition, task) of the holdout, score each reply, then write the report.
@@ -64,8 +66,9 @@ struct RunArgs {
     /// `qwen:MODEL_DIR` (a Hugging Face Qwen3.5 directory), `anthropic:MODEL` or `openai:MODEL`.
     #[arg(long)]
     student: String,
-    /// Name in episodes and reports (default: the model directory's name, plus the adapter's
-    /// run name; or the API model's name).
+    /// Name in episodes and reports (default: the base model directory's name, or the API
+    /// model's name). Pre- and post-SFT episodes pair by name, so give the post-SFT run the
+    /// name of its base (the default with --adapter) or name both alike.
     #[arg(long)]
     name: Option<String>,
     /// A PEFT adapter on top of a local student (e.g. runs/0.8b-lora/adapter).
@@ -211,7 +214,7 @@ fn run_students(a: RunArgs) -> Result<()> {
             None => DtypeChoice::Bf16,
         };
         let spec = LocalSpec {
-            name: a.name.clone().unwrap_or_else(|| local_name(&dir, a.adapter.as_deref())),
+            name: a.name.clone().unwrap_or_else(|| local_name(&dir)),
             model_dir: dir.clone(),
             adapter: a.adapter.clone(),
             device: device_choice.device()?,

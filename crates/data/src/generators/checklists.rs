@@ -249,7 +249,8 @@ fn expense_audit(g: &mut Gen) -> Result<Generated> {
         .collect();
     let flagged_ids: Vec<String> =
         items.iter().zip(&results).filter(|(_, r)| r.1.is_some()).map(|(e, _)| e.id.clone()).collect();
-    let pick_lines = |pred: &dyn Fn(&Expense, &(i64, Option<String>)) -> bool| -> Vec<String> {
+    type Verdict = (i64, Option<String>);
+    let pick_lines = |pred: &dyn Fn(&Expense, &Verdict) -> bool| -> Vec<String> {
         items.iter().zip(&results).filter(|(e, r)| pred(e, r)).map(|(e, _)| e.id.clone()).collect()
     };
     let no_receipt = pick_lines(&|e, _| e.cents >= receipt_min * 100 && !e.receipt);
