@@ -346,8 +346,10 @@ fn interval_layer_types(layers: usize, interval: usize) -> Vec<LayerType> {
 }
 
 fn resolve(hf: HfTextConfig, tie_word_embeddings: bool, path: &Path) -> Result<Qwen35Config> {
-    let missing =
-        |field: &str| Qwen35Error::Config { path: path.to_path_buf(), message: format!("missing required field {field:?}") };
+    let missing = |field: &str| Qwen35Error::Config {
+        path: path.to_path_buf(),
+        message: format!("missing required field {field:?}"),
+    };
     macro_rules! req {
         ($f:ident) => {
             hf.$f.ok_or_else(|| missing(stringify!($f)))?
