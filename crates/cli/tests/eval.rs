@@ -1,4 +1,5 @@
-//! `eval report` end to end on a small episode file.
+//! `eval report` end to end on a small episode file; `eval run` on a tiny random model;
+//! `study --print-config`.
 
 use std::process::Command;
 
@@ -91,4 +92,37 @@ fn study_print_config_round_trips_as_a_study_file() {
     let o = Command::new(env!("CARGO_BIN_EXE_study")).args(["--config", path.to_str().unwrap()]).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("rank"), "{err}");
+}
+
+#[test]
+fn eval_run_on_a_local_model_writes_episodes_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokenizer = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/tokenizer/qwen3.5");
+    let model = skillsft_eval::study::random_model_dir("tiny", &tokenizer, 1, &dir.path().join("tiny")).unwrap();
+    let catalog = skillsft_data::catalog::Catalog::builtin().unwrap();
+    let cfg = skillsft_data::dataset::BuildConfig { holdout_skills: 2, tasks_per_skill: 1, ..Default::default() };
+    let rows = skillsft_data::dataset::build_holdout(&catalog, &cfg).unwrap();
+    let holdout = dir.path().join("holdout.jsonl");
+    let text: String = rows.iter().map(|r| serde_json::to_string(r).unwrap() + "\n").collect();
+    std::fs::write(&holdout, text).unwrap();
+    let out = dir.path().join("eval");
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_eval"))
+            .args(["run", "--student", &format!("qwen:{}", model.display()), "--stage", "pre", "--holdout"])
+            .arg(&holdout)
+            .args(["--out", out.to_str().unwrap(), "--max-new-tokens", "3", "--thinking", "off", "--quiet"])
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("tiny: 4 episodes run, 0 already done"), "{err}");
+    let episodes = std::fs::read_to_string(out.join("episodes.jsonl")).unwrap();
+    assert_eq!(episodes.lines().count(), 4);
+    assert!(out.join("report/report.json").is_file() && out.join("report/pass_rates.png").is_file());
+    let o = run();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("0 episodes run, 4 already done"), "{err}");
+    assert_eq!(std::fs::read_to_string(out.join("episodes.jsonl")).unwrap(), episodes);
 }

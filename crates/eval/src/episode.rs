@@ -60,7 +60,8 @@ pub struct Episode {
     pub reasoning: Option<String>,
     /// The visible reply the judges read (after `</think>`).
     pub answer_text: String,
-    /// The value of the reply's `ANSWER:` line, if it has one (whatever the task kind).
+    /// The value of the reply's last `ANSWER:` line, if it has one with a non-empty value
+    /// (whatever the task kind).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extracted: Option<String>,
     /// `stop` (end of turn) or `length` (the token budget ran out).

@@ -122,7 +122,8 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
                 skill_id: row.skill_id.clone(),
                 answer_kind: row.answer_kind.clone(),
                 prompt_hash: student.prompt_hash(user)?,
-                extracted: extract::extract(&reply.answer_text),
+                // "ANSWER:" with nothing after it (the budget ran out) is not an answer.
+                extracted: extract::extract(&reply.answer_text).filter(|v| !v.is_empty()),
                 output: reply.output,
                 reasoning: reply.reasoning,
                 answer_text: reply.answer_text,

@@ -163,8 +163,7 @@ impl StudyConfig {
     /// The quickstart: a tiny random Qwen3.5 with the real tokenizer and template, trained
     /// with the study's LoRA recipe (r16, default targets; lr 1e-2 for a few steps) on a
     /// small offline corpus, evaluated on one task per holdout skill with short replies and
-    /// no thinking. About 5 minutes on 2 CPU cores. It
-    /// shows the pipeline and one checkable effect of training (the share of replies with a
+    /// no thinking. A few minutes on 2 CPU cores. It shows the pipeline and one checkable effect of training (the share of replies with a
     /// parsable `ANSWER:` line), not the study's science.
     pub fn quickstart() -> Self {
         let mut recipe = toml::Table::new();
@@ -182,7 +181,7 @@ impl StudyConfig {
             random_init: true,
             data: DataSection { rows: 48, tasks_per_skill: 1, ..DataSection::default() },
             eval: EvalSection {
-                max_new_tokens: 16,
+                max_new_tokens: 32,
                 batch_size: 8,
                 thinking: Thinking::Off,
                 resamples: 10_000,
