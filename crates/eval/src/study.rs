@@ -276,6 +276,8 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
         }
     };
 
+    let catalog = Catalog::builtin()?;
+
     // 1. Data.
     let data_dir = match &cfg.data.dir {
         Some(d) => d.clone(),
@@ -296,7 +298,6 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
                     tasks_per_skill: cfg.data.tasks_per_skill,
                     ..BuildConfig::default()
                 };
-                let catalog = Catalog::builtin()?;
                 let built = dataset::build(&catalog, &build, &Teacher::Offline, &Judge::Offline, &|_, _| {})?;
                 dataset::write(&dir, &built, &build, "offline", &Judge::Offline.describe())?;
             }
@@ -308,7 +309,6 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
     if cfg.eval.holdout_limit > 0 {
         holdout.truncate(cfg.eval.holdout_limit);
     }
-    let catalog = Catalog::builtin()?;
     let cache = cfg.out.join(".cache");
     let scorers = cfg
         .eval
@@ -372,7 +372,7 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
         let c = run_episodes(&student, &plan("pre"), &mut log)?;
         drop(student);
         if c.interrupted {
-            return Err(EvalError::Config("interrupted; run the same command again to continue".into()));
+            return Err(interrupted());
         }
 
         for recipe in &cfg.recipes {
@@ -404,7 +404,7 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
                     },
                 )?;
                 if summary.interrupted {
-                    return Err(EvalError::Config("interrupted; run the same command again to continue".into()));
+                    return Err(interrupted());
                 }
             }
             // 5. Post-SFT episodes.
@@ -413,7 +413,7 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
             let student = LocalStudent::load(&spec(post_name.clone(), post_dir, adapter))?;
             let c = run_episodes(&student, &plan("post"), &mut log)?;
             if c.interrupted {
-                return Err(EvalError::Config("interrupted; run the same command again to continue".into()));
+                return Err(interrupted());
             }
             pairs.push((pre_name.clone(), post_name));
         }
@@ -432,6 +432,10 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
         e.1 += 1;
     }
     Ok(StudyOutcome { report, plots, report_dir, parsable })
+}
+
+fn interrupted() -> EvalError {
+    EvalError::Config("interrupted; run the same command again to continue".into())
 }
 
 /// Relabels verdicts for the report: for each (pre student, post student) pair, the pre

@@ -10,8 +10,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -247,14 +245,7 @@ fn run_students(a: RunArgs) -> Result<()> {
         let name = a.name.clone().unwrap_or_else(|| spec.model.clone());
         Box::new(ApiStudent::new(name, client, a.max_new_tokens as u32, Some(a.reasoning_tokens).filter(|r| *r > 0)))
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let _ = ctrlc::set_handler(move || {
-        eprintln!("\nstopping after the batch in flight (Ctrl-C again to abort)");
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
+    let stop = skillsft_cli::stop_on_ctrl_c("Ctrl-C: stopping after the batch in flight")?;
     let episodes = a.out.join("episodes.jsonl");
     let mut log = EpisodeLog::open(&episodes)?;
     let plan = RunPlan {

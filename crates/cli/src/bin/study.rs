@@ -10,8 +10,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -120,14 +118,7 @@ fn run(cli: Cli) -> Result<()> {
         print!("{}", toml::to_string_pretty(&cfg).context("serializing the study")?);
         return Ok(());
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let _ = ctrlc::set_handler(move || {
-        eprintln!("\nstopping at the next checkpoint (Ctrl-C again to abort)");
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
+    let stop = skillsft_cli::stop_on_ctrl_c("Ctrl-C: stopping at the next checkpoint or batch")?;
     let started = Instant::now();
     let outcome = run_study(&cfg, !cli.quiet, Some(stop))?;
     let r = &outcome.report;

@@ -9,8 +9,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -242,16 +240,7 @@ fn run(cli: Cli) -> Result<()> {
         let name = if cfg.model.is_some() { dir.display().to_string() } else { repo.to_string() };
         (Some(dir), Some(name))
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            eprintln!("\nsecond Ctrl-C: exiting without a checkpoint");
-            std::process::exit(130);
-        }
-        eprintln!("\nCtrl-C: finishing this step and writing a checkpoint (Ctrl-C again to abort)");
-    })
-    .context("installing the Ctrl-C handler")?;
+    let stop = skillsft_cli::stop_on_ctrl_c("Ctrl-C: finishing this step and writing a checkpoint")?;
     eprintln!(
         "training {} ({:?}) on {} -> {}{}",
         cfg.model.as_ref().map_or_else(|| cfg.size.clone(), |m| m.display().to_string()),
