@@ -218,6 +218,23 @@ impl Qwen35 {
         Ok(self.norm.forward(x))
     }
 
+    /// Runs decoder layer `index` alone on `x` `[b, t, hidden]` (positions, masks and packing
+    /// taken from `inputs`): what `bench layer` times, one GDN or attention layer at a time.
+    pub fn layer_forward(&self, index: usize, x: Tensor<3>, inputs: &Inputs) -> Result<Tensor<3>> {
+        let layer = self.layers.get(index).ok_or_else(|| {
+            Qwen35Error::InvalidInput(format!("layer {index} does not exist (the model has {})", self.layers.len()))
+        })?;
+        let [b, t, _] = x.dims();
+        if (b, t) != (inputs.batch, inputs.len) {
+            return Err(Qwen35Error::InvalidInput(format!(
+                "x is [{b}, {t}, _] but inputs describe {} rows of {} tokens",
+                inputs.batch, inputs.len
+            )));
+        }
+        let ctx = self.context(inputs, None, &x.device());
+        Ok(layer.forward(x, &ctx, None))
+    }
+
     /// Output head: `[b, t, hidden]` -> logits `[b, t, vocab]` in f32.
     pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
         let head = match &self.lm_head {

@@ -1,29 +1,75 @@
-//! `bench`: throughput figures for the Qwen3.5 decoder, printed as a table and written as JSON.
+//! `bench`: throughput figures for the Qwen3.5 decoder and its training step, printed as a
+//! Markdown table row and written as JSON.
 //!
 //! ```text
-//! bench forward --size tiny --batch 1 --seq 256 --iters 5
-//! bench forward --size 0.8b --batch 1 --seq 128 --iters 3 --json results/forward_0.8b.json
+//! bench forward --size 0.8b --batch 1 --seq 128               # inference forward, all logits
+//! bench train   --size 4b --mode lora --batch 4 --seq 2048 --device cuda --dtype bf16
+//! bench layer   --size 0.8b --kind gdn --batch 4 --seq 2048    # one decoder layer, fwd + bwd
+//! bench rule    --heads 16 --dk 128 --dv 128 --seq 2048        # the chunked gated delta rule
 //! ```
 //!
-//! `benches/forward_cpu.sh` runs this next to `benches/forward_torch.py` (PyTorch +
-//! transformers on the same shapes and threads) and prints the ratios. Figures, not asserts:
-//! nothing here fails on a slow machine.
+//! `benches/train_torch.py` does the same work in PyTorch (transformers + PEFT, with `fla` where
+//! it is installed); `benches/cpu.sh` and `benches/gpu.sh` run both sides in one go and print the
+//! ratios. Every subcommand times `--iters` runs after `--warmup` untimed ones and reports the
+//! median; a device sync closes each timed run. Figures, not asserts: nothing here fails on a
+//! slow machine.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
-use burn::tensor::{DType, Device, Tensor};
-use clap::{Parser, Subcommand};
-use qwen35::{DeviceChoice, DtypeChoice, Inputs, Qwen35, Qwen35Config};
+use anyhow::{Context, Result, bail};
+use burn::tensor::{DType, Device, Distribution, Tensor};
+use clap::{Args, Parser, Subcommand};
+use qwen35::gated_delta_rule::{self, RuleInput};
+use qwen35::{DeviceChoice, DtypeChoice, Inputs, LayerType, Qwen35, Qwen35Config};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde_json::{Value, json};
+use skillsft_train::data::{Row, make_batch};
+use skillsft_train::optim::{AdamW, AdamWConfig, GradAccumulator};
+use skillsft_train::{Mode, TrainConfig, trainer};
 
 #[derive(Parser, Debug)]
-#[command(name = "bench", about = "Measure Qwen3.5 throughput (tokens/s) on cpu, cuda or wgpu")]
+#[command(
+    name = "bench",
+    about = "Measure Qwen3.5 throughput on cpu, cuda or wgpu: inference, training steps, single layers, the GDN rule",
+    after_help = "Side by side with PyTorch: benches/cpu.sh (this machine's CPU) and benches/gpu.sh (one GPU).\n\
+                  MFU counts 6·N FLOPs per token for full fine-tuning and 4·N for LoRA (no weight gradients \
+                  for frozen matrices), N = matmul parameters incl. the output head, plus 12·L_attn·T·d_attn \
+                  for the attention scores; the GDN's chunk terms are left out (~7% at 0.8B)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// Settings every subcommand shares.
+#[derive(Args, Debug, Clone)]
+struct Common {
+    /// Rows per step.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Tokens per row.
+    #[arg(long, default_value_t = 256)]
+    seq: usize,
+    /// Timed iterations (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    iters: usize,
+    /// Untimed iterations first (allocator warm-up, kernel compilation on GPU backends).
+    #[arg(long, default_value_t = 1)]
+    warmup: usize,
+    /// cpu, cuda, cuda:N, wgpu, wgpu-cpu.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// f32 or bf16.
+    #[arg(long, default_value = "f32")]
+    dtype: String,
+    /// Peak dense FLOP/s of the device in TFLOP/s (989 for an H100's bf16), to report MFU.
+    #[arg(long)]
+    peak_tflops: Option<f64>,
+    /// Also write the result as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -33,83 +79,338 @@ enum Command {
         /// Size preset: tiny, 0.8b, 2b, 4b.
         #[arg(long, default_value = "tiny")]
         size: String,
-        /// Rows per forward.
-        #[arg(long, default_value_t = 1)]
-        batch: usize,
-        /// Tokens per row.
-        #[arg(long, default_value_t = 256)]
-        seq: usize,
-        /// Timed iterations (after one warm-up).
-        #[arg(long, default_value_t = 5)]
-        iters: usize,
-        /// cpu, cuda, cuda:N, wgpu.
-        #[arg(long, default_value = "cpu")]
-        device: String,
-        /// f32 or bf16.
-        #[arg(long, default_value = "f32")]
-        dtype: String,
-        /// Also write the result as JSON here.
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Training steps (forward, chunked cross-entropy, backward, AdamW) of a random-init model.
+    Train {
+        /// Size preset: tiny, 0.8b, 2b, 4b.
+        #[arg(long, default_value = "tiny")]
+        size: String,
+        /// lora or full.
+        #[arg(long, default_value = "lora")]
+        mode: String,
+        /// LoRA rank (alpha = 2 × rank, the trainer's default targets).
+        #[arg(long, default_value_t = 16)]
+        rank: usize,
+        /// Recompute activations in the backward pass (Burn's balanced checkpointing).
         #[arg(long)]
-        json: Option<PathBuf>,
+        gradient_checkpointing: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Forward + backward of one decoder layer (norms, mixer, MLP) with trainable weights.
+    Layer {
+        /// Shapes from this size preset.
+        #[arg(long, default_value = "0.8b")]
+        size: String,
+        /// gdn (Gated DeltaNet) or attention (gated softmax attention).
+        #[arg(long, default_value = "gdn")]
+        kind: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Forward + backward of the chunked gated delta rule alone (fla's `chunk_gated_delta_rule`).
+    Rule {
+        /// Value heads.
+        #[arg(long, default_value_t = 16)]
+        heads: usize,
+        /// Key head width.
+        #[arg(long, default_value_t = 128)]
+        dk: usize,
+        /// Value head width.
+        #[arg(long, default_value_t = 128)]
+        dv: usize,
+        #[command(flatten)]
+        common: Common,
     },
 }
 
 fn main() -> Result<()> {
     match Cli::parse().command {
-        Command::Forward { size, batch, seq, iters, device, dtype, json } => {
-            let cfg = Qwen35Config::preset(&size).with_context(|| format!("unknown --size {size:?}"))?;
-            let dev: Device = device.parse::<DeviceChoice>()?.device()?;
-            let dt: DType = dtype.parse::<DtypeChoice>()?.dtype();
-            let t0 = Instant::now();
-            let model = Qwen35::random(&cfg, 0, &dev, dt)?;
-            let init_s = t0.elapsed().as_secs_f64();
-            let mut rng = ChaCha8Rng::seed_from_u64(0);
-            let ids: Vec<i64> = (0..batch * seq).map(|_| rng.random_range(0..cfg.vocab_size as i64)).collect();
-            let inputs = Inputs::new(ids, batch, seq)?;
-            // Returns (total, decoder-only) seconds.
-            let run = || -> Result<(f64, f64)> {
-                let start = Instant::now();
-                let hidden = model.forward_hidden(&inputs, None)?;
-                // Host-device sync points: wait for the decoder, then for the head.
-                let _: f32 = hidden.clone().sum().into_scalar();
-                let decoder = start.elapsed().as_secs_f64();
-                let logits: Tensor<3> = model.logits(hidden);
-                let _: f32 = logits.sum().into_scalar();
-                Ok((start.elapsed().as_secs_f64(), decoder))
-            };
-            run()?; // warm-up (allocator, kernel compilation on GPU backends)
-            let mut times = Vec::with_capacity(iters);
-            let mut decoder_times = Vec::with_capacity(iters);
-            for _ in 0..iters {
-                let (total, decoder) = run()?;
-                times.push(total);
-                decoder_times.push(decoder);
-            }
-            decoder_times.sort_by(f64::total_cmp);
-            let decoder_median = decoder_times[decoder_times.len() / 2];
-            times.sort_by(f64::total_cmp);
-            let median = times[times.len() / 2];
-            let tokens_per_s = (batch * seq) as f64 / median;
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-            println!("| impl | size | device | dtype | batch | seq | median s | tokens/s |");
-            println!("|---|---|---|---|---|---|---|---|");
-            println!(
-                "| skillsft (burn {device}) | {size} | {device} | {dtype} | {batch} | {seq} | {median:.4} | {tokens_per_s:.1} |"
-            );
-            eprintln!(
-                "model init {init_s:.1} s; {threads} hardware threads; decoder {decoder_median:.4} s + head {:.4} s; times {times:?}",
-                median - decoder_median
-            );
-            if let Some(path) = json {
-                let value = serde_json::json!({
-                    "impl": "skillsft", "backend": device, "size": size, "dtype": dtype, "batch": batch, "seq": seq,
-                    "iters": iters, "median_s": median, "decoder_median_s": decoder_median, "tokens_per_s": tokens_per_s, "times_s": times,
-                    "params": cfg.num_params(), "threads": threads,
-                });
-                std::fs::write(&path, serde_json::to_string_pretty(&value)?)
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
+        Command::Forward { size, common } => forward(&size, &common),
+        Command::Train { size, mode, rank, gradient_checkpointing, common } => {
+            train(&size, &mode, rank, gradient_checkpointing, &common)
         }
+        Command::Layer { size, kind, common } => layer(&size, &kind, &common),
+        Command::Rule { heads, dk, dv, common } => rule(heads, dk, dv, &common),
+    }
+}
+
+fn preset(size: &str) -> Result<Qwen35Config> {
+    Qwen35Config::preset(size)
+        .with_context(|| format!("unknown --size {size:?}; use one of {:?}", Qwen35Config::PRESETS))
+}
+
+fn device_and_dtype(c: &Common) -> Result<(Device, DType)> {
+    Ok((c.device.parse::<DeviceChoice>()?.device()?, c.dtype.parse::<DtypeChoice>()?.dtype()))
+}
+
+fn random_ids(n: usize, vocab: usize, seed: u64) -> Vec<i64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n).map(|_| rng.random_range(0..vocab as i64)).collect()
+}
+
+/// Runs `f` `warmup` times, then `iters` times, and returns the sorted timed durations (s).
+fn time_runs(c: &Common, mut f: impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
+    if c.iters == 0 {
+        bail!("--iters must be at least 1");
+    }
+    for _ in 0..c.warmup {
+        f()?;
+    }
+    let mut times = Vec::with_capacity(c.iters);
+    for _ in 0..c.iters {
+        let start = Instant::now();
+        f()?;
+        times.push(start.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times)
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Matmul parameters one token passes through: every layer's projections and the output head
+/// (the embedding lookup is not a matmul; norms, the conv and the per-head scalars are not
+/// counted). `benches/train_torch.py` counts the same way.
+fn matmul_params(cfg: &Qwen35Config) -> usize {
+    let h = cfg.hidden_size;
+    let layers: usize = cfg
+        .layer_types
+        .iter()
+        .map(|lt| {
+            3 * h * cfg.intermediate_size
+                + match lt {
+                    LayerType::FullAttention => {
+                        let (q, kv, d) = (cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim);
+                        h * 2 * q * d + 2 * h * kv * d + q * d * h
+                    }
+                    LayerType::LinearAttention => {
+                        let vdim = cfg.linear_num_value_heads * cfg.linear_value_head_dim;
+                        h * cfg.linear_conv_dim() + h * vdim + 2 * h * cfg.linear_num_value_heads + vdim * h
+                    }
+                }
+        })
+        .sum();
+    layers + cfg.vocab_size * h
+}
+
+/// Training FLOPs per token (see `--help`).
+fn train_flops_per_token(cfg: &Qwen35Config, seq: usize, full: bool) -> f64 {
+    let n = matmul_params(cfg) as f64;
+    let attn_layers = cfg.layer_types.iter().filter(|t| **t == LayerType::FullAttention).count() as f64;
+    let d_attn = (cfg.num_attention_heads * cfg.head_dim) as f64;
+    (if full { 6.0 } else { 4.0 }) * n + 12.0 * attn_layers * seq as f64 * d_attn
+}
+
+/// Prints the row and writes the JSON, with the fields every subcommand shares.
+fn report(
+    c: &Common,
+    what: &str,
+    label: &str,
+    times: &[f64],
+    tokens: usize,
+    flops: Option<f64>,
+    mut extra: Value,
+) -> Result<()> {
+    let median = times[times.len() / 2];
+    let tokens_per_s = tokens as f64 / median;
+    let tflops = flops.map(|f| f / median / 1e12);
+    let mfu = tflops.zip(c.peak_tflops).map(|(t, p)| t / p);
+    let peak = peak_rss_mib();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let fmt = |x: Option<f64>, scale: f64, digits: usize| x.map_or("-".into(), |v| format!("{:.*}", digits, v * scale));
+    println!("| impl | work | device | dtype | batch × seq | median s | tokens/s | TFLOP/s | MFU | peak RSS MiB |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| skillsft (burn) | {label} | {} | {} | {} × {} | {median:.4} | {tokens_per_s:.1} | {} | {} | {} |",
+        c.device,
+        c.dtype,
+        c.batch,
+        c.seq,
+        fmt(tflops, 1.0, 3),
+        mfu.map_or("-".into(), |m| format!("{:.1}%", m * 100.0)),
+        fmt(peak, 1.0, 0),
+    );
+    eprintln!("{threads} hardware threads; sorted times {times:?}");
+    if let Some(path) = &c.json {
+        let mut value = json!({
+            "impl": "skillsft", "bench": what, "label": label, "device": c.device, "dtype": c.dtype,
+            "batch": c.batch, "seq": c.seq, "iters": c.iters, "warmup": c.warmup, "median_s": median,
+            "times_s": times, "tokens_per_s": tokens_per_s, "tflops": tflops, "mfu": mfu,
+            "peak_rss_mib": peak, "threads": threads,
+            "rayon_threads": std::env::var("RAYON_NUM_THREADS").ok(),
+        });
+        if let (Value::Object(base), Value::Object(more)) = (&mut value, extra.take()) {
+            base.extend(more);
+        }
+        std::fs::write(path, serde_json::to_string_pretty(&value)?)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+fn forward(size: &str, c: &Common) -> Result<()> {
+    let cfg = preset(size)?;
+    let (dev, dt) = device_and_dtype(c)?;
+    let t0 = Instant::now();
+    let model = Qwen35::random(&cfg, 0, &dev, dt)?;
+    let init_s = t0.elapsed().as_secs_f64();
+    let inputs = Inputs::new(random_ids(c.batch * c.seq, cfg.vocab_size, 0), c.batch, c.seq)?;
+    let times = time_runs(c, || {
+        let logits: Tensor<3> = model.logits(model.forward_hidden(&inputs, None)?);
+        let _: f32 = logits.sum().into_scalar(); // host sync
+        Ok(())
+    })?;
+    let flops = 2.0 * matmul_params(&cfg) as f64 * (c.batch * c.seq) as f64;
+    eprintln!("model init {init_s:.1} s");
+    report(
+        c,
+        "forward",
+        &format!("forward {size}"),
+        &times,
+        c.batch * c.seq,
+        Some(flops),
+        json!({"size": size, "params": cfg.num_params()}),
+    )
+}
+
+fn train(size: &str, mode: &str, rank: usize, checkpointing: bool, c: &Common) -> Result<()> {
+    let cfg = preset(size)?;
+    let mut tc = TrainConfig {
+        size: size.into(),
+        random_init: true,
+        mode: match mode {
+            "lora" => Mode::Lora,
+            "full" => Mode::Full,
+            other => bail!("unknown --mode {other:?}; use lora or full"),
+        },
+        device: c.device.clone(),
+        dtype: c.dtype.clone(),
+        gradient_checkpointing: checkpointing,
+        seq_len: c.seq,
+        micro_batch: c.batch,
+        grad_accum: 1,
+        ..TrainConfig::default()
+    };
+    tc.lora.rank = rank;
+    tc.lora.alpha = 2.0 * rank as f64;
+    tc.lora.dropout = 0.0;
+    let device = trainer::training_device(&tc)?;
+    let t0 = Instant::now();
+    let (model, _) = trainer::build_model(&tc, None, &device)?;
+    let init_s = t0.elapsed().as_secs_f64();
+    let trainable = trainer::trainable_params(&model);
+    let mut model = Some(model);
+    // Random rows of exactly `seq` tokens, every target trained (the heaviest loss).
+    let ids = random_ids(c.batch * c.seq, cfg.vocab_size, 1);
+    let rows: Vec<Row> = ids
+        .chunks(c.seq)
+        .map(|r| Row { ids: r.iter().map(|&i| i as u32).collect(), labels: r.to_vec(), segments: None })
+        .collect();
+    let batch = make_batch(&rows.iter().collect::<Vec<_>>(), 0)?;
+    let mut opt = AdamW::new(AdamWConfig::default());
+    let mut losses = Vec::new();
+    let times = time_runs(c, || {
+        let current = model.take().context("model lost after a failed step")?;
+        let (grads, out) = trainer::micro_step(&current, &batch, batch.trained.max(1) as f64, tc.loss_chunk)?;
+        let mut acc = GradAccumulator::default();
+        acc.add(&current, &grads);
+        let (next, _) = opt.step(current, acc, 1e-5);
+        model = Some(next);
+        device.sync().map_err(|e| anyhow::anyhow!("device sync failed: {e:?}"))?;
+        losses.push(out.loss_sum / out.tokens.max(1) as f64);
+        Ok(())
+    })?;
+    let full = matches!(tc.mode, Mode::Full);
+    let tokens = c.batch * c.seq;
+    let flops = train_flops_per_token(&cfg, c.seq, full) * tokens as f64;
+    eprintln!("model init {init_s:.1} s; {trainable} trainable parameters; losses {losses:?}");
+    report(
+        c,
+        "train",
+        &format!("train {size} {mode}{}", if full { String::new() } else { format!(" r{rank}") }),
+        &times,
+        tokens,
+        Some(flops),
+        json!({"size": size, "mode": mode, "rank": rank, "trainable_params": trainable, "params": cfg.num_params(),
+               "gradient_checkpointing": checkpointing, "flops_per_step": flops, "losses": losses}),
+    )
+}
+
+fn layer(size: &str, kind: &str, c: &Common) -> Result<()> {
+    let mut cfg = preset(size)?;
+    let layer_type = match kind {
+        "gdn" | "linear_attention" => LayerType::LinearAttention,
+        "attention" | "full_attention" => LayerType::FullAttention,
+        other => bail!("unknown --kind {other:?}; use gdn or attention"),
+    };
+    cfg.layer_types = vec![layer_type];
+    cfg.vocab_size = 64; // the embedding and head are not part of the timed work
+    let (dev, dt) = device_and_dtype(c)?;
+    let device = dev.autodiff();
+    let model = Qwen35::random(&cfg, 0, &device, dt)?;
+    let inputs = Inputs::new(vec![0; c.batch * c.seq], c.batch, c.seq)?;
+    let x0 = Tensor::<3>::random([c.batch, c.seq, cfg.hidden_size], Distribution::Normal(0.0, 1.0), &device).cast(dt);
+    let times = time_runs(c, || {
+        let x = x0.clone().detach().require_grad();
+        let y = model.layer_forward(0, x.clone(), &inputs)?;
+        let grads = y.cast(DType::F32).sum().backward();
+        let gx = x.grad(&grads).context("no gradient reached the layer input")?;
+        let _: f32 = gx.sum().into_scalar(); // host sync
+        Ok(())
+    })?;
+    let tokens = c.batch * c.seq;
+    let flops = train_flops_per_token(&cfg, c.seq, true) - 6.0 * (cfg.vocab_size * cfg.hidden_size) as f64;
+    report(
+        c,
+        "layer",
+        &format!("layer {size} {kind}"),
+        &times,
+        tokens,
+        Some(flops * tokens as f64),
+        json!({"size": size, "kind": kind}),
+    )
+}
+
+fn rule(heads: usize, dk: usize, dv: usize, c: &Common) -> Result<()> {
+    let (dev, _) = device_and_dtype(c)?;
+    let device = dev.autodiff();
+    let (b, t) = (c.batch, c.seq);
+    let normal = |shape: [usize; 4]| Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+    let unit = |x: Tensor<4>| {
+        let norm = x.clone().powf_scalar(2.0).sum_dim(3).sqrt() + 1e-6;
+        x / norm
+    };
+    let q0 = unit(normal([b, heads, t, dk]));
+    let k0 = unit(normal([b, heads, t, dk]));
+    let v0 = normal([b, heads, t, dv]);
+    let g0 = Tensor::<3>::random([b, heads, t], Distribution::Uniform(-0.1, -0.001), &device);
+    let beta0 = Tensor::<3>::random([b, heads, t], Distribution::Uniform(0.05, 0.95), &device);
+    let times = time_runs(c, || {
+        let leaf4 = |x: &Tensor<4>| x.clone().detach().require_grad();
+        let leaf3 = |x: &Tensor<3>| x.clone().detach().require_grad();
+        let (q, k, v, g, beta) = (leaf4(&q0), leaf4(&k0), leaf4(&v0), leaf3(&g0), leaf3(&beta0));
+        let input = RuleInput { q: q.clone(), k, v, g, beta, initial_state: None, segments: None };
+        let (out, _) = gated_delta_rule::chunked(input);
+        let grads = out.sum().backward();
+        let _: f32 = q.grad(&grads).context("no gradient reached q")?.sum().into_scalar();
+        Ok(())
+    })?;
+    report(
+        c,
+        "rule",
+        &format!("GDN rule h{heads} dk{dk} dv{dv}"),
+        &times,
+        b * t,
+        None,
+        json!({"heads": heads, "dk": dk, "dv": dv, "chunk": gated_delta_rule::CHUNK}),
+    )
 }

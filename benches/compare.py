@@ -1,0 +1,55 @@
+"""Pairs `bench` (skillsft) and `benches/train_torch.py` (PyTorch) JSON results of the same work and
+prints one Markdown table with the ratios, as `benches/cpu.sh` and `benches/gpu.sh` collect them.
+
+    python benches/compare.py RESULTS_DIR [--machine "2-core AMD EPYC, flex f32"]
+
+Files are paired by name: `NAME.skillsft.json` with `NAME.torch*.json` (e.g. `.torch.json` with
+fla, `.torch-nokernels.json` without). `NAME.*.gpumem` (one number, MiB, the peak of
+nvidia-smi's memory.used while that process ran, written by gpu.sh) fills the device-memory column.
+"""
+import argparse
+import glob
+import json
+import os
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("dir")
+    p.add_argument("--machine", default="")
+    a = p.parse_args()
+    rows = []
+    for ours in sorted(glob.glob(os.path.join(a.dir, "*.skillsft.json"))):
+        name = os.path.basename(ours)[: -len(".skillsft.json")]
+        r = json.load(open(ours))
+        rows.append((name, "skillsft", r, None))
+        for theirs in sorted(glob.glob(os.path.join(a.dir, f"{name}.torch*.json"))):
+            tag = os.path.basename(theirs)[len(name) + 1: -len(".json")]
+            rows.append((name, tag, json.load(open(theirs)), r))
+    if a.machine:
+        print(f"Machine: {a.machine}\n")
+    print("| work | impl | device | dtype | batch × seq | median s | tokens/s | MFU | peak memory MiB | skillsft ÷ this (tokens/s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, tag, r, ours in rows:
+        impl = "skillsft (burn)" if tag == "skillsft" else f"torch {r.get('torch', '')}" + "".join(
+            f" + {k}" for k in r.get("kernels", []))
+        mem = read_mem(a.dir, name, tag)
+        if mem is None:
+            mem = r.get("peak_gpu_allocated_mib") or r.get("peak_rss_mib")
+        mfu = r.get("mfu")
+        ratio = "" if ours is None else f"{ours['tokens_per_s'] / r['tokens_per_s']:.2f}×"
+        print(f"| {r['label']} | {impl} | {r['device']} | {r['dtype']} | {r['batch']} × {r['seq']} "
+              f"| {r['median_s']:.4f} | {r['tokens_per_s']:,.1f} | {'-' if mfu is None else f'{100 * mfu:.1f}%'} "
+              f"| {'-' if mem is None else f'{mem:,.0f}'} | {ratio} |")
+
+
+def read_mem(d, name, tag):
+    path = os.path.join(d, f"{name}.{tag}.gpumem")
+    if os.path.exists(path):
+        text = open(path).read().strip()
+        return float(text) if text else None
+    return None
+
+
+if __name__ == "__main__":
+    main()
