@@ -87,8 +87,18 @@ pub fn recurrent(input: RuleInput) -> RuleOutput {
     (Tensor::cat(outs, 2), s)
 }
 
-/// Chunked form (chunks of [`CHUNK`]), the training and prefill path.
+/// Chunked form (chunks of [`CHUNK`]), the training and prefill path. The triangular solve runs
+/// as one fused kernel ([`crate::kernels::unit_lower_inverse`]).
 pub fn chunked(input: RuleInput) -> RuleOutput {
+    chunked_with(input, true)
+}
+
+/// [`chunked`] in plain Burn ops only: the reference the fused kernels are tested against.
+pub fn chunked_reference(input: RuleInput) -> RuleOutput {
+    chunked_with(input, false)
+}
+
+fn chunked_with(input: RuleInput, fused: bool) -> RuleOutput {
     let RuleInput { q, k, v, g, beta, initial_state, segments } = input;
     let [b, h, t, dk] = q.dims();
     let dv = v.dims()[3];
@@ -133,7 +143,11 @@ pub fn chunked(input: RuleInput) -> RuleOutput {
     let k_beta = k.clone() * beta5.clone();
     let a =
         (k_beta.clone().matmul(k.clone().swap_dims(3, 4)) * decay.clone()).mask_fill(upper_or_diag(&device, c), 0.0);
-    let tinv = unit_lower_inverse(a);
+    let tinv = if fused {
+        crate::kernels::unit_lower_inverse(a.reshape([b * h * n, c, c])).reshape([b, h, n, c, c])
+    } else {
+        unit_lower_inverse(a)
+    };
     let u = tinv.clone().matmul(v * beta5);
     let exp_gamma = gamma.clone().exp().unsqueeze_dim::<5>(4); // [b,h,n,c,1]
     let mut decayed_k_beta = k_beta * exp_gamma.clone();

@@ -30,6 +30,7 @@ pub mod error;
 pub mod gated_delta_net;
 pub mod gated_delta_rule;
 pub mod generate;
+pub mod kernels;
 pub mod lora;
 pub mod model;
 pub mod nn;
