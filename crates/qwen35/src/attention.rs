@@ -78,14 +78,22 @@ impl Attention {
             k = rope.apply(k);
         }
 
-        // 3. Append to the cache and read every key so far.
+        // 3. The fused kernel where the backend has one (GQA and packing inside, f32 inside).
+        if let (Some(groups), None) = (&ctx.attn_groups, &cache) {
+            let out = crate::kernels::causal_attention(q, k, v, groups.clone());
+            let out = out.cast(dtype).swap_dims(1, 2).reshape([b, t, nh * hd]);
+            let gate = sigmoid(gate.cast(DType::F32)).cast(dtype);
+            return self.o_proj.forward(out * gate);
+        }
+
+        // 4. Append to the cache and read every key so far.
         let (k, v) = match cache {
             Some(c) => c.append_kv(k, v),
             None => (k, v),
         };
         let total = k.dims()[2];
 
-        // 4. GQA: each kv head serves nh / nkv consecutive query heads.
+        // 5. GQA: each kv head serves nh / nkv consecutive query heads.
         let rep = nh / nkv;
         let expand = |x: Tensor<4>| -> Tensor<4> {
             if rep == 1 {
@@ -95,7 +103,7 @@ impl Attention {
         };
         let (k, v) = (expand(k), expand(v));
 
-        // 5. Softmax attention with f32 scores, probabilities and accumulation (as fused SDPA
+        // 6. Softmax attention with f32 scores, probabilities and accumulation (as fused SDPA
         //    kernels do), output back in the run dtype.
         let (q, k, v) = (q.cast(DType::F32), k.cast(DType::F32), v.cast(DType::F32));
         let scores = q.matmul(k.swap_dims(2, 3)) * (hd as f64).powf(-0.5); // [b, nh, t, total]
@@ -106,7 +114,7 @@ impl Attention {
         let probs = softmax(scores, 3);
         let out = probs.matmul(v).cast(dtype).swap_dims(1, 2).reshape([b, t, nh * hd]); // [b, t, nh*hd]
 
-        // 6. Output gate.
+        // 7. Output gate.
         let gate = sigmoid(gate.cast(DType::F32)).cast(dtype);
         self.o_proj.forward(out * gate)
     }

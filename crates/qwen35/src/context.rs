@@ -13,6 +13,10 @@ pub(crate) struct Context {
     /// Additive attention bias `[b or 1, 1, t, cached + t]` in f32: 0 where a query may attend,
     /// a large negative number elsewhere (causal, padding and packing in one).
     pub attn_bias: Option<Tensor<4>>,
+    /// `[b, t]` group ids for the fused attention kernel (runs of equal ids see each other,
+    /// causally; each padding token is its own run). Set instead of `attn_bias` when the
+    /// backend has the kernel and there is no cache.
+    pub attn_groups: Option<Tensor<2>>,
     /// `[b, t, 1]` 1 for real tokens, 0 for padding; `None` when there is no padding.
     pub valid: Option<Tensor<3>>,
     /// `[b, t, kernel-1]`: entry `s-1` is 1 when the token `s` steps back is in the same packed

@@ -35,6 +35,47 @@ pub fn unit_lower_inverse(a: Tensor<3>) -> Tensor<3> {
     Tensor::from_dispatch(<Dispatch as Kernels>::unit_lower_inverse(a.into_dispatch()))
 }
 
+/// Kernels that exist on `flex` only (the GPU backends use the plain-op path for these).
+#[backend_extension(Autodiff, Flex: cfg(feature = "flex"))]
+pub trait CpuKernels: Backend {
+    /// Causal softmax attention with grouped-query heads and packing groups, scale `d^-1/2`:
+    /// `q` `[b, h, t, d]`, `k`/`v` `[b, h_kv, t, d]`, `groups` `[b, t]` (token `i` sees the
+    /// tokens `j ≤ i` of its run of equal group ids). Returns `[b, h, t, d]`. Nothing of size
+    /// `t × t` is stored.
+    fn causal_attention(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        groups: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+/// Whether [`causal_attention`] runs on `device` (the `flex` CPU backend, with or without
+/// autodiff).
+pub fn has_fused_attention(device: &burn::tensor::Device) -> bool {
+    #[cfg(feature = "flex")]
+    {
+        matches!(device.clone().without_autodiff().as_dispatch(), burn::backend::DispatchDevice::Flex(_))
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = device;
+        false
+    }
+}
+
+/// Fused causal attention (f32; see [`CpuKernels::causal_attention`]). Only where
+/// [`has_fused_attention`] says so. Differentiable.
+pub fn causal_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, groups: Tensor<2>) -> Tensor<4> {
+    let f32 = |x: Tensor<4>| if x.dtype() == DType::F32 { x } else { x.cast(DType::F32) };
+    Tensor::from_dispatch(<Dispatch as CpuKernels>::causal_attention(
+        f32(q).into_dispatch(),
+        f32(k).into_dispatch(),
+        f32(v).into_dispatch(),
+        groups.cast(DType::F32).into_dispatch(),
+    ))
+}
+
 /// Strictly-lower mask `[1, m, m]` (1 below the diagonal) as a backend tensor.
 fn strictly_lower_mask<B: Backend>(m: usize, device: &B::Device) -> FloatTensor<B> {
     let values: Vec<f32> = (0..m * m).map(|k| if k % m < k / m { 1.0 } else { 0.0 }).collect();
@@ -72,6 +113,59 @@ impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
     }
 }
 
+/// The gradients of [`CpuKernels::causal_attention`]: `[dq, dk, dv]` from the inputs, the output
+/// and the output's gradient. Called by the autodiff backward on the inner backend.
+pub trait AttentionGrad: Backend {
+    /// `[dq, dk, dv]` shaped like `q`, `k`, `v`.
+    fn causal_attention_backward(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        groups: FloatTensor<Self>,
+        o: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 3];
+}
+
+// Autodiff: the backward recomputes the scores (flash-attention style) from q, k, v, the groups
+// and the output; it never holds a `t × t` matrix either.
+impl<B: Backend + CpuKernels + AttentionGrad, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
+    fn causal_attention(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        groups: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct AttentionBackward;
+        impl<B: Backend + AttentionGrad> Backward<B, 3> for AttentionBackward {
+            type State = [FloatTensor<B>; 5];
+            fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+                let [nq, nk, nv] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let [q, k, v, groups, o] = ops.state;
+                let [dq, dk, dv] = B::causal_attention_backward(q, k, v, groups, o, grad);
+                for (node, g) in [(nq, dq), (nk, dk), (nv, dv)] {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, g);
+                    }
+                }
+            }
+        }
+        let groups = groups.into_primitive();
+        match AttentionBackward.prepare::<C>([q.node(), k.node(), v.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (q, k, v) = (q.primitive().clone(), k.primitive().clone(), v.primitive().clone());
+                let o = B::causal_attention(q.clone(), k.clone(), v.clone(), groups.clone());
+                prep.finish([q, k, v, groups, o.clone()], o)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::causal_attention(q.into_primitive(), k.into_primitive(), v.into_primitive(), groups))
+            }
+        }
+    }
+}
+
 #[cfg(feature = "flex")]
 mod flex {
     use super::*;
@@ -89,6 +183,171 @@ mod flex {
             let mut out = vec![0f32; n * m * m];
             out.par_chunks_mut(m * m).zip(src.par_chunks(m * m)).for_each(|(x, a)| solve(a, x, m));
             Flex::float_from_data(TensorData::new(out, [n, m, m]), &device)
+        }
+    }
+
+    /// Shapes of one attention call.
+    #[derive(Clone, Copy)]
+    struct Dims {
+        b: usize,
+        h: usize,
+        hkv: usize,
+        t: usize,
+        d: usize,
+    }
+
+    fn host(x: &FloatTensor<Flex>) -> FloatTensor<Flex> {
+        let x = x.to_contiguous();
+        assert_eq!(x.dtype(), DType::F32, "fused attention takes f32");
+        x
+    }
+
+    fn dims(q: &FloatTensor<Flex>, k: &FloatTensor<Flex>) -> Dims {
+        let (qs, ks) = (q.shape(), k.shape());
+        let d = Dims { b: qs[0], h: qs[1], hkv: ks[1], t: qs[2], d: qs[3] };
+        assert!(
+            ks[0] == d.b && ks[2] == d.t && ks[3] == d.d && d.hkv > 0 && d.h % d.hkv == 0,
+            "causal_attention: q {qs:?} and k/v {ks:?} do not fit (GQA needs h % h_kv == 0)"
+        );
+        d
+    }
+
+    impl CpuKernels for Flex {
+        fn causal_attention(
+            q: FloatTensor<Self>,
+            k: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            groups: FloatTensor<Self>,
+        ) -> FloatTensor<Self> {
+            let device = q.device();
+            let dm = dims(&q, &k);
+            let (q, k, v, g) = (host(&q), host(&k), host(&v), host(&groups));
+            let (q, k, v, g) = (slice(&q), slice(&k), slice(&v), slice(&g));
+            let mut o = vec![0f32; dm.b * dm.h * dm.t * dm.d];
+            let rep = dm.h / dm.hkv;
+            o.par_chunks_mut(dm.t * dm.d).enumerate().for_each(|(bh, o)| {
+                let (bi, head) = (bh / dm.h, bh % dm.h);
+                let kv = (bi * dm.hkv + head / rep) * dm.t * dm.d;
+                let qh = &q[bh * dm.t * dm.d..][..dm.t * dm.d];
+                let (kh, vh) = (&k[kv..][..dm.t * dm.d], &v[kv..][..dm.t * dm.d]);
+                let gh = &g[bi * dm.t..][..dm.t];
+                let mut p = vec![0f32; dm.t];
+                for i in 0..dm.t {
+                    let qi = &qh[i * dm.d..][..dm.d];
+                    let start = group_start(gh, i);
+                    softmax_row(qi, kh, dm.d, start, i, &mut p);
+                    let oi = &mut o[i * dm.d..][..dm.d];
+                    for j in start..=i {
+                        axpy(oi, p[j], &vh[j * dm.d..][..dm.d]);
+                    }
+                }
+            });
+            Flex::float_from_data(TensorData::new(o, [dm.b, dm.h, dm.t, dm.d]), &device)
+        }
+    }
+
+    impl AttentionGrad for Flex {
+        fn causal_attention_backward(
+            q: FloatTensor<Self>,
+            k: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            groups: FloatTensor<Self>,
+            o: FloatTensor<Self>,
+            grad: FloatTensor<Self>,
+        ) -> [FloatTensor<Self>; 3] {
+            let device = q.device();
+            let dm = dims(&q, &k);
+            let (q, k, v, g, o, go) = (host(&q), host(&k), host(&v), host(&groups), host(&o), host(&grad));
+            let (q, k, v, g, o, go) = (slice(&q), slice(&k), slice(&v), slice(&g), slice(&o), slice(&go));
+            let rep = dm.h / dm.hkv;
+            let td = dm.t * dm.d;
+            let scale = (dm.d as f32).powf(-0.5);
+            let mut dq = vec![0f32; dm.b * dm.h * td];
+            let mut dk = vec![0f32; dm.b * dm.hkv * td];
+            let mut dv = vec![0f32; dm.b * dm.hkv * td];
+            // One task per (row, kv head): it owns that head's dk/dv and its query heads' dq.
+            dq.par_chunks_mut(rep * td).zip(dk.par_chunks_mut(td).zip(dv.par_chunks_mut(td))).enumerate().for_each(
+                |(bk, (dq, (dk, dv)))| {
+                    let bi = bk / dm.hkv;
+                    let (kh, vh) = (&k[bk * td..][..td], &v[bk * td..][..td]);
+                    let gh = &g[bi * dm.t..][..dm.t];
+                    let mut p = vec![0f32; dm.t];
+                    for r in 0..rep {
+                        let head = bi * dm.h + (bk % dm.hkv) * rep + r;
+                        let (qh, oh, goh) = (&q[head * td..][..td], &o[head * td..][..td], &go[head * td..][..td]);
+                        let dqh = &mut dq[r * td..][..td];
+                        for i in 0..dm.t {
+                            let (qi, goi) = (&qh[i * dm.d..][..dm.d], &goh[i * dm.d..][..dm.d]);
+                            let start = group_start(gh, i);
+                            softmax_row(qi, kh, dm.d, start, i, &mut p);
+                            let delta = dot(goi, &oh[i * dm.d..][..dm.d]);
+                            let dqi = &mut dqh[i * dm.d..][..dm.d];
+                            for j in start..=i {
+                                let vj = &vh[j * dm.d..][..dm.d];
+                                let ds = p[j] * (dot(goi, vj) - delta) * scale;
+                                axpy(dqi, ds, &kh[j * dm.d..][..dm.d]);
+                                axpy(&mut dk[j * dm.d..][..dm.d], ds, qi);
+                                axpy(&mut dv[j * dm.d..][..dm.d], p[j], goi);
+                            }
+                        }
+                    }
+                },
+            );
+            let out = |x: Vec<f32>, heads: usize| {
+                Flex::float_from_data(TensorData::new(x, [dm.b, heads, dm.t, dm.d]), &device)
+            };
+            [out(dq, dm.h), out(dk, dm.hkv), out(dv, dm.hkv)]
+        }
+    }
+
+    fn slice(x: &FloatTensor<Flex>) -> &[f32] {
+        x.as_slice::<f32>().expect("a contiguous f32 tensor")
+    }
+
+    /// First key token `i` may see: the start of its run of equal group ids.
+    fn group_start(groups: &[f32], i: usize) -> usize {
+        let mut j = i;
+        while j > 0 && groups[j - 1] == groups[i] {
+            j -= 1;
+        }
+        j
+    }
+
+    /// `p[start..=i]` = softmax over `j` of `q·k_j / √d` (f32, max-subtracted).
+    fn softmax_row(qi: &[f32], k: &[f32], d: usize, start: usize, i: usize, p: &mut [f32]) {
+        let scale = (d as f32).powf(-0.5);
+        let mut max = f32::NEG_INFINITY;
+        for j in start..=i {
+            let s = dot(qi, &k[j * d..][..d]) * scale;
+            p[j] = s;
+            max = max.max(s);
+        }
+        let mut sum = 0.0;
+        for pj in &mut p[start..=i] {
+            *pj = (*pj - max).exp();
+            sum += *pj;
+        }
+        let inv = 1.0 / sum;
+        p[start..=i].iter_mut().for_each(|x| *x *= inv);
+    }
+
+    /// Dot product in 8 lanes (the compiler vectorises this shape).
+    fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let mut acc = [0f32; 8];
+        let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+        let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+        for (x, y) in ca.zip(cb) {
+            for l in 0..8 {
+                acc[l] += x[l] * y[l];
+            }
+        }
+        acc.iter().sum::<f32>() + tail
+    }
+
+    /// `y += a·x`.
+    fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
+        for (y, x) in y.iter_mut().zip(x) {
+            *y += a * x;
         }
     }
 
@@ -176,7 +435,8 @@ mod tests {
         );
         // Upper entries are garbage on purpose: the kernel must not read them.
         Tensor::<3>::random([n, m, m], Distribution::Normal(0.0, 0.3), device) * mask.clone().unsqueeze::<3>()
-            + Tensor::<3>::random([n, m, m], Distribution::Normal(0.0, 5.0), device) * (mask.unsqueeze::<3>() * -1.0 + 1.0)
+            + Tensor::<3>::random([n, m, m], Distribution::Normal(0.0, 5.0), device)
+                * (mask.unsqueeze::<3>() * -1.0 + 1.0)
     }
 
     #[test]

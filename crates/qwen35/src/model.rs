@@ -269,7 +269,18 @@ impl Qwen35 {
         let has_attention = self.layers.iter().any(|l| l.layer_type() == LayerType::FullAttention);
         let cached = cache.as_ref().map_or(0, |c| c.len());
         let plain = inputs.attention_mask.is_none() && inputs.segment_ids.is_none() && cached == 0;
-        let attn_bias = has_attention.then(|| {
+        let fused = has_attention && cache.is_none() && crate::kernels::has_fused_attention(device);
+        let attn_groups = fused.then(|| {
+            let mut groups = vec![0f32; b * t];
+            for r in 0..b {
+                for i in 0..t {
+                    groups[r * t + i] =
+                        if real(r, i) { seg(r, i).unwrap_or(0) as f32 } else { -((r * t + i) as f32) - 1.0 };
+                }
+            }
+            Tensor::<2>::from_data(TensorData::new(groups, [b, t]), (device, DType::F32))
+        });
+        let attn_bias = (has_attention && !fused).then(|| {
             let rows = if plain { 1 } else { b };
             let total = cached + t;
             let mut bias = vec![0f32; rows * t * total];
@@ -331,6 +342,6 @@ impl Qwen35 {
                 c.next_position[r] += n;
             }
         }
-        Context { rope, attn_bias, valid, conv_keep, segments }
+        Context { rope, attn_bias, attn_groups, valid, conv_keep, segments }
     }
 }
