@@ -14,7 +14,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 OUT=${OUT:-target/bench/gpu}
-DEVICE=${DEVICE:-cuda}
+DEVICE=${DEVICE:-cuda}            # skillsft's --device: cuda or wgpu
+TORCH_DEVICE=${TORCH_DEVICE:-cuda}
 DTYPE=${DTYPE:-bf16}
 SIZES=${SIZES:-"0.8b 2b 4b"}
 SEQS=${SEQS:-"2048 4096"}
@@ -57,7 +58,7 @@ case_() { # name, then the arguments both sides share
     || { echo "   skillsft failed: $OUT/$name.skillsft.log" >&2; rm -f "$OUT/$name.skillsft.json"; }
   for kernels in auto none; do
     local tag=torch; [ "$kernels" = none ] && tag=torch-nokernels
-    with_gpumem "$OUT/$name.$tag.gpumem" "$PYTHON" benches/train_torch.py "$@" --device cuda --dtype "$DTYPE" \
+    with_gpumem "$OUT/$name.$tag.gpumem" "$PYTHON" benches/train_torch.py "$@" --device "$TORCH_DEVICE" --dtype "$DTYPE" \
       --iters "$ITERS" --warmup "$WARMUP" --kernels "$kernels" "${PEAK_ARG[@]}" --json "$OUT/$name.$tag.json" \
       >"$OUT/$name.$tag.log" 2>&1 || { echo "   $tag failed: $OUT/$name.$tag.log" >&2; rm -f "$OUT/$name.$tag.json"; }
   done
@@ -69,6 +70,7 @@ batch_for() { # size mode seq
   case "$1-$2" in
     0.8b-lora) b=16 ;; 2b-lora) b=8 ;; 4b-lora) b=4 ;;
     0.8b-full) b=8 ;; 2b-full) b=4 ;; 4b-full) b=2 ;;
+    *) b=1 ;;
   esac
   [ "$3" -ge 4096 ] && b=$(( b > 1 ? b / 2 : 1 ))
   echo "${BATCH:-$b}"
@@ -81,8 +83,9 @@ for size in $SIZES; do
     done
   done
 done
-case_ layer-4b-gdn  layer --size 4b --kind gdn --batch 4 --seq 2048
-case_ layer-4b-attn layer --size 4b --kind attention --batch 4 --seq 2048
-case_ rule-4b       rule --heads 32 --dk 128 --dv 128 --batch 4 --seq 2048
+LAYER_SIZE=${LAYER_SIZE:-4b}; LAYER_SEQ=${LAYER_SEQ:-2048}
+case_ "layer-$LAYER_SIZE-gdn"  layer --size "$LAYER_SIZE" --kind gdn --batch 4 --seq "$LAYER_SEQ"
+case_ "layer-$LAYER_SIZE-attn" layer --size "$LAYER_SIZE" --kind attention --batch 4 --seq "$LAYER_SEQ"
+case_ rule-4b-shape             rule --heads 32 --dk 128 --dv 128 --batch 4 --seq "$LAYER_SEQ"
 
 "$PYTHON" benches/compare.py "$OUT" --machine "$GPU; skillsft on --device $DEVICE ($( [ "$DEVICE" = wgpu ] && echo Vulkan || echo CUDA)), PyTorch on CUDA; $DTYPE; peak $PEAK TFLOP/s for MFU" | tee "$OUT/table.md"
