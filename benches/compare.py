@@ -33,6 +33,10 @@ def main():
     for name, tag, r, ours in rows:
         impl = "skillsft (burn)" if tag == "skillsft" else f"torch {r.get('torch', '')}" + "".join(
             f" + {k}" for k in r.get("kernels", []))
+        if tag == "torch-nokernels":
+            impl += ", fla/causal-conv1d off"
+        elif tag == "torch" and not r.get("kernels") and r.get("device", "").startswith("cuda"):
+            impl += " (fla not installed)"
         mem = read_mem(a.dir, name, tag)
         if mem is None:
             mem = r.get("peak_gpu_allocated_mib") or r.get("peak_rss_mib")

@@ -16,7 +16,8 @@ PYTHON=${PYTHON:-python3}
 OUT=${OUT:-target/bench/gpu}
 DEVICE=${DEVICE:-cuda}            # skillsft's --device: cuda or wgpu
 TORCH_DEVICE=${TORCH_DEVICE:-cuda}
-DTYPE=${DTYPE:-bf16}
+# wgpu has no bf16 arithmetic: both sides run f32 there unless DTYPE says otherwise.
+if [ "$DEVICE" = cuda ]; then DTYPE=${DTYPE:-bf16}; else DTYPE=${DTYPE:-f32}; fi
 SIZES=${SIZES:-"0.8b 2b 4b"}
 SEQS=${SEQS:-"2048 4096"}
 MODES=${MODES:-"lora full"}

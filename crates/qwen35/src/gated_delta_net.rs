@@ -134,16 +134,23 @@ impl GatedDeltaNet {
         let g = (a_log.neg() * softplus(a.cast(DType::F32) + dt, 1.0)).swap_dims(1, 2); // [b, hv, t]
 
         // 5. The rule: chunked for prompts and training, recurrent for one-token decode steps.
-        let initial_state = cache.as_ref().and_then(|c| c.state.clone());
-        let input = RuleInput { q, k, v, g, beta, initial_state, segments: ctx.segments.clone() };
-        let (out, state) = if t == 1 && input.initial_state.is_some() {
-            gated_delta_rule::recurrent(input)
+        //    Without a cache on a CPU backend, the fused token-by-token kernel (no state out).
+        let out = if cache.is_none() && crate::kernels::has_cpu_kernels(&q.device()) {
+            let segments = ctx.segments.clone().unwrap_or_else(|| Tensor::zeros([b, t], (&q.device(), DType::F32)));
+            crate::kernels::gated_delta_rule(q, k, v, g, beta, segments)
         } else {
-            gated_delta_rule::chunked(input)
+            let initial_state = cache.as_ref().and_then(|c| c.state.clone());
+            let input = RuleInput { q, k, v, g, beta, initial_state, segments: ctx.segments.clone() };
+            let (out, state) = if t == 1 && input.initial_state.is_some() {
+                gated_delta_rule::recurrent(input)
+            } else {
+                gated_delta_rule::chunked(input)
+            };
+            if let Some(c) = cache {
+                c.state = Some(state);
+            }
+            out
         };
-        if let Some(c) = cache {
-            c.state = Some(state);
-        }
 
         // 6. Gated RMSNorm per value head, then the output projection.
         let out = out.swap_dims(1, 2).cast(dtype); // [b, t, hv, dv]

@@ -48,11 +48,25 @@ pub trait CpuKernels: Backend {
         v: FloatTensor<Self>,
         groups: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
+
+    /// The gated delta rule's output `[b, h, t, dv]` from a zero state, token by token with the
+    /// state in registers-sized f32 blocks (no chunk systems, no per-chunk launches): `q`, `k`
+    /// `[b, h, t, dk]` (L2-normalised; `q` is scaled by `dk^-1/2` here), `v` `[b, h, t, dv]`,
+    /// `g`, `beta` `[b, h, t]`, `segments` `[b, t]` (the state resets where the id changes).
+    /// The final state is not returned (training and cache-less forwards do not need it).
+    fn gated_delta_rule(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        g: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        segments: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
 }
 
-/// Whether [`causal_attention`] runs on `device` (the `flex` CPU backend, with or without
-/// autodiff).
-pub fn has_fused_attention(device: &burn::tensor::Device) -> bool {
+/// Whether the [`CpuKernels`] ([`causal_attention`], [`gated_delta_rule`]) run on `device`
+/// (the `flex` CPU backend, with or without autodiff).
+pub fn has_cpu_kernels(device: &burn::tensor::Device) -> bool {
     #[cfg(feature = "flex")]
     {
         matches!(device.clone().without_autodiff().as_dispatch(), burn::backend::DispatchDevice::Flex(_))
@@ -65,7 +79,7 @@ pub fn has_fused_attention(device: &burn::tensor::Device) -> bool {
 }
 
 /// Fused causal attention (f32; see [`CpuKernels::causal_attention`]). Only where
-/// [`has_fused_attention`] says so. Differentiable.
+/// [`has_cpu_kernels`] says so. Differentiable.
 pub fn causal_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, groups: Tensor<2>) -> Tensor<4> {
     let f32 = |x: Tensor<4>| if x.dtype() == DType::F32 { x } else { x.cast(DType::F32) };
     Tensor::from_dispatch(<Dispatch as CpuKernels>::causal_attention(
@@ -73,6 +87,26 @@ pub fn causal_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, groups: Tensor
         f32(k).into_dispatch(),
         f32(v).into_dispatch(),
         groups.cast(DType::F32).into_dispatch(),
+    ))
+}
+
+/// The gated delta rule's output from a zero state (see [`CpuKernels::gated_delta_rule`]), f32.
+/// Only where [`has_cpu_kernels`] says so. Differentiable.
+pub fn gated_delta_rule(
+    q: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    g: Tensor<3>,
+    beta: Tensor<3>,
+    segments: Tensor<2>,
+) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as CpuKernels>::gated_delta_rule(
+        q.cast(DType::F32).into_dispatch(),
+        k.cast(DType::F32).into_dispatch(),
+        v.cast(DType::F32).into_dispatch(),
+        g.cast(DType::F32).into_dispatch(),
+        beta.cast(DType::F32).into_dispatch(),
+        segments.cast(DType::F32).into_dispatch(),
     ))
 }
 
@@ -125,6 +159,19 @@ pub trait AttentionGrad: Backend {
         o: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> [FloatTensor<Self>; 3];
+
+    /// `[dq, dk, dv, dg, dbeta]` of [`CpuKernels::gated_delta_rule`] from its inputs and the
+    /// output's gradient (the states are recomputed from checkpoints every 64 tokens).
+    #[allow(clippy::too_many_arguments)]
+    fn gated_delta_rule_backward(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        g: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        segments: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 5];
 }
 
 // Autodiff: the backward recomputes the scores (flash-attention style) from q, k, v, the groups
@@ -162,6 +209,48 @@ impl<B: Backend + CpuKernels + AttentionGrad, C: CheckpointStrategy> CpuKernels 
             OpsKind::UnTracked(prep) => {
                 prep.finish(B::causal_attention(q.into_primitive(), k.into_primitive(), v.into_primitive(), groups))
             }
+        }
+    }
+
+    fn gated_delta_rule(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        g: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        segments: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct RuleBackward;
+        impl<B: Backend + AttentionGrad> Backward<B, 5> for RuleBackward {
+            type State = [FloatTensor<B>; 6];
+            fn backward(self, ops: Ops<Self::State, 5>, grads: &mut Gradients, _: &mut Checkpointer) {
+                let grad = grads.consume::<B>(&ops.node);
+                let [q, k, v, g, beta, segments] = ops.state;
+                let d = B::gated_delta_rule_backward(q, k, v, g, beta, segments, grad);
+                for (node, g) in ops.parents.into_iter().zip(d) {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, g);
+                    }
+                }
+            }
+        }
+        let segments = segments.into_primitive();
+        let nodes = [q.node(), k.node(), v.node(), g.node(), beta.node()];
+        match RuleBackward.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let [q, k, v, g, beta] = [q, k, v, g, beta].map(|x| x.primitive().clone());
+                let o = B::gated_delta_rule(q.clone(), k.clone(), v.clone(), g.clone(), beta.clone(), segments.clone());
+                prep.finish([q, k, v, g, beta, segments], o)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::gated_delta_rule(
+                q.into_primitive(),
+                k.into_primitive(),
+                v.into_primitive(),
+                g.into_primitive(),
+                beta.into_primitive(),
+                segments,
+            )),
         }
     }
 }
@@ -244,6 +333,17 @@ mod flex {
             });
             Flex::float_from_data(TensorData::new(o, [dm.b, dm.h, dm.t, dm.d]), &device)
         }
+
+        fn gated_delta_rule(
+            q: FloatTensor<Self>,
+            k: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            g: FloatTensor<Self>,
+            beta: FloatTensor<Self>,
+            segments: FloatTensor<Self>,
+        ) -> FloatTensor<Self> {
+            rule_forward(q, k, v, g, beta, segments)
+        }
     }
 
     impl AttentionGrad for Flex {
@@ -298,6 +398,251 @@ mod flex {
             };
             [out(dq, dm.h), out(dk, dm.hkv), out(dv, dm.hkv)]
         }
+
+        fn gated_delta_rule_backward(
+            q: FloatTensor<Self>,
+            k: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            g: FloatTensor<Self>,
+            beta: FloatTensor<Self>,
+            segments: FloatTensor<Self>,
+            grad: FloatTensor<Self>,
+        ) -> [FloatTensor<Self>; 5] {
+            rule_backward(q, k, v, g, beta, segments, grad)
+        }
+    }
+
+    /// Shapes of one gated-delta-rule call.
+    #[derive(Clone, Copy)]
+    struct RuleDims {
+        h: usize,
+        t: usize,
+        dk: usize,
+        dv: usize,
+    }
+
+    /// Tokens between state checkpoints in the backward pass.
+    const RULE_BLOCK: usize = 64;
+
+    fn rule_dims(q: &FloatTensor<Flex>, v: &FloatTensor<Flex>) -> (usize, RuleDims) {
+        let (qs, vs) = (q.shape(), v.shape());
+        (qs[0], RuleDims { h: qs[1], t: qs[2], dk: qs[3], dv: vs[3] })
+    }
+
+    /// One token of the rule on state `s` (`dk × dv`, row-major), from `p` = the state it reads
+    /// (already reset at a segment start): `s = e^g p + k δᵀ`, `δ = β (v − (e^g p)ᵀ k)`.
+    /// Returns `δ` and `pred = (e^g p)ᵀ k` through the out slices.
+    #[allow(clippy::too_many_arguments)]
+    fn rule_step(
+        s: &mut [f32],
+        a: f32,
+        k: &[f32],
+        v: &[f32],
+        beta: f32,
+        dv: usize,
+        delta: &mut [f32],
+        pred: &mut [f32],
+    ) {
+        s.iter_mut().for_each(|x| *x *= a);
+        pred.iter_mut().for_each(|x| *x = 0.0);
+        for (i, &ki) in k.iter().enumerate() {
+            axpy(pred, ki, &s[i * dv..][..dv]);
+        }
+        for j in 0..dv {
+            delta[j] = beta * (v[j] - pred[j]);
+        }
+        for (i, &ki) in k.iter().enumerate() {
+            axpy(&mut s[i * dv..][..dv], ki, delta);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn rule_forward_host(
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        g: &[f32],
+        beta: &[f32],
+        seg: &[f32],
+        b: usize,
+        dm: RuleDims,
+    ) -> Vec<f32> {
+        let RuleDims { h, t, dk, dv } = dm;
+        let scale = (dk as f32).powf(-0.5);
+        let mut o = vec![0f32; b * h * t * dv];
+        o.par_chunks_mut(t * dv).enumerate().for_each(|(bh, o)| {
+            let bi = bh / h;
+            let (qh, kh) = (&q[bh * t * dk..][..t * dk], &k[bh * t * dk..][..t * dk]);
+            let (vh, gh, bh_) = (&v[bh * t * dv..][..t * dv], &g[bh * t..][..t], &beta[bh * t..][..t]);
+            let sh = &seg[bi * t..][..t];
+            let mut s = vec![0f32; dk * dv];
+            let (mut delta, mut pred) = (vec![0f32; dv], vec![0f32; dv]);
+            for ti in 0..t {
+                if ti > 0 && sh[ti] != sh[ti - 1] {
+                    s.iter_mut().for_each(|x| *x = 0.0);
+                }
+                let kt = &kh[ti * dk..][..dk];
+                rule_step(&mut s, gh[ti].exp(), kt, &vh[ti * dv..][..dv], bh_[ti], dv, &mut delta, &mut pred);
+                let ot = &mut o[ti * dv..][..dv];
+                for (i, &qi) in qh[ti * dk..][..dk].iter().enumerate() {
+                    axpy(ot, qi * scale, &s[i * dv..][..dv]);
+                }
+            }
+        });
+        o
+    }
+
+    fn rule_inputs(x: [&FloatTensor<Flex>; 6]) -> [FloatTensor<Flex>; 6] {
+        x.map(host)
+    }
+
+    fn rule_forward(
+        q: FloatTensor<Flex>,
+        k: FloatTensor<Flex>,
+        v: FloatTensor<Flex>,
+        g: FloatTensor<Flex>,
+        beta: FloatTensor<Flex>,
+        segments: FloatTensor<Flex>,
+    ) -> FloatTensor<Flex> {
+        let device = q.device();
+        let (b, dm) = rule_dims(&q, &v);
+        let [q, k, v, g, beta, seg] = rule_inputs([&q, &k, &v, &g, &beta, &segments]);
+        let o = rule_forward_host(slice(&q), slice(&k), slice(&v), slice(&g), slice(&beta), slice(&seg), b, dm);
+        Flex::float_from_data(TensorData::new(o, [b, dm.h, dm.t, dm.dv]), &device)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn rule_backward(
+        q: FloatTensor<Flex>,
+        k: FloatTensor<Flex>,
+        v: FloatTensor<Flex>,
+        g: FloatTensor<Flex>,
+        beta: FloatTensor<Flex>,
+        segments: FloatTensor<Flex>,
+        grad: FloatTensor<Flex>,
+    ) -> [FloatTensor<Flex>; 5] {
+        let device = q.device();
+        let (b, dm) = rule_dims(&q, &v);
+        let RuleDims { h, t, dk, dv } = dm;
+        let [q, k, v, g, beta, seg] = rule_inputs([&q, &k, &v, &g, &beta, &segments]);
+        let go = host(&grad);
+        let (q, k, v, g, beta, seg, go) =
+            (slice(&q), slice(&k), slice(&v), slice(&g), slice(&beta), slice(&seg), slice(&go));
+        let scale = (dk as f32).powf(-0.5);
+        let (mut dq, mut dk_, mut dv_) =
+            (vec![0f32; b * h * t * dk], vec![0f32; b * h * t * dk], vec![0f32; b * h * t * dv]);
+        let (mut dg, mut db) = (vec![0f32; b * h * t], vec![0f32; b * h * t]);
+        dq.par_chunks_mut(t * dk)
+            .zip(dk_.par_chunks_mut(t * dk))
+            .zip(dv_.par_chunks_mut(t * dv))
+            .zip(dg.par_chunks_mut(t).zip(db.par_chunks_mut(t)))
+            .enumerate()
+            .for_each(|(bh, (((dq, dkh), dvh), (dg, db)))| {
+                let bi = bh / h;
+                let (qh, kh) = (&q[bh * t * dk..][..t * dk], &k[bh * t * dk..][..t * dk]);
+                let (vh, gh, bt) = (&v[bh * t * dv..][..t * dv], &g[bh * t..][..t], &beta[bh * t..][..t]);
+                let (sh, goh) = (&seg[bi * t..][..t], &go[bh * t * dv..][..t * dv]);
+                let n = dk * dv;
+                let reset = |ti: usize| ti > 0 && sh[ti] != sh[ti - 1];
+                // Checkpoints: the state entering every RULE_BLOCK-th token (before its reset).
+                let blocks = t.div_ceil(RULE_BLOCK);
+                let mut checkpoints = vec![0f32; blocks * n];
+                let mut s = vec![0f32; n];
+                let (mut delta, mut pred) = (vec![0f32; dv], vec![0f32; dv]);
+                for ti in 0..t {
+                    if ti % RULE_BLOCK == 0 {
+                        checkpoints[(ti / RULE_BLOCK) * n..][..n].copy_from_slice(&s);
+                    }
+                    if reset(ti) {
+                        s.iter_mut().for_each(|x| *x = 0.0);
+                    }
+                    rule_step(
+                        &mut s,
+                        gh[ti].exp(),
+                        &kh[ti * dk..][..dk],
+                        &vh[ti * dv..][..dv],
+                        bt[ti],
+                        dv,
+                        &mut delta,
+                        &mut pred,
+                    );
+                }
+                // Reverse pass, one block at a time: recompute the block's states forward, then
+                // walk it backwards carrying dS (the gradient of the state leaving the token).
+                let mut ds = vec![0f32; n];
+                let mut prev = vec![0f32; RULE_BLOCK * n]; // state read by each token (after reset)
+                let mut deltas = vec![0f32; RULE_BLOCK * dv];
+                let mut preds = vec![0f32; RULE_BLOCK * dv];
+                let mut after = vec![0f32; n];
+                let (mut ddelta, mut dpred) = (vec![0f32; dv], vec![0f32; dv]);
+                for blk in (0..blocks).rev() {
+                    let start = blk * RULE_BLOCK;
+                    let end = (start + RULE_BLOCK).min(t);
+                    s.copy_from_slice(&checkpoints[blk * n..][..n]);
+                    for ti in start..end {
+                        if reset(ti) {
+                            s.iter_mut().for_each(|x| *x = 0.0);
+                        }
+                        let r = ti - start;
+                        prev[r * n..][..n].copy_from_slice(&s);
+                        let (dl, pr) = (&mut deltas[r * dv..][..dv], &mut preds[r * dv..][..dv]);
+                        rule_step(&mut s, gh[ti].exp(), &kh[ti * dk..][..dk], &vh[ti * dv..][..dv], bt[ti], dv, dl, pr);
+                    }
+                    for ti in (start..end).rev() {
+                        let r = ti - start;
+                        let a = gh[ti].exp();
+                        let p = &prev[r * n..][..n];
+                        let (kt, vt, qt, got) =
+                            (&kh[ti * dk..][..dk], &vh[ti * dv..][..dv], &qh[ti * dk..][..dk], &goh[ti * dv..][..dv]);
+                        let (dl, pr) = (&deltas[r * dv..][..dv], &preds[r * dv..][..dv]);
+                        // The state after the token: S = a·P + k δᵀ.
+                        for i in 0..dk {
+                            for j in 0..dv {
+                                after[i * dv + j] = a * p[i * dv + j] + kt[i] * dl[j];
+                            }
+                        }
+                        // o = Sᵀ (scale·q): dq = scale·S·do, dS += scale·q doᵀ.
+                        let dqt = &mut dq[ti * dk..][..dk];
+                        for i in 0..dk {
+                            dqt[i] = scale * dot(&after[i * dv..][..dv], got);
+                            axpy(&mut ds[i * dv..][..dv], scale * qt[i], got);
+                        }
+                        // S = S̃ + k δᵀ: dδ = dSᵀ k, dk = dS δ.
+                        ddelta.iter_mut().for_each(|x| *x = 0.0);
+                        let dkt = &mut dkh[ti * dk..][..dk];
+                        for i in 0..dk {
+                            axpy(&mut ddelta, kt[i], &ds[i * dv..][..dv]);
+                            dkt[i] = dot(&ds[i * dv..][..dv], dl);
+                        }
+                        // δ = β (v − pred): dv = β dδ, dβ = dδ·(v − pred), dpred = −β dδ.
+                        let dvt = &mut dvh[ti * dv..][..dv];
+                        let mut dbeta = 0.0;
+                        for j in 0..dv {
+                            dvt[j] = bt[ti] * ddelta[j];
+                            dbeta += ddelta[j] * (vt[j] - pr[j]);
+                            dpred[j] = -bt[ti] * ddelta[j];
+                        }
+                        db[ti] = dbeta;
+                        // pred = S̃ᵀ k with S̃ = a·P: dS̃ = dS + k dpredᵀ, dk += S̃ dpred.
+                        let mut da = 0.0;
+                        for i in 0..dk {
+                            dkt[i] += a * dot(&p[i * dv..][..dv], &dpred);
+                            axpy(&mut ds[i * dv..][..dv], kt[i], &dpred);
+                            da += dot(&ds[i * dv..][..dv], &p[i * dv..][..dv]);
+                        }
+                        // S̃ = e^g P: dg = a·⟨dS̃, P⟩, dP = a·dS̃; a reset cuts the chain.
+                        dg[ti] = a * da;
+                        if reset(ti) {
+                            ds.iter_mut().for_each(|x| *x = 0.0);
+                        } else {
+                            ds.iter_mut().for_each(|x| *x *= a);
+                        }
+                    }
+                }
+            });
+        let out = |x: Vec<f32>, d: usize| Flex::float_from_data(TensorData::new(x, [b, h, t, d]), &device);
+        let out3 = |x: Vec<f32>| Flex::float_from_data(TensorData::new(x, [b, h, t]), &device);
+        [out(dq, dk), out(dk_, dk), out(dv_, dv), out3(dg), out3(db)]
     }
 
     fn slice(x: &FloatTensor<Flex>) -> &[f32] {

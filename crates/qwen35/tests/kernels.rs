@@ -144,7 +144,7 @@ fn attention_reference(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, groups: &[f32])
 #[test]
 fn fused_attention_matches_reference_with_gqa_packing_and_padding() {
     let device = Device::flex().autodiff();
-    assert!(kernels::has_fused_attention(&device));
+    assert!(kernels::has_cpu_kernels(&device));
     let (b, h, hkv, t, d) = (2, 4, 2, 45, 20);
     // Row 0: three packed examples; row 1: left padding (unique ids) then one example.
     let mut groups: Vec<f32> = (0..t).map(|i| [1.0, 2.0, 3.0][(i * 3) / t]).collect();
@@ -172,4 +172,68 @@ fn fused_attention_matches_reference_with_gqa_packing_and_padding() {
     {
         assert!(e < 1e-5, "{name} differs by {e} (relative)");
     }
+}
+
+#[test]
+fn cpu_rule_kernel_matches_chunked_reference_values_and_gradients() {
+    let device = Device::flex().autodiff();
+    // 150 tokens: the backward's 64-token checkpoints split it 64 + 64 + 22; examples of 37
+    // tokens cross the checkpoint and chunk borders.
+    let base = rule_inputs(2, 3, 150, 16, 24, &device);
+    let weights = Tensor::<4>::random([2, 3, 150, 24], Distribution::Normal(0.0, 1.0), &device);
+    let run = |fused: bool| {
+        let (q, k, v) = (base.q.clone().require_grad(), base.k.clone().require_grad(), base.v.clone().require_grad());
+        let (g, beta) = (base.g.clone().require_grad(), base.beta.clone().require_grad());
+        let out = if fused {
+            kernels::gated_delta_rule(
+                q.clone(),
+                k.clone(),
+                v.clone(),
+                g.clone(),
+                beta.clone(),
+                base.segments.clone().unwrap(),
+            )
+        } else {
+            let input = RuleInput {
+                q: q.clone(),
+                k: k.clone(),
+                v: v.clone(),
+                g: g.clone(),
+                beta: beta.clone(),
+                initial_state: None,
+                segments: base.segments.clone(),
+            };
+            gated_delta_rule::chunked_reference(input).0
+        };
+        let grads = (out.clone() * weights.clone()).sum().backward();
+        let g4 = |x: &Tensor<4>| x.grad(&grads).unwrap();
+        let g3 = |x: &Tensor<3>| x.grad(&grads).unwrap();
+        (out, [g4(&q), g4(&k), g4(&v)], [g3(&g), g3(&beta)])
+    };
+    let (o1, g41, g31) = run(true);
+    let (o2, g42, g32) = run(false);
+    // Token-by-token vs chunked (triangular solve, decays as exp of cumulative sums): the same
+    // f32 math in a different order; 1e-4 of the largest entry.
+    let e = rel_err(o1, o2);
+    assert!(e < 1e-4, "outputs differ by {e}");
+    for (name, (a, b)) in ["q", "k", "v"].iter().zip(g41.into_iter().zip(g42)) {
+        let e = rel_err(a, b);
+        assert!(e < 1e-4, "d{name} differs by {e}");
+    }
+    for (name, (a, b)) in ["g", "beta"].iter().zip(g31.into_iter().zip(g32)) {
+        let e = rel_err(a, b);
+        assert!(e < 1e-4, "d{name} differs by {e}");
+    }
+}
+
+#[test]
+fn cpu_rule_kernel_without_segments_matches_recurrent_form() {
+    let device = Device::flex();
+    let mut input = rule_inputs(1, 2, 70, 8, 12, &device);
+    input.segments = None;
+    let (reference, _) = gated_delta_rule::recurrent(input.clone());
+    let fused =
+        kernels::gated_delta_rule(input.q, input.k, input.v, input.g, input.beta, Tensor::zeros([1, 70], &device));
+    let e = rel_err(fused, reference);
+    assert!(e < 1e-5, "differs from the recurrent form by {e}");
 }
