@@ -443,16 +443,18 @@ mod flex {
         delta: &mut [f32],
         pred: &mut [f32],
     ) {
-        s.iter_mut().for_each(|x| *x *= a);
+        // Two passes over the state: pred = a·(Pᵀk), then S = a·P + k δᵀ row by row.
         pred.iter_mut().for_each(|x| *x = 0.0);
         for (i, &ki) in k.iter().enumerate() {
-            axpy(pred, ki, &s[i * dv..][..dv]);
+            axpy(pred, a * ki, &s[i * dv..][..dv]);
         }
         for j in 0..dv {
             delta[j] = beta * (v[j] - pred[j]);
         }
         for (i, &ki) in k.iter().enumerate() {
-            axpy(&mut s[i * dv..][..dv], ki, delta);
+            for (x, &d) in s[i * dv..][..dv].iter_mut().zip(delta.iter()) {
+                *x = a * *x + ki * d;
+            }
         }
     }
 
@@ -573,8 +575,7 @@ mod flex {
                 let mut prev = vec![0f32; RULE_BLOCK * n]; // state read by each token (after reset)
                 let mut deltas = vec![0f32; RULE_BLOCK * dv];
                 let mut preds = vec![0f32; RULE_BLOCK * dv];
-                let mut after = vec![0f32; n];
-                let (mut ddelta, mut dpred) = (vec![0f32; dv], vec![0f32; dv]);
+                let (mut ddelta, mut dpred, mut row) = (vec![0f32; dv], vec![0f32; dv], vec![0f32; dv]);
                 for blk in (0..blocks).rev() {
                     let start = blk * RULE_BLOCK;
                     let end = (start + RULE_BLOCK).min(t);
@@ -595,24 +596,22 @@ mod flex {
                         let (kt, vt, qt, got) =
                             (&kh[ti * dk..][..dk], &vh[ti * dv..][..dv], &qh[ti * dk..][..dk], &goh[ti * dv..][..dv]);
                         let (dl, pr) = (&deltas[r * dv..][..dv], &preds[r * dv..][..dv]);
-                        // The state after the token: S = a·P + k δᵀ.
-                        for i in 0..dk {
-                            for j in 0..dv {
-                                after[i * dv + j] = a * p[i * dv + j] + kt[i] * dl[j];
-                            }
-                        }
-                        // o = Sᵀ (scale·q): dq = scale·S·do, dS += scale·q doᵀ.
-                        let dqt = &mut dq[ti * dk..][..dk];
-                        for i in 0..dk {
-                            dqt[i] = scale * dot(&after[i * dv..][..dv], got);
-                            axpy(&mut ds[i * dv..][..dv], scale * qt[i], got);
-                        }
-                        // S = S̃ + k δᵀ: dδ = dSᵀ k, dk = dS δ.
+                        // Pass 1, row by row: the state after the token S = a·P + k δᵀ;
+                        // o = Sᵀ(scale·q) gives dq = scale·S·do and dS += scale·q doᵀ; then
+                        // S = S̃ + k δᵀ gives dδ = dSᵀk and dk = dS·δ.
                         ddelta.iter_mut().for_each(|x| *x = 0.0);
+                        let dqt = &mut dq[ti * dk..][..dk];
                         let dkt = &mut dkh[ti * dk..][..dk];
                         for i in 0..dk {
-                            axpy(&mut ddelta, kt[i], &ds[i * dv..][..dv]);
-                            dkt[i] = dot(&ds[i * dv..][..dv], dl);
+                            let (pi, dsi) = (&p[i * dv..][..dv], &mut ds[i * dv..][..dv]);
+                            let ki = kt[i];
+                            for ((r, &x), &d) in row.iter_mut().zip(pi).zip(dl) {
+                                *r = a * x + ki * d;
+                            }
+                            dqt[i] = scale * dot(&row, got);
+                            axpy(dsi, scale * qt[i], got);
+                            axpy(&mut ddelta, ki, dsi);
+                            dkt[i] = dot(dsi, dl);
                         }
                         // δ = β (v − pred): dv = β dδ, dβ = dδ·(v − pred), dpred = −β dδ.
                         let dvt = &mut dvh[ti * dv..][..dv];
@@ -623,20 +622,18 @@ mod flex {
                             dpred[j] = -bt[ti] * ddelta[j];
                         }
                         db[ti] = dbeta;
-                        // pred = S̃ᵀ k with S̃ = a·P: dS̃ = dS + k dpredᵀ, dk += S̃ dpred.
-                        let mut da = 0.0;
+                        // Pass 2: pred = S̃ᵀk with S̃ = a·P gives dS̃ = dS + k dpredᵀ and
+                        // dk += S̃·dpred; dg = a·⟨dS̃, P⟩; dP = a·dS̃ (0 across a reset).
+                        let keep = if reset(ti) { 0.0 } else { a };
+                        let mut da = 0.0f32;
                         for i in 0..dk {
-                            dkt[i] += a * dot(&p[i * dv..][..dv], &dpred);
-                            axpy(&mut ds[i * dv..][..dv], kt[i], &dpred);
-                            da += dot(&ds[i * dv..][..dv], &p[i * dv..][..dv]);
+                            let (pi, dsi) = (&p[i * dv..][..dv], &mut ds[i * dv..][..dv]);
+                            dkt[i] += a * dot(pi, &dpred);
+                            axpy(dsi, kt[i], &dpred);
+                            da += dot(dsi, pi);
+                            dsi.iter_mut().for_each(|x| *x *= keep);
                         }
-                        // S̃ = e^g P: dg = a·⟨dS̃, P⟩, dP = a·dS̃; a reset cuts the chain.
                         dg[ti] = a * da;
-                        if reset(ti) {
-                            ds.iter_mut().for_each(|x| *x = 0.0);
-                        } else {
-                            ds.iter_mut().for_each(|x| *x *= a);
-                        }
                     }
                 }
             });

@@ -121,6 +121,10 @@ enum Command {
         /// Value head width.
         #[arg(long, default_value_t = 128)]
         dv: usize,
+        /// auto (what the model runs on this device: the token-by-token CPU kernel on cpu, the
+        /// chunked form with the fused solve elsewhere), chunked, or reference (plain ops only).
+        #[arg(long, default_value = "auto")]
+        form: String,
         #[command(flatten)]
         common: Common,
     },
@@ -133,7 +137,7 @@ fn main() -> Result<()> {
             train(&size, &mode, rank, gradient_checkpointing, &common)
         }
         Command::Layer { size, kind, common } => layer(&size, &kind, &common),
-        Command::Rule { heads, dk, dv, common } => rule(heads, dk, dv, &common),
+        Command::Rule { heads, dk, dv, form, common } => rule(heads, dk, dv, &form, &common),
     }
 }
 
@@ -380,9 +384,15 @@ fn layer(size: &str, kind: &str, c: &Common) -> Result<()> {
     )
 }
 
-fn rule(heads: usize, dk: usize, dv: usize, c: &Common) -> Result<()> {
+fn rule(heads: usize, dk: usize, dv: usize, form: &str, c: &Common) -> Result<()> {
     let (dev, _) = device_and_dtype(c)?;
     let device = dev.autodiff();
+    let form = match form {
+        "auto" if qwen35::kernels::has_cpu_kernels(&device) => "cpu-kernel",
+        "auto" => "chunked",
+        "chunked" | "reference" => form,
+        other => bail!("unknown --form {other:?}; use auto, chunked or reference"),
+    };
     let (b, t) = (c.batch, c.seq);
     let normal = |shape: [usize; 4]| Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
     let unit = |x: Tensor<4>| {
@@ -398,8 +408,17 @@ fn rule(heads: usize, dk: usize, dv: usize, c: &Common) -> Result<()> {
         let leaf4 = |x: &Tensor<4>| x.clone().detach().require_grad();
         let leaf3 = |x: &Tensor<3>| x.clone().detach().require_grad();
         let (q, k, v, g, beta) = (leaf4(&q0), leaf4(&k0), leaf4(&v0), leaf3(&g0), leaf3(&beta0));
-        let input = RuleInput { q: q.clone(), k, v, g, beta, initial_state: None, segments: None };
-        let (out, _) = gated_delta_rule::chunked(input);
+        let out = match form {
+            "cpu-kernel" => qwen35::kernels::gated_delta_rule(q.clone(), k, v, g, beta, Tensor::zeros([b, t], &device)),
+            _ => {
+                let input = RuleInput { q: q.clone(), k, v, g, beta, initial_state: None, segments: None };
+                if form == "chunked" {
+                    gated_delta_rule::chunked(input).0
+                } else {
+                    gated_delta_rule::chunked_reference(input).0
+                }
+            }
+        };
         let grads = out.sum().backward();
         let _: f32 = q.grad(&grads).context("no gradient reached q")?.sum().into_scalar();
         Ok(())
@@ -407,10 +426,10 @@ fn rule(heads: usize, dk: usize, dv: usize, c: &Common) -> Result<()> {
     report(
         c,
         "rule",
-        &format!("GDN rule h{heads} dk{dk} dv{dv}"),
+        &format!("GDN rule h{heads} dk{dk} dv{dv} ({form})"),
         &times,
         b * t,
         None,
-        json!({"heads": heads, "dk": dk, "dv": dv, "chunk": gated_delta_rule::CHUNK}),
+        json!({"heads": heads, "dk": dk, "dv": dv, "chunk": gated_delta_rule::CHUNK, "form": form}),
     )
 }
