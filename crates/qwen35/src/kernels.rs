@@ -295,7 +295,7 @@ mod flex {
         let (qs, ks) = (q.shape(), k.shape());
         let d = Dims { b: qs[0], h: qs[1], hkv: ks[1], t: qs[2], d: qs[3] };
         assert!(
-            ks[0] == d.b && ks[2] == d.t && ks[3] == d.d && d.hkv > 0 && d.h % d.hkv == 0,
+            ks[0] == d.b && ks[2] == d.t && ks[3] == d.d && d.hkv > 0 && d.h.is_multiple_of(d.hkv),
             "causal_attention: q {qs:?} and k/v {ks:?} do not fit (GQA needs h % h_kv == 0)"
         );
         d
