@@ -23,6 +23,9 @@ SEQS=${SEQS:-"2048 4096"}
 MODES=${MODES:-"lora full"}
 ITERS=${ITERS:-5}
 WARMUP=${WARMUP:-2}
+command -v nvidia-smi >/dev/null || { echo "gpu.sh: nvidia-smi not found; it needs one NVIDIA GPU (CPU: benches/cpu.sh)" >&2; exit 1; }
+"$PYTHON" -c "import torch, transformers, peft; assert torch.cuda.is_available() or '$TORCH_DEVICE' != 'cuda'" \
+  || { echo "gpu.sh: $PYTHON needs torch (with CUDA), transformers and peft" >&2; exit 1; }
 mkdir -p "$OUT"
 if [ -z "${BENCH:-}" ]; then
   cargo build --release --features "${FEATURES:-cuda}" --bin bench >&2 || exit 1
