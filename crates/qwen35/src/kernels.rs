@@ -31,8 +31,7 @@ pub trait Kernels: Backend {
 /// `(I + A)⁻¹` for strictly lower-triangular `A` `[n, m, m]` (f32), fused: one kernel launch on
 /// GPU backends, one pass per matrix on `flex`. Differentiable.
 pub fn unit_lower_inverse(a: Tensor<3>) -> Tensor<3> {
-    let a = if a.dtype() == DType::F32 { a } else { a.cast(DType::F32) };
-    Tensor::from_dispatch(<Dispatch as Kernels>::unit_lower_inverse(a.into_dispatch()))
+    Tensor::from_dispatch(<Dispatch as Kernels>::unit_lower_inverse(a.cast(DType::F32).into_dispatch()))
 }
 
 /// Kernels that exist on `flex` only (the GPU backends use the plain-op path for these).
@@ -81,11 +80,10 @@ pub fn has_cpu_kernels(device: &burn::tensor::Device) -> bool {
 /// Fused causal attention (f32; see [`CpuKernels::causal_attention`]). Only where
 /// [`has_cpu_kernels`] says so. Differentiable.
 pub fn causal_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, groups: Tensor<2>) -> Tensor<4> {
-    let f32 = |x: Tensor<4>| if x.dtype() == DType::F32 { x } else { x.cast(DType::F32) };
     Tensor::from_dispatch(<Dispatch as CpuKernels>::causal_attention(
-        f32(q).into_dispatch(),
-        f32(k).into_dispatch(),
-        f32(v).into_dispatch(),
+        q.cast(DType::F32).into_dispatch(),
+        k.cast(DType::F32).into_dispatch(),
+        v.cast(DType::F32).into_dispatch(),
         groups.cast(DType::F32).into_dispatch(),
     ))
 }
@@ -147,10 +145,11 @@ impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
     }
 }
 
-/// The gradients of [`CpuKernels::causal_attention`]: `[dq, dk, dv]` from the inputs, the output
-/// and the output's gradient. Called by the autodiff backward on the inner backend.
-pub trait AttentionGrad: Backend {
-    /// `[dq, dk, dv]` shaped like `q`, `k`, `v`.
+/// The backward passes of the [`CpuKernels`], called by their autodiff backward on the inner
+/// backend.
+pub trait CpuKernelGrads: Backend {
+    /// `[dq, dk, dv]` of [`CpuKernels::causal_attention`] from its inputs, its output and the
+    /// output's gradient, shaped like `q`, `k`, `v`.
     fn causal_attention_backward(
         q: FloatTensor<Self>,
         k: FloatTensor<Self>,
@@ -176,7 +175,7 @@ pub trait AttentionGrad: Backend {
 
 // Autodiff: the backward recomputes the scores (flash-attention style) from q, k, v, the groups
 // and the output; it never holds a `t × t` matrix either.
-impl<B: Backend + CpuKernels + AttentionGrad, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
+impl<B: Backend + CpuKernels + CpuKernelGrads, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
     fn causal_attention(
         q: FloatTensor<Self>,
         k: FloatTensor<Self>,
@@ -185,7 +184,7 @@ impl<B: Backend + CpuKernels + AttentionGrad, C: CheckpointStrategy> CpuKernels 
     ) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct AttentionBackward;
-        impl<B: Backend + AttentionGrad> Backward<B, 3> for AttentionBackward {
+        impl<B: Backend + CpuKernelGrads> Backward<B, 3> for AttentionBackward {
             type State = [FloatTensor<B>; 5];
             fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
                 let [nq, nk, nv] = ops.parents;
@@ -222,7 +221,7 @@ impl<B: Backend + CpuKernels + AttentionGrad, C: CheckpointStrategy> CpuKernels 
     ) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct RuleBackward;
-        impl<B: Backend + AttentionGrad> Backward<B, 5> for RuleBackward {
+        impl<B: Backend + CpuKernelGrads> Backward<B, 5> for RuleBackward {
             type State = [FloatTensor<B>; 6];
             fn backward(self, ops: Ops<Self::State, 5>, grads: &mut Gradients, _: &mut Checkpointer) {
                 let grad = grads.consume::<B>(&ops.node);
@@ -346,7 +345,7 @@ mod flex {
         }
     }
 
-    impl AttentionGrad for Flex {
+    impl CpuKernelGrads for Flex {
         fn causal_attention_backward(
             q: FloatTensor<Self>,
             k: FloatTensor<Self>,
@@ -458,17 +457,18 @@ mod flex {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn rule_forward_host(
-        q: &[f32],
-        k: &[f32],
-        v: &[f32],
-        g: &[f32],
-        beta: &[f32],
-        seg: &[f32],
-        b: usize,
-        dm: RuleDims,
-    ) -> Vec<f32> {
+    fn rule_forward(
+        q: FloatTensor<Flex>,
+        k: FloatTensor<Flex>,
+        v: FloatTensor<Flex>,
+        g: FloatTensor<Flex>,
+        beta: FloatTensor<Flex>,
+        segments: FloatTensor<Flex>,
+    ) -> FloatTensor<Flex> {
+        let device = q.device();
+        let (b, dm) = rule_dims(&q, &v);
+        let host = [&q, &k, &v, &g, &beta, &segments].map(host);
+        let [q, k, v, g, beta, seg] = [0, 1, 2, 3, 4, 5].map(|i| slice(&host[i]));
         let RuleDims { h, t, dk, dv } = dm;
         let scale = (dk as f32).powf(-0.5);
         let mut o = vec![0f32; b * h * t * dv];
@@ -491,26 +491,7 @@ mod flex {
                 }
             }
         });
-        o
-    }
-
-    fn rule_inputs(x: [&FloatTensor<Flex>; 6]) -> [FloatTensor<Flex>; 6] {
-        x.map(host)
-    }
-
-    fn rule_forward(
-        q: FloatTensor<Flex>,
-        k: FloatTensor<Flex>,
-        v: FloatTensor<Flex>,
-        g: FloatTensor<Flex>,
-        beta: FloatTensor<Flex>,
-        segments: FloatTensor<Flex>,
-    ) -> FloatTensor<Flex> {
-        let device = q.device();
-        let (b, dm) = rule_dims(&q, &v);
-        let [q, k, v, g, beta, seg] = rule_inputs([&q, &k, &v, &g, &beta, &segments]);
-        let o = rule_forward_host(slice(&q), slice(&k), slice(&v), slice(&g), slice(&beta), slice(&seg), b, dm);
-        Flex::float_from_data(TensorData::new(o, [b, dm.h, dm.t, dm.dv]), &device)
+        Flex::float_from_data(TensorData::new(o, [b, h, t, dv]), &device)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -526,10 +507,8 @@ mod flex {
         let device = q.device();
         let (b, dm) = rule_dims(&q, &v);
         let RuleDims { h, t, dk, dv } = dm;
-        let [q, k, v, g, beta, seg] = rule_inputs([&q, &k, &v, &g, &beta, &segments]);
-        let go = host(&grad);
-        let (q, k, v, g, beta, seg, go) =
-            (slice(&q), slice(&k), slice(&v), slice(&g), slice(&beta), slice(&seg), slice(&go));
+        let host = [&q, &k, &v, &g, &beta, &segments, &grad].map(host);
+        let [q, k, v, g, beta, seg, go] = [0, 1, 2, 3, 4, 5, 6].map(|i| slice(&host[i]));
         let scale = (dk as f32).powf(-0.5);
         let (mut dq, mut dk_, mut dv_) =
             (vec![0f32; b * h * t * dk], vec![0f32; b * h * t * dk], vec![0f32; b * h * t * dv]);
