@@ -78,22 +78,39 @@ impl Attention {
             k = rope.apply(k);
         }
 
-        // 3. The fused kernel where the backend has one (GQA and packing inside, f32 inside).
-        if let (Some(groups), None) = (&ctx.attn_groups, &cache) {
-            let out = crate::kernels::causal_attention(q, k, v, groups.clone());
-            let out = out.cast(dtype).swap_dims(1, 2).reshape([b, t, nh * hd]);
-            let gate = sigmoid(gate.cast(DType::F32)).cast(dtype);
-            return self.o_proj.forward(out * gate);
-        }
+        // 3. Attention in f32: the fused kernel where the backend has one (GQA and packing
+        //    inside), else plain ops over the cache.
+        let out = match (&ctx.attn_groups, cache) {
+            (Some(groups), None) => crate::kernels::causal_attention(q, k, v, groups.clone()),
+            (_, cache) => self.plain_attention(q, k, v, ctx, cache),
+        };
+        let out = out.cast(dtype).swap_dims(1, 2).reshape([b, t, nh * hd]); // [b, t, nh*hd]
 
-        // 4. Append to the cache and read every key so far.
+        // 4. Output gate.
+        let gate = sigmoid(gate.cast(DType::F32)).cast(dtype);
+        self.o_proj.forward(out * gate)
+    }
+
+    /// Softmax attention in plain ops with f32 scores, probabilities and accumulation (as fused
+    /// SDPA kernels do): `q` `[b, nh, t, hd]`, `k`/`v` `[b, nkv, t, hd]` appended to the cache
+    /// first; masking from `ctx.attn_bias`. Returns `[b, nh, t, hd]` in f32.
+    fn plain_attention(
+        &self,
+        q: Tensor<4>,
+        k: Tensor<4>,
+        v: Tensor<4>,
+        ctx: &Context,
+        cache: Option<&mut LayerCache>,
+    ) -> Tensor<4> {
+        let [b, nh, _, hd] = q.dims();
+        let nkv = self.num_kv_heads;
         let (k, v) = match cache {
             Some(c) => c.append_kv(k, v),
             None => (k, v),
         };
         let total = k.dims()[2];
 
-        // 5. GQA: each kv head serves nh / nkv consecutive query heads.
+        // GQA: each kv head serves nh / nkv consecutive query heads.
         let rep = nh / nkv;
         let expand = |x: Tensor<4>| -> Tensor<4> {
             if rep == 1 {
@@ -102,20 +119,12 @@ impl Attention {
             x.unsqueeze_dim::<5>(2).expand([b, nkv, rep, total, hd]).reshape([b, nh, total, hd])
         };
         let (k, v) = (expand(k), expand(v));
-
-        // 6. Softmax attention with f32 scores, probabilities and accumulation (as fused SDPA
-        //    kernels do), output back in the run dtype.
         let (q, k, v) = (q.cast(DType::F32), k.cast(DType::F32), v.cast(DType::F32));
         let scores = q.matmul(k.swap_dims(2, 3)) * (hd as f64).powf(-0.5); // [b, nh, t, total]
         let scores = match &ctx.attn_bias {
             Some(bias) => scores + bias.clone(),
             None => scores,
         };
-        let probs = softmax(scores, 3);
-        let out = probs.matmul(v).cast(dtype).swap_dims(1, 2).reshape([b, t, nh * hd]); // [b, t, nh*hd]
-
-        // 7. Output gate.
-        let gate = sigmoid(gate.cast(DType::F32)).cast(dtype);
-        self.o_proj.forward(out * gate)
+        softmax(scores, 3).matmul(v)
     }
 }
