@@ -32,12 +32,14 @@ run train-tiny-full  train --size tiny --mode full --batch 4 --seq 256 --iters 1
 run layer-tiny-gdn   layer --size tiny --kind gdn --batch 4 --seq 256 --iters 10
 run layer-tiny-attn  layer --size tiny --kind attention --batch 4 --seq 256 --iters 10
 run rule-tiny        rule --heads 4 --dk 16 --dv 24 --batch 4 --seq 256 --iters 10
+run attention-tiny   attention --heads 4 --kv-heads 2 --head-dim 16 --batch 4 --seq 256 --iters 10
 run forward-tiny     forward --size tiny --batch 4 --seq 256 --iters 10
 if [ -z "${QUICK:-}" ]; then
   run train-0.8b-lora  train --size 0.8b --mode lora --batch 1 --seq 128 --iters 3
   run layer-0.8b-gdn   layer --size 0.8b --kind gdn --batch 1 --seq 512 --iters 3
   run layer-0.8b-attn  layer --size 0.8b --kind attention --batch 1 --seq 512 --iters 3
   run rule-0.8b        rule --heads 16 --dk 128 --dv 128 --batch 1 --seq 512 --iters 3
+  run attention-0.8b   attention --heads 8 --kv-heads 2 --head-dim 256 --batch 1 --seq 512 --iters 3
   run forward-0.8b     forward --size 0.8b --batch 1 --seq 128 --iters 3
 fi
 "$PYTHON" benches/compare.py "$OUT" --machine "$(nproc)-core $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $THREADS threads, f32"

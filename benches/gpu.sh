@@ -91,5 +91,7 @@ LAYER_SIZE=${LAYER_SIZE:-4b}; LAYER_SEQ=${LAYER_SEQ:-2048}
 case_ "layer-$LAYER_SIZE-gdn"  layer --size "$LAYER_SIZE" --kind gdn --batch 4 --seq "$LAYER_SEQ"
 case_ "layer-$LAYER_SIZE-attn" layer --size "$LAYER_SIZE" --kind attention --batch 4 --seq "$LAYER_SEQ"
 case_ rule-4b-shape             rule --heads 32 --dk 128 --dv 128 --batch 4 --seq "$LAYER_SEQ"
+case_ attention-4b-shape        attention --heads 16 --kv-heads 4 --head-dim 256 --batch 4 --seq "$LAYER_SEQ"
+case_ attention-4b-shape-plain  attention --heads 16 --kv-heads 4 --head-dim 256 --batch 4 --seq "$LAYER_SEQ" --form plain
 
 "$PYTHON" benches/compare.py "$OUT" --machine "$GPU; skillsft on --device $DEVICE ($( [ "$DEVICE" = wgpu ] && echo Vulkan || echo CUDA)), PyTorch on CUDA; $DTYPE; peak $PEAK TFLOP/s for MFU" | tee "$OUT/table.md"

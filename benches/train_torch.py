@@ -1,4 +1,4 @@
-"""PyTorch side of the skillsft benchmarks: the same work as `bench train|layer|rule|forward`, done
+"""PyTorch side of the skillsft benchmarks: the same work as `bench train|layer|rule|attention|forward`, done
 with torch + transformers (+ PEFT for LoRA, + `fla` / `causal-conv1d` kernels where installed).
 
     python benches/train_torch.py train --size 4b --mode lora --batch 4 --seq 2048 --device cuda --dtype bf16
@@ -75,6 +75,13 @@ def parse():
     sp.add_argument("--heads", type=int, default=16)
     sp.add_argument("--dk", type=int, default=128)
     sp.add_argument("--dv", type=int, default=128)
+    common(sp)
+    sp = sub.add_parser("attention")
+    sp.add_argument("--heads", type=int, default=16)
+    sp.add_argument("--kv-heads", type=int, default=4)
+    sp.add_argument("--head-dim", type=int, default=256)
+    sp.add_argument("--form", default="fused", choices=["fused", "plain"],
+                    help="fused: SDPA's best kernel (flash on CUDA); plain: SDPA's math backend")
     common(sp)
     return p.parse_args()
 
@@ -180,6 +187,23 @@ def main():
         flops = (train_flops_per_token(cfg, a.seq, True) - 6.0 * cfg.vocab_size * cfg.hidden_size) * tokens
         label = f"layer {a.size} {a.kind}"
         extra = dict(size=a.size, kind=a.kind)
+    elif a.bench == "attention":
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+        import contextlib
+        b, t, h, hkv, d = a.batch, a.seq, a.heads, a.kv_heads, a.head_dim
+        qkv = [torch.randn(b, n, t, d, device=dev, dtype=dtype) for n in (h, hkv, hkv)]
+        def backend():
+            return sdpa_kernel(SDPBackend.MATH) if a.form == "plain" else contextlib.nullcontext()
+
+        def step():
+            q, k, v = [x.detach().requires_grad_() for x in qkv]
+            with backend():
+                out = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+            out.float().sum().backward()
+            q.grad.sum().item()
+        flops = 7.0 * b * h * t * t * d
+        label = f"attention h{h}/{hkv} d{d} ({a.form})"
+        extra = dict(heads=h, kv_heads=hkv, head_dim=d, form=a.form)
     else:
         fn = mq.torch_chunk_gated_delta_rule  # fla's chunk_gated_delta_rule when fla imports
         b, t, h = a.batch, a.seq, a.heads

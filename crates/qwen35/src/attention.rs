@@ -78,8 +78,8 @@ impl Attention {
             k = rope.apply(k);
         }
 
-        // 3. Attention in f32: the fused kernel where the backend has one (GQA and packing
-        //    inside), else plain ops over the cache.
+        // 3. Attention in f32: the fused kernel without a cache (GQA and packing inside), plain
+        //    ops over the cache when generating.
         let out = match (&ctx.attn_groups, cache) {
             (Some(groups), None) => crate::kernels::causal_attention(q, k, v, groups.clone()),
             (_, cache) => self.plain_attention(q, k, v, ctx, cache),

@@ -14,8 +14,8 @@ pub(crate) struct Context {
     /// a large negative number elsewhere (causal, padding and packing in one).
     pub attn_bias: Option<Tensor<4>>,
     /// `[b, t]` group ids for the fused attention kernel (runs of equal ids see each other,
-    /// causally; each padding token is its own run). Set instead of `attn_bias` when the
-    /// backend has the kernel and there is no cache.
+    /// causally; each padding token is its own run). Set instead of `attn_bias` when there is
+    /// no cache.
     pub attn_groups: Option<Tensor<2>>,
     /// `[b, t, 1]` 1 for real tokens, 0 for padding; `None` when there is no padding.
     pub valid: Option<Tensor<3>>,

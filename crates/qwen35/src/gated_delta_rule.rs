@@ -87,8 +87,9 @@ pub fn recurrent(input: RuleInput) -> RuleOutput {
     (Tensor::cat(outs, 2), s)
 }
 
-/// Chunked form (chunks of [`CHUNK`]), the training and prefill path. The triangular solve runs
-/// as one fused kernel ([`crate::kernels::unit_lower_inverse`]).
+/// Chunked form (chunks of [`CHUNK`]), the training and prefill path. The triangular solve and
+/// the pass over chunks run as fused kernels ([`crate::kernels::unit_lower_inverse`],
+/// [`crate::kernels::chunk_states`]).
 pub fn chunked(input: RuleInput) -> RuleOutput {
     chunked_with(input, true)
 }
@@ -167,8 +168,25 @@ fn chunked_with(input: RuleInput, fused: bool) -> RuleOutput {
     }
     let w = tinv.matmul(decayed_k_beta);
 
-    // 4. Sequential pass over chunks carrying the state.
-    let mut s = initial_state.unwrap_or_else(|| Tensor::zeros([b, h, dk, dv], (&device, DType::F32)));
+    // 4. Sequential pass over chunks carrying the state: one fused kernel for the states, then
+    //    every chunk's output at once; or, in plain ops, chunk by chunk.
+    let s = initial_state.unwrap_or_else(|| Tensor::zeros([b, h, dk, dv], (&device, DType::F32)));
+    if fused {
+        let x = b * h;
+        let states = crate::kernels::chunk_states(
+            u.clone().reshape([x, n, c, dv]),
+            w.clone().reshape([x, n, c, dk]),
+            k_decayed.reshape([x, n, c, dk]),
+            chunk_decay.reshape([x, n]),
+            s.reshape([x, dk, dv]),
+        ); // [x, n + 1, dk, dv]
+        let entering = states.clone().narrow(1, 0, n).reshape([b, h, n, dk, dv]);
+        let v_new = u - w.matmul(entering.clone());
+        let out = (q_decayed.matmul(entering) + attn.matmul(v_new)).reshape([b, h, n * c, dv]);
+        let last = states.narrow(1, n, 1).reshape([b, h, dk, dv]);
+        return (if pad > 0 { out.narrow(2, 0, t) } else { out }, last);
+    }
+    let mut s = s;
     let chunk = |x: &Tensor<5>, i: usize| -> Tensor<4> {
         let [b, h, _, r, d] = x.dims();
         x.clone().narrow(2, i, 1).reshape([b, h, r, d])

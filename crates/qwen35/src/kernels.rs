@@ -13,7 +13,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, TensorMetadata, backend_extension};
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::{DType, Shape, Slice, Tensor, TensorData};
 
 /// The kernels, one method each. Inputs are `f32` and contiguous layouts are not required.
 #[backend_extension(
@@ -26,17 +26,7 @@ pub trait Kernels: Backend {
     /// above the diagonal is not read), by forward substitution: fla's `solve_tril` step of the
     /// chunked gated delta rule.
     fn unit_lower_inverse(a: FloatTensor<Self>) -> FloatTensor<Self>;
-}
 
-/// `(I + A)⁻¹` for strictly lower-triangular `A` `[n, m, m]` (f32), fused: one kernel launch on
-/// GPU backends, one pass per matrix on `flex`. Differentiable.
-pub fn unit_lower_inverse(a: Tensor<3>) -> Tensor<3> {
-    Tensor::from_dispatch(<Dispatch as Kernels>::unit_lower_inverse(a.cast(DType::F32).into_dispatch()))
-}
-
-/// Kernels that exist on `flex` only (the GPU backends use the plain-op path for these).
-#[backend_extension(Autodiff, Flex: cfg(feature = "flex"))]
-pub trait CpuKernels: Backend {
     /// Causal softmax attention with grouped-query heads and packing groups, scale `d^-1/2`:
     /// `q` `[b, h, t, d]`, `k`/`v` `[b, h_kv, t, d]`, `groups` `[b, t]` (token `i` sees the
     /// tokens `j ≤ i` of its run of equal group ids). Returns `[b, h, t, d]`. Nothing of size
@@ -48,6 +38,28 @@ pub trait CpuKernels: Backend {
         groups: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
 
+    /// The chunked rule's pass over chunks (fla's `chunk_fwd_h`): per batch-head `x`, from
+    /// `S_0 = s0`, `S_{i+1} = γ_i S_i + Kd_iᵀ (U_i − W_i S_i)`. `u` `[x, n, c, dv]`, `w` and `kd`
+    /// `[x, n, c, dk]`, `decay` (γ) `[x, n]`, `s0` `[x, dk, dv]`. Returns every state
+    /// `[x, n + 1, dk, dv]`: the one entering each chunk, then the final one.
+    fn chunk_states(
+        u: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        kd: FloatTensor<Self>,
+        decay: FloatTensor<Self>,
+        s0: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+/// `(I + A)⁻¹` for strictly lower-triangular `A` `[n, m, m]` (f32), fused: one kernel launch on
+/// GPU backends, one pass per matrix on `flex`. Differentiable.
+pub fn unit_lower_inverse(a: Tensor<3>) -> Tensor<3> {
+    Tensor::from_dispatch(<Dispatch as Kernels>::unit_lower_inverse(a.cast(DType::F32).into_dispatch()))
+}
+
+/// Kernels that exist on `flex` only (the GPU backends use the chunked plain-op path for this).
+#[backend_extension(Autodiff, Flex: cfg(feature = "flex"))]
+pub trait CpuKernels: Backend {
     /// The gated delta rule's output `[b, h, t, dv]` from a zero state, token by token with the
     /// state in registers-sized f32 blocks (no chunk systems, no per-chunk launches): `q`, `k`
     /// `[b, h, t, dk]` (L2-normalised; `q` is scaled by `dk^-1/2` here), `v` `[b, h, t, dv]`,
@@ -63,7 +75,7 @@ pub trait CpuKernels: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// Whether the [`CpuKernels`] ([`causal_attention`], [`gated_delta_rule`]) run on `device`
+/// Whether the [`CpuKernels`] ([`gated_delta_rule`]) run on `device`
 /// (the `flex` CPU backend, with or without autodiff).
 pub fn has_cpu_kernels(device: &burn::tensor::Device) -> bool {
     #[cfg(feature = "flex")]
@@ -77,14 +89,26 @@ pub fn has_cpu_kernels(device: &burn::tensor::Device) -> bool {
     }
 }
 
-/// Fused causal attention (f32; see [`CpuKernels::causal_attention`]). Only where
-/// [`has_cpu_kernels`] says so. Differentiable.
+/// Fused causal attention (f32; see [`Kernels::causal_attention`]): a CubeCL kernel on the GPU
+/// runtimes, rayon on `flex`. Differentiable.
 pub fn causal_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, groups: Tensor<2>) -> Tensor<4> {
-    Tensor::from_dispatch(<Dispatch as CpuKernels>::causal_attention(
+    Tensor::from_dispatch(<Dispatch as Kernels>::causal_attention(
         q.cast(DType::F32).into_dispatch(),
         k.cast(DType::F32).into_dispatch(),
         v.cast(DType::F32).into_dispatch(),
         groups.cast(DType::F32).into_dispatch(),
+    ))
+}
+
+/// Every state of the chunked rule's pass over chunks (see [`Kernels::chunk_states`]), f32, in one
+/// launch instead of a handful of ops per chunk. Differentiable.
+pub fn chunk_states(u: Tensor<4>, w: Tensor<4>, kd: Tensor<4>, decay: Tensor<2>, s0: Tensor<3>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as Kernels>::chunk_states(
+        u.cast(DType::F32).into_dispatch(),
+        w.cast(DType::F32).into_dispatch(),
+        kd.cast(DType::F32).into_dispatch(),
+        decay.cast(DType::F32).into_dispatch(),
+        s0.cast(DType::F32).into_dispatch(),
     ))
 }
 
@@ -114,9 +138,11 @@ fn strictly_lower_mask<B: Backend>(m: usize, device: &B::Device) -> FloatTensor<
     B::float_from_data(TensorData::new(values, [1, m, m]), device)
 }
 
-// Autodiff: X = (I + A)⁻¹ ⇒ dA = −(Xᵀ · dX · Xᵀ), kept strictly below the diagonal (the entries
-// the forward reads). Only X is saved.
-impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
+// Autodiff. The inverse: X = (I + A)⁻¹ ⇒ dA = −(Xᵀ · dX · Xᵀ), kept strictly below the
+// diagonal (the entries the forward reads); only X is saved. Attention: the backward recomputes
+// the scores (flash-attention style) from q, k, v, the groups and the output; it never holds a
+// `t × t` matrix either.
+impl<B: Backend + Kernels + KernelGrads, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
     fn unit_lower_inverse(a: FloatTensor<Self>) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct InverseBackward;
@@ -143,39 +169,7 @@ impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
             OpsKind::UnTracked(prep) => prep.finish(B::unit_lower_inverse(a.into_primitive())),
         }
     }
-}
 
-/// The backward passes of the [`CpuKernels`], called by their autodiff backward on the inner
-/// backend.
-pub trait CpuKernelGrads: Backend {
-    /// `[dq, dk, dv]` of [`CpuKernels::causal_attention`] from its inputs, its output and the
-    /// output's gradient, shaped like `q`, `k`, `v`.
-    fn causal_attention_backward(
-        q: FloatTensor<Self>,
-        k: FloatTensor<Self>,
-        v: FloatTensor<Self>,
-        groups: FloatTensor<Self>,
-        o: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-    ) -> [FloatTensor<Self>; 3];
-
-    /// `[dq, dk, dv, dg, dbeta]` of [`CpuKernels::gated_delta_rule`] from its inputs and the
-    /// output's gradient (the states are recomputed from checkpoints every 64 tokens).
-    #[allow(clippy::too_many_arguments)]
-    fn gated_delta_rule_backward(
-        q: FloatTensor<Self>,
-        k: FloatTensor<Self>,
-        v: FloatTensor<Self>,
-        g: FloatTensor<Self>,
-        beta: FloatTensor<Self>,
-        segments: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-    ) -> [FloatTensor<Self>; 5];
-}
-
-// Autodiff: the backward recomputes the scores (flash-attention style) from q, k, v, the groups
-// and the output; it never holds a `t × t` matrix either.
-impl<B: Backend + CpuKernels + CpuKernelGrads, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
     fn causal_attention(
         q: FloatTensor<Self>,
         k: FloatTensor<Self>,
@@ -184,7 +178,7 @@ impl<B: Backend + CpuKernels + CpuKernelGrads, C: CheckpointStrategy> CpuKernels
     ) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct AttentionBackward;
-        impl<B: Backend + CpuKernelGrads> Backward<B, 3> for AttentionBackward {
+        impl<B: Backend + KernelGrads> Backward<B, 3> for AttentionBackward {
             type State = [FloatTensor<B>; 5];
             fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
                 let [nq, nk, nv] = ops.parents;
@@ -211,6 +205,119 @@ impl<B: Backend + CpuKernels + CpuKernelGrads, C: CheckpointStrategy> CpuKernels
         }
     }
 
+    fn chunk_states(
+        u: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        kd: FloatTensor<Self>,
+        decay: FloatTensor<Self>,
+        s0: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct StatesBackward;
+        impl<B: Backend + KernelGrads> Backward<B, 5> for StatesBackward {
+            type State = [FloatTensor<B>; 5];
+            fn backward(self, ops: Ops<Self::State, 5>, grads: &mut Gradients, _: &mut Checkpointer) {
+                let grad = grads.consume::<B>(&ops.node);
+                let [u, w, kd, decay, states] = ops.state;
+                let d = chunk_states_grads::<B>(u, w, kd, decay, states, grad);
+                for (node, g) in ops.parents.into_iter().zip(d) {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, g);
+                    }
+                }
+            }
+        }
+        let nodes = [u.node(), w.node(), kd.node(), decay.node(), s0.node()];
+        match StatesBackward.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let [u, w, kd, decay, s0] = [u, w, kd, decay, s0].map(|x| x.primitive().clone());
+                let states = B::chunk_states(u.clone(), w.clone(), kd.clone(), decay.clone(), s0);
+                prep.finish([u, w, kd, decay, states.clone()], states)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::chunk_states(
+                u.into_primitive(),
+                w.into_primitive(),
+                kd.into_primitive(),
+                decay.into_primitive(),
+                s0.into_primitive(),
+            )),
+        }
+    }
+}
+
+/// The backward passes of the [`Kernels`] that need one of their own, called by their autodiff
+/// backward on the inner backend.
+pub trait KernelGrads: Backend {
+    /// `[dq, dk, dv]` of [`Kernels::causal_attention`] from its inputs, its output and the
+    /// output's gradient, shaped like `q`, `k`, `v`.
+    fn causal_attention_backward(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        groups: FloatTensor<Self>,
+        o: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 3];
+
+    /// [`Kernels::chunk_states`] run backwards (fla's `chunk_bwd_dhu`): the gradient of every
+    /// state, `G_n = grad_n`, `G_i = γ_i G_{i+1} − W_iᵀ (Kd_i G_{i+1}) + grad_i`, as
+    /// `[x, n + 1, dk, dv]`.
+    fn chunk_states_reverse(
+        w: FloatTensor<Self>,
+        kd: FloatTensor<Self>,
+        decay: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+/// `[du, dw, dkd, ddecay, ds0]` of [`Kernels::chunk_states`] from the saved inputs, the states
+/// and their gradient `grad` `[x, n + 1, dk, dv]`. The state gradients `G_i` come from the
+/// reverse pass; the rest are batched products over all chunks at once (with `V_i = U_i − W_i S_i`
+/// recomputed): `dU_i = Kd_i G_{i+1}`, `dW_i = −dU_i S_iᵀ`, `dKd_i = V_i G_{i+1}ᵀ`,
+/// `dγ_i = Σ G_{i+1} ∘ S_i`, `ds0 = G_0`.
+fn chunk_states_grads<B: Backend + KernelGrads>(
+    u: FloatTensor<B>,
+    w: FloatTensor<B>,
+    kd: FloatTensor<B>,
+    decay: FloatTensor<B>,
+    states: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> [FloatTensor<B>; 5] {
+    let shape = states.shape();
+    let (x, n, dk, dv) = (shape[0], shape[1] - 1, shape[2], shape[3]);
+    let g = B::chunk_states_reverse(w.clone(), kd.clone(), decay, grad);
+    let chunks = |t: FloatTensor<B>, start: usize, len: usize| {
+        B::float_slice(t, &[Slice::full(), Slice::new(start as isize, Some((start + len) as isize), 1)])
+    };
+    let next = chunks(g.clone(), 1, n); // G_{i+1}
+    let s = chunks(states, 0, n); // S_i
+    let v = B::float_sub(u, B::float_matmul(w, s.clone()));
+    let du = B::float_matmul(kd, next.clone());
+    let dw = B::float_neg(B::float_matmul(du.clone(), B::float_swap_dims(s.clone(), 2, 3)));
+    let dkd = B::float_matmul(v, B::float_swap_dims(next.clone(), 2, 3));
+    let ddecay = B::float_reshape(B::float_sum_dims(B::float_mul(next, s), &[2, 3]), Shape::new([x, n]));
+    let ds0 = B::float_reshape(chunks(g, 0, 1), Shape::new([x, dk, dv]));
+    [du, dw, dkd, ddecay, ds0]
+}
+
+/// The backward passes of the [`CpuKernels`], called by their autodiff backward on the inner
+/// backend.
+pub trait CpuKernelGrads: Backend {
+    /// `[dq, dk, dv, dg, dbeta]` of [`CpuKernels::gated_delta_rule`] from its inputs and the
+    /// output's gradient (the states are recomputed from checkpoints every 64 tokens).
+    #[allow(clippy::too_many_arguments)]
+    fn gated_delta_rule_backward(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        g: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        segments: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 5];
+}
+
+impl<B: Backend + CpuKernels + CpuKernelGrads, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
     fn gated_delta_rule(
         q: FloatTensor<Self>,
         k: FloatTensor<Self>,
@@ -272,35 +379,7 @@ mod flex {
             out.par_chunks_mut(m * m).zip(src.par_chunks(m * m)).for_each(|(x, a)| solve(a, x, m));
             Flex::float_from_data(TensorData::new(out, [n, m, m]), &device)
         }
-    }
 
-    /// Shapes of one attention call.
-    #[derive(Clone, Copy)]
-    struct Dims {
-        b: usize,
-        h: usize,
-        hkv: usize,
-        t: usize,
-        d: usize,
-    }
-
-    fn host(x: &FloatTensor<Flex>) -> FloatTensor<Flex> {
-        let x = x.to_contiguous();
-        assert_eq!(x.dtype(), DType::F32, "fused attention takes f32");
-        x
-    }
-
-    fn dims(q: &FloatTensor<Flex>, k: &FloatTensor<Flex>) -> Dims {
-        let (qs, ks) = (q.shape(), k.shape());
-        let d = Dims { b: qs[0], h: qs[1], hkv: ks[1], t: qs[2], d: qs[3] };
-        assert!(
-            ks[0] == d.b && ks[2] == d.t && ks[3] == d.d && d.hkv > 0 && d.h.is_multiple_of(d.hkv),
-            "causal_attention: q {qs:?} and k/v {ks:?} do not fit (GQA needs h % h_kv == 0)"
-        );
-        d
-    }
-
-    impl CpuKernels for Flex {
         fn causal_attention(
             q: FloatTensor<Self>,
             k: FloatTensor<Self>,
@@ -333,6 +412,92 @@ mod flex {
             Flex::float_from_data(TensorData::new(o, [dm.b, dm.h, dm.t, dm.d]), &device)
         }
 
+        fn chunk_states(
+            u: FloatTensor<Self>,
+            w: FloatTensor<Self>,
+            kd: FloatTensor<Self>,
+            decay: FloatTensor<Self>,
+            s0: FloatTensor<Self>,
+        ) -> FloatTensor<Self> {
+            let device = u.device();
+            let dm = state_dims(&u, &w);
+            let (u, w, kd, decay, s0) = (host(&u), host(&w), host(&kd), host(&decay), host(&s0));
+            let (u, w, kd, decay, s0) = (slice(&u), slice(&w), slice(&kd), slice(&decay), slice(&s0));
+            let StateDims { x, n, c, dk, dv } = dm;
+            let sz = dk * dv;
+            let mut out = vec![0f32; x * (n + 1) * sz];
+            out.par_chunks_mut((n + 1) * sz).enumerate().for_each(|(xi, out)| {
+                let mut st = s0[xi * sz..][..sz].to_vec();
+                let mut vn = vec![0f32; c * dv];
+                for i in 0..n {
+                    out[i * sz..][..sz].copy_from_slice(&st);
+                    let rows = (xi * n + i) * c;
+                    // V = U − W S
+                    for r in 0..c {
+                        let vr = &mut vn[r * dv..][..dv];
+                        vr.copy_from_slice(&u[(rows + r) * dv..][..dv]);
+                        for (kk, &wk) in w[(rows + r) * dk..][..dk].iter().enumerate() {
+                            axpy(vr, -wk, &st[kk * dv..][..dv]);
+                        }
+                    }
+                    // S ← γ S + Kdᵀ V
+                    let g = decay[xi * n + i];
+                    st.iter_mut().for_each(|e| *e *= g);
+                    for r in 0..c {
+                        for (kk, &a) in kd[(rows + r) * dk..][..dk].iter().enumerate() {
+                            axpy(&mut st[kk * dv..][..dv], a, &vn[r * dv..][..dv]);
+                        }
+                    }
+                }
+                out[n * sz..].copy_from_slice(&st);
+            });
+            Flex::float_from_data(TensorData::new(out, [x, n + 1, dk, dv]), &device)
+        }
+    }
+
+    /// Shapes of one attention call.
+    #[derive(Clone, Copy)]
+    struct Dims {
+        b: usize,
+        h: usize,
+        hkv: usize,
+        t: usize,
+        d: usize,
+    }
+
+    /// Shapes of one state-pass call: batch-heads, chunks, chunk size, key and value widths.
+    #[derive(Clone, Copy)]
+    struct StateDims {
+        x: usize,
+        n: usize,
+        c: usize,
+        dk: usize,
+        dv: usize,
+    }
+
+    fn state_dims(u: &FloatTensor<Flex>, w: &FloatTensor<Flex>) -> StateDims {
+        let (us, ws) = (u.shape(), w.shape());
+        assert!(ws[0] == us[0] && ws[1] == us[1] && ws[2] == us[2], "chunk_states: u {us:?} and w {ws:?} do not fit");
+        StateDims { x: us[0], n: us[1], c: us[2], dk: ws[3], dv: us[3] }
+    }
+
+    fn host(x: &FloatTensor<Flex>) -> FloatTensor<Flex> {
+        let x = x.to_contiguous();
+        assert_eq!(x.dtype(), DType::F32, "the fused kernels take f32");
+        x
+    }
+
+    fn dims(q: &FloatTensor<Flex>, k: &FloatTensor<Flex>) -> Dims {
+        let (qs, ks) = (q.shape(), k.shape());
+        let d = Dims { b: qs[0], h: qs[1], hkv: ks[1], t: qs[2], d: qs[3] };
+        assert!(
+            ks[0] == d.b && ks[2] == d.t && ks[3] == d.d && d.hkv > 0 && d.h.is_multiple_of(d.hkv),
+            "causal_attention: q {qs:?} and k/v {ks:?} do not fit (GQA needs h % h_kv == 0)"
+        );
+        d
+    }
+
+    impl CpuKernels for Flex {
         fn gated_delta_rule(
             q: FloatTensor<Self>,
             k: FloatTensor<Self>,
@@ -345,7 +510,7 @@ mod flex {
         }
     }
 
-    impl CpuKernelGrads for Flex {
+    impl KernelGrads for Flex {
         fn causal_attention_backward(
             q: FloatTensor<Self>,
             k: FloatTensor<Self>,
@@ -398,6 +563,55 @@ mod flex {
             [out(dq, dm.h), out(dk, dm.hkv), out(dv, dm.hkv)]
         }
 
+        fn chunk_states_reverse(
+            w: FloatTensor<Self>,
+            kd: FloatTensor<Self>,
+            decay: FloatTensor<Self>,
+            grad: FloatTensor<Self>,
+        ) -> FloatTensor<Self> {
+            let device = w.device();
+            let (x, n1, dk, dv) = {
+                let sh = grad.shape();
+                (sh[0], sh[1], sh[2], sh[3])
+            };
+            let (n, c) = (n1 - 1, w.shape()[2]);
+            let (w, kd, decay, grad) = (host(&w), host(&kd), host(&decay), host(&grad));
+            let (w, kd, decay, grad) = (slice(&w), slice(&kd), slice(&decay), slice(&grad));
+            let sz = dk * dv;
+            let mut out = vec![0f32; x * n1 * sz];
+            out.par_chunks_mut(n1 * sz).enumerate().for_each(|(xi, out)| {
+                let grad = &grad[xi * n1 * sz..][..n1 * sz];
+                let mut gs = grad[n * sz..].to_vec();
+                out[n * sz..].copy_from_slice(&gs);
+                let mut t = vec![0f32; c * dv];
+                for i in (0..n).rev() {
+                    let rows = (xi * n + i) * c;
+                    // T = Kd G
+                    for r in 0..c {
+                        let tr = &mut t[r * dv..][..dv];
+                        tr.fill(0.0);
+                        for (kk, &a) in kd[(rows + r) * dk..][..dk].iter().enumerate() {
+                            axpy(tr, a, &gs[kk * dv..][..dv]);
+                        }
+                    }
+                    // G ← γ G + grad_i − Wᵀ T
+                    let g = decay[xi * n + i];
+                    for (e, &ext) in gs.iter_mut().zip(&grad[i * sz..][..sz]) {
+                        *e = g * *e + ext;
+                    }
+                    for r in 0..c {
+                        for (kk, &wk) in w[(rows + r) * dk..][..dk].iter().enumerate() {
+                            axpy(&mut gs[kk * dv..][..dv], -wk, &t[r * dv..][..dv]);
+                        }
+                    }
+                    out[i * sz..][..sz].copy_from_slice(&gs);
+                }
+            });
+            Flex::float_from_data(TensorData::new(out, [x, n1, dk, dv]), &device)
+        }
+    }
+
+    impl CpuKernelGrads for Flex {
         fn gated_delta_rule_backward(
             q: FloatTensor<Self>,
             k: FloatTensor<Self>,
@@ -693,9 +907,15 @@ mod flex {
 
 #[cfg(feature = "cube")]
 mod cube {
-    use super::{FloatTensor, Kernels};
+    use super::{FloatTensor, KernelGrads, Kernels};
+    use burn::backend::cubecl::dtype_to_storage_type;
+    use burn::tensor::Shape;
     use burn_cubecl::{CubeBackend, kernel::into_contiguous, tensor::CubeTensor};
     use cubecl::prelude::*;
+
+    /// Stands in for −∞ in score maxima (WGSL has no −∞ literal); `exp` of it minus any real
+    /// score is 0 in f32.
+    const NEG: f32 = -1.0e30;
 
     /// One cube per matrix, one unit per column `c`: `X[i, c] = [i = c] − Σ_{c≤k<i} A[i, k] X[k, c]`.
     /// Each unit reads back only its own column, so no barrier is needed.
@@ -722,6 +942,445 @@ mod cube {
         }
     }
 
+    // Causal attention. Layouts are contiguous: q, o `[b, h, t, d]`, k, v `[b, h_kv, t, d]`,
+    // groups `[b, t]`, stats `[b, h, t, 2]` (log-sum-exp, rowsum(dO ∘ O)). A cube is `w` units
+    // wide (the head dim `d` rounded up to whole 32-lane planes: lavapipe miscomputes partly
+    // filled subgroups around barriers) and walks its keys (or queries) in blocks of `w`: in a
+    // block each unit first takes one key (a dot product over the features), then units `< d`
+    // accumulate their feature over the block from shared memory. Nothing `t × t` is stored.
+
+    /// First token that token `i` of row `row` sees: the start of its run of equal group ids.
+    #[cube]
+    fn run_start<F: Float>(groups: &Tensor<F>, row: usize, i: usize) -> usize {
+        let id = groups[row + i];
+        let mut j = i;
+        loop {
+            if j == 0 {
+                break;
+            }
+            if groups[row + j - 1] != id {
+                break;
+            }
+            j -= 1;
+        }
+        j
+    }
+
+    /// Last token of the run of equal group ids that token `j` of row `row` belongs to.
+    #[cube]
+    fn run_end<F: Float>(groups: &Tensor<F>, row: usize, j: usize, t: usize) -> usize {
+        let id = groups[row + j];
+        let mut i = j;
+        loop {
+            if i + 1 >= t {
+                break;
+            }
+            if groups[row + i + 1] != id {
+                break;
+            }
+            i += 1;
+        }
+        i
+    }
+
+    /// Forward, one cube per (query, head, batch row) with an online softmax over key blocks.
+    #[cube(launch)]
+    fn attention_forward_kernel<F: Float>(
+        q: &Tensor<F>,
+        k: &Tensor<F>,
+        v: &Tensor<F>,
+        groups: &Tensor<F>,
+        o: &mut Tensor<F>,
+        #[comptime] d: usize,
+        #[comptime] w: usize,
+        #[define(F)] _dtype: ElemType,
+    ) {
+        let u = UNIT_POS_X as usize;
+        let (i, head, r) = (CUBE_POS_X as usize, CUBE_POS_Y as usize, CUBE_POS_Z as usize);
+        let (h, t, hkv) = (q.shape(1), q.shape(2), k.shape(1));
+        let row = ((r * h + head) * t + i) * d;
+        let kv = (r * hkv + head / (h / hkv)) * t * d;
+        let start = run_start::<F>(groups, r * t, i);
+        let scale = F::new(1.0) / F::cast_from(d as u32).sqrt();
+
+        let mut qs = Shared::<[F]>::new_slice(d);
+        let mut ps = Shared::<[F]>::new_slice(w);
+        if u < d {
+            qs[u] = q[row + u] * scale;
+        }
+        sync_cube();
+        let mut m = F::new(NEG);
+        let mut l = F::new(0.0);
+        let mut acc = F::new(0.0);
+        let mut j0 = start;
+        while j0 <= i {
+            let mut n = i + 1 - j0;
+            if n > w {
+                n = w;
+            }
+            let mut s = F::new(NEG);
+            if u < n {
+                let kj = kv + (j0 + u) * d;
+                s = F::new(0.0);
+                for c in 0..d {
+                    s += qs[c] * k[kj + c];
+                }
+            }
+            ps[u] = s;
+            sync_cube();
+            let mut next = m;
+            for jj in 0..n {
+                if ps[jj] > next {
+                    next = ps[jj];
+                }
+            }
+            sync_cube();
+            ps[u] = (s - next).exp();
+            sync_cube();
+            let corr = (m - next).exp();
+            l *= corr;
+            acc *= corr;
+            for jj in 0..n {
+                l += ps[jj];
+            }
+            if u < d {
+                for jj in 0..n {
+                    acc += ps[jj] * v[kv + (j0 + jj) * d + u];
+                }
+            }
+            m = next;
+            sync_cube();
+            j0 += w;
+        }
+        if u < d {
+            o[row + u] = acc / l;
+        }
+    }
+
+    /// Backward over query rows, one cube per (query, head, batch row): recomputes the row's
+    /// log-sum-exp, then `dq_i = scale Σ_j P_ij (dO_i·v_j − D_i) k_j` with `D_i = dO_i·O_i`, and
+    /// stores (log-sum-exp, `D_i`) for the key kernel.
+    #[cube(launch)]
+    fn attention_backward_query_kernel<F: Float>(
+        q: &Tensor<F>,
+        k: &Tensor<F>,
+        v: &Tensor<F>,
+        groups: &Tensor<F>,
+        o: &Tensor<F>,
+        go: &Tensor<F>,
+        dq: &mut Tensor<F>,
+        stats: &mut Tensor<F>,
+        #[comptime] d: usize,
+        #[comptime] w: usize,
+        #[define(F)] _dtype: ElemType,
+    ) {
+        let u = UNIT_POS_X as usize;
+        let (i, head, r) = (CUBE_POS_X as usize, CUBE_POS_Y as usize, CUBE_POS_Z as usize);
+        let (h, t, hkv) = (q.shape(1), q.shape(2), k.shape(1));
+        let row = ((r * h + head) * t + i) * d;
+        let kv = (r * hkv + head / (h / hkv)) * t * d;
+        let start = run_start::<F>(groups, r * t, i);
+        let scale = F::new(1.0) / F::cast_from(d as u32).sqrt();
+
+        let mut qs = Shared::<[F]>::new_slice(d);
+        let mut gs = Shared::<[F]>::new_slice(d);
+        let mut ps = Shared::<[F]>::new_slice(w);
+        ps[u] = F::new(0.0);
+        if u < d {
+            qs[u] = q[row + u] * scale;
+            gs[u] = go[row + u];
+            ps[u] = go[row + u] * o[row + u];
+        }
+        sync_cube();
+        let mut delta = F::new(0.0);
+        for c in 0..d {
+            delta += ps[c];
+        }
+        sync_cube();
+
+        // Pass 1: the row's log-sum-exp.
+        let mut m = F::new(NEG);
+        let mut l = F::new(0.0);
+        let mut j0 = start;
+        while j0 <= i {
+            let mut n = i + 1 - j0;
+            if n > w {
+                n = w;
+            }
+            let mut s = F::new(NEG);
+            if u < n {
+                let kj = kv + (j0 + u) * d;
+                s = F::new(0.0);
+                for c in 0..d {
+                    s += qs[c] * k[kj + c];
+                }
+            }
+            ps[u] = s;
+            sync_cube();
+            let mut next = m;
+            for jj in 0..n {
+                if ps[jj] > next {
+                    next = ps[jj];
+                }
+            }
+            l *= (m - next).exp();
+            for jj in 0..n {
+                l += (ps[jj] - next).exp();
+            }
+            m = next;
+            sync_cube();
+            j0 += w;
+        }
+        let lse = m + l.ln();
+
+        // Pass 2: dS_ij = P_ij (dO_i·v_j − D_i), accumulated into dq by feature.
+        let mut acc = F::new(0.0);
+        let mut j0 = start;
+        while j0 <= i {
+            let mut n = i + 1 - j0;
+            if n > w {
+                n = w;
+            }
+            let mut ds = F::new(0.0);
+            if u < n {
+                let kj = kv + (j0 + u) * d;
+                let mut s = F::new(0.0);
+                let mut dp = F::new(0.0);
+                for c in 0..d {
+                    s += qs[c] * k[kj + c];
+                    dp += gs[c] * v[kj + c];
+                }
+                ds = (s - lse).exp() * (dp - delta);
+            }
+            ps[u] = ds;
+            sync_cube();
+            if u < d {
+                for jj in 0..n {
+                    acc += ps[jj] * k[kv + (j0 + jj) * d + u];
+                }
+            }
+            sync_cube();
+            j0 += w;
+        }
+        if u < d {
+            dq[row + u] = acc * scale;
+        }
+        if u == 0 {
+            let at = ((r * h + head) * t + i) * 2;
+            stats[at] = lse;
+            stats[at + 1] = delta;
+        }
+    }
+
+    /// Backward over keys, one cube per (key, kv head, batch row), over every query head of the
+    /// group: `dv_j = Σ_i P_ij dO_i`, `dk_j = scale Σ_i dS_ij q_i`.
+    #[cube(launch)]
+    fn attention_backward_key_kernel<F: Float>(
+        q: &Tensor<F>,
+        k: &Tensor<F>,
+        v: &Tensor<F>,
+        groups: &Tensor<F>,
+        go: &Tensor<F>,
+        stats: &Tensor<F>,
+        dk: &mut Tensor<F>,
+        dv: &mut Tensor<F>,
+        #[comptime] d: usize,
+        #[comptime] w: usize,
+        #[define(F)] _dtype: ElemType,
+    ) {
+        let u = UNIT_POS_X as usize;
+        let (j, kvh, r) = (CUBE_POS_X as usize, CUBE_POS_Y as usize, CUBE_POS_Z as usize);
+        let (h, t, hkv) = (q.shape(1), q.shape(2), k.shape(1));
+        let rep = h / hkv;
+        let key = ((r * hkv + kvh) * t + j) * d;
+        let end = run_end::<F>(groups, r * t, j, t);
+        let scale = F::new(1.0) / F::cast_from(d as u32).sqrt();
+
+        let mut ks = Shared::<[F]>::new_slice(d);
+        let mut vs = Shared::<[F]>::new_slice(d);
+        let mut ps = Shared::<[F]>::new_slice(w);
+        let mut dss = Shared::<[F]>::new_slice(w);
+        if u < d {
+            ks[u] = k[key + u] * scale;
+            vs[u] = v[key + u];
+        }
+        sync_cube();
+        let mut dk_acc = F::new(0.0);
+        let mut dv_acc = F::new(0.0);
+        for head in kvh * rep..(kvh + 1) * rep {
+            let base = (r * h + head) * t;
+            let mut i0 = j;
+            while i0 <= end {
+                let mut n = end + 1 - i0;
+                if n > w {
+                    n = w;
+                }
+                let mut p = F::new(0.0);
+                let mut ds = F::new(0.0);
+                if u < n {
+                    let qi = (base + i0 + u) * d;
+                    let mut s = F::new(0.0);
+                    let mut dp = F::new(0.0);
+                    for c in 0..d {
+                        s += q[qi + c] * ks[c];
+                        dp += go[qi + c] * vs[c];
+                    }
+                    let at = (base + i0 + u) * 2;
+                    p = (s - stats[at]).exp();
+                    ds = p * (dp - stats[at + 1]);
+                }
+                ps[u] = p;
+                dss[u] = ds;
+                sync_cube();
+                if u < d {
+                    for ii in 0..n {
+                        let qi = (base + i0 + ii) * d + u;
+                        dv_acc += ps[ii] * go[qi];
+                        dk_acc += dss[ii] * q[qi];
+                    }
+                }
+                sync_cube();
+                i0 += w;
+            }
+        }
+        if u < d {
+            dk[key + u] = dk_acc * scale;
+            dv[key + u] = dv_acc;
+        }
+    }
+
+    // The chunked rule's pass over chunks, one unit per value column `v` of one batch-head (the
+    // state is column-local: every product below reads only column `v` of `S` or `G`), its state
+    // column `dk` floats and one chunk column `c` floats in local arrays. Units past `dv` idle.
+    // Layouts are contiguous: u `[x, n, c, dv]`, w and kd `[x, n, c, dk]`, decay `[x, n]`,
+    // states and grads `[x, n + 1, dk, dv]`.
+
+    /// `S_{i+1} = γ_i S_i + Kd_iᵀ (U_i − W_i S_i)`; writes every `S_i` and the final state.
+    #[cube(launch)]
+    fn chunk_states_kernel<F: Float>(
+        u: &Tensor<F>,
+        w: &Tensor<F>,
+        kd: &Tensor<F>,
+        decay: &Tensor<F>,
+        s0: &Tensor<F>,
+        states: &mut Tensor<F>,
+        #[comptime] dk: usize,
+        #[comptime] c: usize,
+        #[define(F)] _dtype: ElemType,
+    ) {
+        let col = (CUBE_POS_X * CUBE_DIM_X + UNIT_POS_X) as usize;
+        let xi = CUBE_POS_Y as usize;
+        let (n, dv) = (u.shape(1), u.shape(3));
+        if col < dv {
+            let mut st = Array::<F>::new(dk);
+            let mut vn = Array::<F>::new(c);
+            for kk in 0..dk {
+                st[kk] = s0[(xi * dk + kk) * dv + col];
+            }
+            for i in 0..n {
+                let out = (xi * (n + 1) + i) * dk;
+                for kk in 0..dk {
+                    states[(out + kk) * dv + col] = st[kk];
+                }
+                let rows = (xi * n + i) * c;
+                for r in 0..c {
+                    let mut acc = u[(rows + r) * dv + col];
+                    for kk in 0..dk {
+                        acc -= w[(rows + r) * dk + kk] * st[kk];
+                    }
+                    vn[r] = acc;
+                }
+                let g = decay[xi * n + i];
+                for kk in 0..dk {
+                    let mut acc = g * st[kk];
+                    for r in 0..c {
+                        acc += kd[(rows + r) * dk + kk] * vn[r];
+                    }
+                    st[kk] = acc;
+                }
+            }
+            let out = (xi * (n + 1) + n) * dk;
+            for kk in 0..dk {
+                states[(out + kk) * dv + col] = st[kk];
+            }
+        }
+    }
+
+    /// `G_n = grad_n`, `G_i = γ_i G_{i+1} − W_iᵀ (Kd_i G_{i+1}) + grad_i`; writes every `G_i`.
+    #[cube(launch)]
+    fn chunk_states_reverse_kernel<F: Float>(
+        w: &Tensor<F>,
+        kd: &Tensor<F>,
+        decay: &Tensor<F>,
+        grad: &Tensor<F>,
+        out: &mut Tensor<F>,
+        #[comptime] dk: usize,
+        #[comptime] c: usize,
+        #[define(F)] _dtype: ElemType,
+    ) {
+        let col = (CUBE_POS_X * CUBE_DIM_X + UNIT_POS_X) as usize;
+        let xi = CUBE_POS_Y as usize;
+        let (n, dv) = (grad.shape(1) - 1, grad.shape(3));
+        if col < dv {
+            let mut gs = Array::<F>::new(dk);
+            let mut tc = Array::<F>::new(c);
+            let last = (xi * (n + 1) + n) * dk;
+            for kk in 0..dk {
+                gs[kk] = grad[(last + kk) * dv + col];
+                out[(last + kk) * dv + col] = gs[kk];
+            }
+            for step in 0..n {
+                let i = n - 1 - step;
+                let rows = (xi * n + i) * c;
+                for r in 0..c {
+                    let mut acc = F::new(0.0);
+                    for kk in 0..dk {
+                        acc += kd[(rows + r) * dk + kk] * gs[kk];
+                    }
+                    tc[r] = acc;
+                }
+                let g = decay[xi * n + i];
+                let at = (xi * (n + 1) + i) * dk;
+                for kk in 0..dk {
+                    let mut acc = g * gs[kk] + grad[(at + kk) * dv + col];
+                    for r in 0..c {
+                        acc -= w[(rows + r) * dk + kk] * tc[r];
+                    }
+                    gs[kk] = acc;
+                    out[(at + kk) * dv + col] = acc;
+                }
+            }
+        }
+    }
+
+    /// Units per cube of the state pass (value columns).
+    const STATE_UNITS: usize = 32;
+
+    /// Launch grid of the state pass: `x` batch-heads × enough cubes for `dv` columns.
+    fn state_grid(x: usize, dv: usize) -> (CubeCount, CubeDim) {
+        (CubeCount::Static(dv.div_ceil(STATE_UNITS) as u32, x as u32, 1), CubeDim::new_1d(STATE_UNITS as u32))
+    }
+
+    /// An uninitialised f32-or-like tensor on `like`'s device.
+    fn empty(like: &CubeTensor, shape: Shape) -> CubeTensor {
+        let handle = like.client.empty(shape.num_elements() * like.dtype.size());
+        CubeTensor::new_contiguous(like.client.clone(), like.device.clone(), shape, handle, like.dtype)
+    }
+
+    /// `(b, h, h_kv, t, d, w)` of an attention call, checked; `w` is the cube width.
+    fn attention_dims(q: &CubeTensor, k: &CubeTensor) -> (usize, usize, usize, usize, usize, usize) {
+        let (qs, ks) = (q.meta.shape(), k.meta.shape());
+        let (b, h, t, d, hkv) = (qs[0], qs[1], qs[2], qs[3], ks[1]);
+        assert!(
+            ks[0] == b && ks[2] == t && ks[3] == d && hkv > 0 && h.is_multiple_of(hkv),
+            "causal_attention: q {qs:?} and k/v {ks:?} do not fit (GQA needs h % h_kv == 0)"
+        );
+        let w = d.div_ceil(32) * 32;
+        let max = q.client.properties().hardware.max_cube_dim.0 as usize;
+        assert!(w <= max, "causal_attention: head dim {d} is wider than a cube ({max} units) on this device");
+        (b, h, hkv, t, d, w)
+    }
+
     impl Kernels for CubeBackend {
         fn unit_lower_inverse(a: FloatTensor<Self>) -> FloatTensor<Self> {
             let a = into_contiguous(a);
@@ -737,7 +1396,140 @@ mod cube {
                 CubeDim::new_1d(m as u32),
                 a.into_tensor_arg(),
                 out.clone().into_tensor_arg(),
-                burn::backend::cubecl::dtype_to_storage_type(dtype),
+                dtype_to_storage_type(dtype),
+            );
+            out
+        }
+
+        fn causal_attention(
+            q: FloatTensor<Self>,
+            k: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            groups: FloatTensor<Self>,
+        ) -> FloatTensor<Self> {
+            let [q, k, v, groups] = [q, k, v, groups].map(into_contiguous);
+            let (b, h, _, t, d, w) = attention_dims(&q, &k);
+            let out = empty(&q, q.meta.shape().clone());
+            attention_forward_kernel::launch(
+                &out.client,
+                CubeCount::Static(t as u32, h as u32, b as u32),
+                CubeDim::new_1d(w as u32),
+                q.clone().into_tensor_arg(),
+                k.into_tensor_arg(),
+                v.into_tensor_arg(),
+                groups.into_tensor_arg(),
+                out.clone().into_tensor_arg(),
+                d,
+                w,
+                dtype_to_storage_type(q.dtype),
+            );
+            out
+        }
+
+        fn chunk_states(
+            u: FloatTensor<Self>,
+            w: FloatTensor<Self>,
+            kd: FloatTensor<Self>,
+            decay: FloatTensor<Self>,
+            s0: FloatTensor<Self>,
+        ) -> FloatTensor<Self> {
+            let [u, w, kd, decay, s0] = [u, w, kd, decay, s0].map(into_contiguous);
+            let (us, dk) = (u.meta.shape().clone(), w.meta.shape()[3]);
+            let (x, n, c, dv) = (us[0], us[1], us[2], us[3]);
+            let states = empty(&u, Shape::new([x, n + 1, dk, dv]));
+            let (count, dim) = state_grid(x, dv);
+            chunk_states_kernel::launch(
+                &states.client,
+                count,
+                dim,
+                u.clone().into_tensor_arg(),
+                w.into_tensor_arg(),
+                kd.into_tensor_arg(),
+                decay.into_tensor_arg(),
+                s0.into_tensor_arg(),
+                states.clone().into_tensor_arg(),
+                dk,
+                c,
+                dtype_to_storage_type(u.dtype),
+            );
+            states
+        }
+    }
+
+    impl KernelGrads for CubeBackend {
+        fn causal_attention_backward(
+            q: FloatTensor<Self>,
+            k: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            groups: FloatTensor<Self>,
+            o: FloatTensor<Self>,
+            grad: FloatTensor<Self>,
+        ) -> [FloatTensor<Self>; 3] {
+            let [q, k, v, groups, o, grad] = [q, k, v, groups, o, grad].map(into_contiguous);
+            let (b, h, hkv, t, d, w) = attention_dims(&q, &k);
+            let dtype = dtype_to_storage_type(q.dtype);
+            let dq = empty(&q, q.meta.shape().clone());
+            let stats = empty(&q, Shape::new([b, h, t, 2]));
+            attention_backward_query_kernel::launch(
+                &q.client,
+                CubeCount::Static(t as u32, h as u32, b as u32),
+                CubeDim::new_1d(w as u32),
+                q.clone().into_tensor_arg(),
+                k.clone().into_tensor_arg(),
+                v.clone().into_tensor_arg(),
+                groups.clone().into_tensor_arg(),
+                o.into_tensor_arg(),
+                grad.clone().into_tensor_arg(),
+                dq.clone().into_tensor_arg(),
+                stats.clone().into_tensor_arg(),
+                d,
+                w,
+                dtype,
+            );
+            let dk = empty(&k, k.meta.shape().clone());
+            let dv = empty(&v, v.meta.shape().clone());
+            attention_backward_key_kernel::launch(
+                &dk.client,
+                CubeCount::Static(t as u32, hkv as u32, b as u32),
+                CubeDim::new_1d(w as u32),
+                q.into_tensor_arg(),
+                k.into_tensor_arg(),
+                v.into_tensor_arg(),
+                groups.into_tensor_arg(),
+                grad.into_tensor_arg(),
+                stats.into_tensor_arg(),
+                dk.clone().into_tensor_arg(),
+                dv.clone().into_tensor_arg(),
+                d,
+                w,
+                dtype,
+            );
+            [dq, dk, dv]
+        }
+
+        fn chunk_states_reverse(
+            w: FloatTensor<Self>,
+            kd: FloatTensor<Self>,
+            decay: FloatTensor<Self>,
+            grad: FloatTensor<Self>,
+        ) -> FloatTensor<Self> {
+            let [w, kd, decay, grad] = [w, kd, decay, grad].map(into_contiguous);
+            let (gs, c) = (grad.meta.shape().clone(), w.meta.shape()[2]);
+            let (x, dk, dv) = (gs[0], gs[2], gs[3]);
+            let out = empty(&grad, gs);
+            let (count, dim) = state_grid(x, dv);
+            chunk_states_reverse_kernel::launch(
+                &out.client,
+                count,
+                dim,
+                w.into_tensor_arg(),
+                kd.into_tensor_arg(),
+                decay.into_tensor_arg(),
+                grad.clone().into_tensor_arg(),
+                out.clone().into_tensor_arg(),
+                dk,
+                c,
+                dtype_to_storage_type(grad.dtype),
             );
             out
         }

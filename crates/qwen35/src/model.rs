@@ -269,7 +269,7 @@ impl Qwen35 {
         let has_attention = self.layers.iter().any(|l| l.layer_type() == LayerType::FullAttention);
         let cached = cache.as_ref().map_or(0, |c| c.len());
         let plain = inputs.attention_mask.is_none() && inputs.segment_ids.is_none() && cached == 0;
-        let fused = has_attention && cache.is_none() && crate::kernels::has_cpu_kernels(device);
+        let fused = has_attention && cache.is_none();
         let attn_groups = fused.then(|| {
             let mut groups = vec![0f32; b * t];
             for r in 0..b {

@@ -78,43 +78,55 @@ fn rule_inputs(b: usize, h: usize, t: usize, dk: usize, dv: usize, device: &Devi
 }
 
 #[test]
-fn chunked_rule_with_fused_solve_matches_reference() {
-    for device in devices() {
+fn chunked_rule_with_fused_kernels_matches_reference() {
+    // 150 tokens: two full chunks and a padded one. Packed examples of 37 tokens cross chunk
+    // borders; the unpacked case carries a state in (its gradient is checked too). dv = 40
+    // spreads the state pass over two 32-column cubes.
+    for (packed, device) in [true, false].into_iter().flat_map(|p| devices().into_iter().map(move |d| (p, d))) {
         let device = device.autodiff();
-        // 150 tokens: two full chunks and a padded one; packed examples cross chunk borders.
-        let base = rule_inputs(2, 3, 150, 16, 24, &device);
-        let leaves = |x: &RuleInput| RuleInput {
-            q: x.q.clone().require_grad(),
-            k: x.k.clone().require_grad(),
-            v: x.v.clone().require_grad(),
-            g: x.g.clone().require_grad(),
-            beta: x.beta.clone().require_grad(),
-            initial_state: None,
-            segments: x.segments.clone(),
-        };
-        let weights = Tensor::<4>::random([2, 3, 150, 24], Distribution::Normal(0.0, 1.0), &device);
+        let (b, h, t, dk, dv) = (2, 3, 150, 16, 40);
+        let mut base = rule_inputs(b, h, t, dk, dv, &device);
+        if !packed {
+            base.segments = None;
+            base.initial_state = Some(Tensor::random([b, h, dk, dv], Distribution::Normal(0.0, 0.5), &device));
+        }
+        let weights = Tensor::<4>::random([b, h, t, dv], Distribution::Normal(0.0, 1.0), &device);
+        let state_weights = Tensor::<4>::random([b, h, dk, dv], Distribution::Normal(0.0, 1.0), &device);
         let run = |fused: bool| {
-            let input = leaves(&base);
-            let (q, k, v, g, beta) =
-                (input.q.clone(), input.k.clone(), input.v.clone(), input.g.clone(), input.beta.clone());
+            let input = RuleInput {
+                q: base.q.clone().require_grad(),
+                k: base.k.clone().require_grad(),
+                v: base.v.clone().require_grad(),
+                g: base.g.clone().require_grad(),
+                beta: base.beta.clone().require_grad(),
+                initial_state: base.initial_state.clone().map(|s| s.require_grad()),
+                segments: base.segments.clone(),
+            };
+            let leaves = input.clone();
             let (out, state) =
                 if fused { gated_delta_rule::chunked(input) } else { gated_delta_rule::chunked_reference(input) };
-            let grads = ((out.clone() * weights.clone()).sum() + state.clone().sum()).backward();
+            let loss = (out.clone() * weights.clone()).sum() + (state.clone() * state_weights.clone()).sum();
+            let grads = loss.backward();
             let g4 = |x: &Tensor<4>| x.grad(&grads).unwrap();
             let g3 = |x: &Tensor<3>| x.grad(&grads).unwrap();
-            (out, state, [g4(&q), g4(&k), g4(&v)], [g3(&g), g3(&beta)])
+            let mut g4s = vec![g4(&leaves.q), g4(&leaves.k), g4(&leaves.v)];
+            if let Some(s) = &leaves.initial_state {
+                g4s.push(g4(s));
+            }
+            (out, state, g4s, [g3(&leaves.g), g3(&leaves.beta)])
         };
         let (o1, s1, g41, g31) = run(true);
         let (o2, s2, g42, g32) = run(false);
+        // The same f32 math as the plain ops in another order (loops vs GEMMs): 1e-4 relative.
         assert!(rel_err(o1, o2) < 1e-4, "{device:?}: outputs differ");
         assert!(rel_err(s1, s2) < 1e-4, "{device:?}: final states differ");
-        for (name, (a, b)) in ["q", "k", "v"].iter().zip(g41.into_iter().zip(g42)) {
+        for (name, (a, b)) in ["q", "k", "v", "initial state"].iter().zip(g41.into_iter().zip(g42)) {
             let e = rel_err(a, b);
-            assert!(e < 1e-4, "{device:?}: d{name} differs by {e}");
+            assert!(e < 1e-4, "{device:?} (packed: {packed}): d{name} differs by {e}");
         }
         for (name, (a, b)) in ["g", "beta"].iter().zip(g31.into_iter().zip(g32)) {
             let e = rel_err(a, b);
-            assert!(e < 1e-4, "{device:?}: d{name} differs by {e}");
+            assert!(e < 1e-4, "{device:?} (packed: {packed}): d{name} differs by {e}");
         }
     }
 }
@@ -143,40 +155,45 @@ fn attention_reference(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, groups: &[f32])
 
 #[test]
 fn fused_attention_matches_reference_with_gqa_packing_and_padding() {
-    let device = Device::flex().autodiff();
-    assert!(kernels::has_cpu_kernels(&device));
-    let (b, h, hkv, t, d) = (2, 4, 2, 45, 20);
-    // Row 0: three packed examples; row 1: left padding (unique ids) then one example.
-    let mut groups: Vec<f32> = (0..t).map(|i| [1.0, 2.0, 3.0][(i * 3) / t]).collect();
-    groups.extend((0..t).map(|i| if i < 5 { -1.0 - i as f32 } else { 7.0 }));
-    let g = Tensor::<2>::from_data(TensorData::new(groups.clone(), [b, t]), &device);
-    let q0 = Tensor::<4>::random([b, h, t, d], Distribution::Normal(0.0, 1.0), &device);
-    let k0 = Tensor::<4>::random([b, hkv, t, d], Distribution::Normal(0.0, 1.0), &device);
-    let v0 = Tensor::<4>::random([b, hkv, t, d], Distribution::Normal(0.0, 1.0), &device);
-    let w = Tensor::<4>::random([b, h, t, d], Distribution::Normal(0.0, 1.0), &device);
-    let run = |fused: bool| {
-        let (q, k, v) = (q0.clone().require_grad(), k0.clone().require_grad(), v0.clone().require_grad());
-        let o = if fused {
-            kernels::causal_attention(q.clone(), k.clone(), v.clone(), g.clone())
-        } else {
-            attention_reference(q.clone(), k.clone(), v.clone(), &groups)
-        };
-        let grads = (o.clone() * w.clone()).sum().backward();
-        (o, q.grad(&grads).unwrap(), k.grad(&grads).unwrap(), v.grad(&grads).unwrap())
-    };
-    let (o1, dq1, dk1, dv1) = run(true);
-    let (o2, dq2, dk2, dv2) = run(false);
-    // Same f32 math in another order (dot products vs GEMM, 1/sum vs division).
-    for (name, e) in
-        [("o", rel_err(o1, o2)), ("dq", rel_err(dq1, dq2)), ("dk", rel_err(dk1, dk2)), ("dv", rel_err(dv1, dv2))]
+    // Head dim 20 runs in 32-wide cubes on the GPU kernel (12 idle units, key blocks of 32 that
+    // the 45-token rows cross); head dim 256 is Qwen3.5's.
+    for ((b, h, hkv, t, d), device) in
+        [(2, 4, 2, 45, 20), (2, 2, 1, 45, 256)].into_iter().flat_map(|s| devices().into_iter().map(move |dev| (s, dev)))
     {
-        assert!(e < 1e-5, "{name} differs by {e} (relative)");
+        let device = device.autodiff();
+        // Row 0: three packed examples; row 1: left padding (unique ids) then one example.
+        let mut groups: Vec<f32> = (0..t).map(|i| [1.0, 2.0, 3.0][(i * 3) / t]).collect();
+        groups.extend((0..t).map(|i| if i < 5 { -1.0 - i as f32 } else { 7.0 }));
+        let g = Tensor::<2>::from_data(TensorData::new(groups.clone(), [b, t]), &device);
+        let q0 = Tensor::<4>::random([b, h, t, d], Distribution::Normal(0.0, 1.0), &device);
+        let k0 = Tensor::<4>::random([b, hkv, t, d], Distribution::Normal(0.0, 1.0), &device);
+        let v0 = Tensor::<4>::random([b, hkv, t, d], Distribution::Normal(0.0, 1.0), &device);
+        let w = Tensor::<4>::random([b, h, t, d], Distribution::Normal(0.0, 1.0), &device);
+        let run = |fused: bool| {
+            let (q, k, v) = (q0.clone().require_grad(), k0.clone().require_grad(), v0.clone().require_grad());
+            let o = if fused {
+                kernels::causal_attention(q.clone(), k.clone(), v.clone(), g.clone())
+            } else {
+                attention_reference(q.clone(), k.clone(), v.clone(), &groups)
+            };
+            let grads = (o.clone() * w.clone()).sum().backward();
+            (o, q.grad(&grads).unwrap(), k.grad(&grads).unwrap(), v.grad(&grads).unwrap())
+        };
+        let (o1, dq1, dk1, dv1) = run(true);
+        let (o2, dq2, dk2, dv2) = run(false);
+        // Same f32 math in another order (dot products vs GEMM, online vs two-pass softmax).
+        for (name, e) in
+            [("o", rel_err(o1, o2)), ("dq", rel_err(dq1, dq2)), ("dk", rel_err(dk1, dk2)), ("dv", rel_err(dv1, dv2))]
+        {
+            assert!(e < 1e-5, "{device:?}: {name} differs by {e} (relative)");
+        }
     }
 }
 
 #[test]
 fn cpu_rule_kernel_matches_chunked_reference_values_and_gradients() {
     let device = Device::flex().autodiff();
+    assert!(kernels::has_cpu_kernels(&device));
     // 150 tokens: the backward's 64-token checkpoints split it 64 + 64 + 22; examples of 37
     // tokens cross the checkpoint and chunk borders.
     let base = rule_inputs(2, 3, 150, 16, 24, &device);

@@ -6,6 +6,7 @@
 //! bench train   --size 4b --mode lora --batch 4 --seq 2048 --device cuda --dtype bf16
 //! bench layer   --size 0.8b --kind gdn --batch 4 --seq 2048    # one decoder layer, fwd + bwd
 //! bench rule    --heads 16 --dk 128 --dv 128 --seq 2048        # the chunked gated delta rule
+//! bench attention --heads 16 --kv-heads 4 --head-dim 256 --seq 2048  # causal GQA attention
 //! ```
 //!
 //! `benches/train_torch.py` does the same work in PyTorch (transformers + PEFT, with `fla` where
@@ -32,7 +33,7 @@ use skillsft_train::{Mode, TrainConfig, trainer};
 #[derive(Parser, Debug)]
 #[command(
     name = "bench",
-    about = "Measure Qwen3.5 throughput on cpu, cuda or wgpu: inference, training steps, single layers, the GDN rule",
+    about = "Measure Qwen3.5 throughput on cpu, cuda or wgpu: inference, training steps, single layers, the GDN rule, attention",
     after_help = "Side by side with PyTorch: benches/cpu.sh (this machine's CPU) and benches/gpu.sh (one GPU).\n\
                   MFU counts 6·N FLOPs per token for full fine-tuning and 4·N for LoRA (no weight gradients \
                   for frozen matrices), N = matmul parameters incl. the output head, plus 12·L_attn·T·d_attn \
@@ -128,6 +129,27 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Causal grouped-query attention alone, forward + backward, f32 inside (the attention
+    /// layers' core, without projections, norms or RoPE). TFLOP/s counts 7·b·h·t²·d, the
+    /// FlashAttention convention for causal forward + backward.
+    Attention {
+        /// Query heads.
+        #[arg(long, default_value_t = 16)]
+        heads: usize,
+        /// Key/value heads (query heads share them in groups).
+        #[arg(long, default_value_t = 4)]
+        kv_heads: usize,
+        /// Head width.
+        #[arg(long, default_value_t = 256)]
+        head_dim: usize,
+        /// fused (the kernel the model runs without a cache: nothing t × t stored) or plain
+        /// (Burn ops with the scores and probabilities materialised, as the model does with a
+        /// cache).
+        #[arg(long, default_value = "fused")]
+        form: String,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 fn main() -> Result<()> {
@@ -138,6 +160,9 @@ fn main() -> Result<()> {
         }
         Command::Layer { size, kind, common } => layer(&size, &kind, &common),
         Command::Rule { heads, dk, dv, form, common } => rule(heads, dk, dv, &form, &common),
+        Command::Attention { heads, kv_heads, head_dim, form, common } => {
+            attention(heads, kv_heads, head_dim, &form, &common)
+        }
     }
 }
 
@@ -431,5 +456,49 @@ fn rule(heads: usize, dk: usize, dv: usize, form: &str, c: &Common) -> Result<()
         b * t,
         None,
         json!({"heads": heads, "dk": dk, "dv": dv, "chunk": gated_delta_rule::CHUNK, "form": form}),
+    )
+}
+
+fn attention(heads: usize, kv_heads: usize, d: usize, form: &str, c: &Common) -> Result<()> {
+    if kv_heads == 0 || !heads.is_multiple_of(kv_heads) {
+        bail!("--heads {heads} must be a multiple of --kv-heads {kv_heads}");
+    }
+    if !matches!(form, "fused" | "plain") {
+        bail!("unknown --form {form:?}; use fused or plain");
+    }
+    let (dev, _) = device_and_dtype(c)?;
+    let device = dev.autodiff();
+    let (b, t) = (c.batch, c.seq);
+    let normal = |h: usize| Tensor::<4>::random([b, h, t, d], Distribution::Normal(0.0, 1.0), &device);
+    let (q0, k0, v0) = (normal(heads), normal(kv_heads), normal(kv_heads));
+    let groups = Tensor::<2>::zeros([b, t], &device); // one example per row
+    let causal = Tensor::<2, burn::tensor::Bool>::tril_mask([t, t], 0, &device).unsqueeze::<4>();
+    let times = time_runs(c, || {
+        let leaf = |x: &Tensor<4>| x.clone().detach().require_grad();
+        let (q, k, v) = (leaf(&q0), leaf(&k0), leaf(&v0));
+        let out = if form == "fused" {
+            qwen35::kernels::causal_attention(q.clone(), k, v, groups.clone())
+        } else {
+            let rep = heads / kv_heads;
+            let expand = |x: Tensor<4>| {
+                x.unsqueeze_dim::<5>(2).expand([b, kv_heads, rep, t, d]).reshape([b, heads, t, d])
+            };
+            let scores = q.clone().matmul(expand(k).swap_dims(2, 3)) * (d as f64).powf(-0.5);
+            burn::tensor::activation::softmax(scores.mask_fill(causal.clone(), f32::NEG_INFINITY), 3)
+                .matmul(expand(v))
+        };
+        let grads = out.sum().backward();
+        let _: f32 = q.grad(&grads).context("no gradient reached q")?.sum().into_scalar();
+        Ok(())
+    })?;
+    let flops = 7.0 * (b * heads * t * t * d) as f64;
+    report(
+        c,
+        "attention",
+        &format!("attention h{heads}/{kv_heads} d{d} ({form})"),
+        &times,
+        b * t,
+        Some(flops),
+        json!({"heads": heads, "kv_heads": kv_heads, "head_dim": d, "form": form}),
     )
 }
