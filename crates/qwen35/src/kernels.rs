@@ -139,9 +139,9 @@ fn strictly_lower_mask<B: Backend>(m: usize, device: &B::Device) -> FloatTensor<
 }
 
 // Autodiff. The inverse: X = (I + A)⁻¹ ⇒ dA = −(Xᵀ · dX · Xᵀ), kept strictly below the
-// diagonal (the entries the forward reads); only X is saved. Attention: the backward recomputes
-// the scores (flash-attention style) from q, k, v, the groups and the output; it never holds a
-// `t × t` matrix either.
+// diagonal (the entries the forward reads); only X is saved. Attention: the forward also keeps
+// each row's log-sum-exp, and the backward recomputes the probabilities from it (flash-attention
+// style); it never holds a `t × t` matrix either.
 impl<B: Backend + Kernels + KernelGrads, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
     fn unit_lower_inverse(a: FloatTensor<Self>) -> FloatTensor<Self> {
         #[derive(Debug)]
@@ -179,12 +179,12 @@ impl<B: Backend + Kernels + KernelGrads, C: CheckpointStrategy> Kernels for Auto
         #[derive(Debug)]
         struct AttentionBackward;
         impl<B: Backend + KernelGrads> Backward<B, 3> for AttentionBackward {
-            type State = [FloatTensor<B>; 5];
+            type State = [FloatTensor<B>; 6];
             fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
                 let [nq, nk, nv] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
-                let [q, k, v, groups, o] = ops.state;
-                let [dq, dk, dv] = B::causal_attention_backward(q, k, v, groups, o, grad);
+                let [q, k, v, groups, o, lse] = ops.state;
+                let [dq, dk, dv] = B::causal_attention_backward(q, k, v, groups, o, lse, grad);
                 for (node, g) in [(nq, dq), (nk, dk), (nv, dv)] {
                     if let Some(node) = node {
                         grads.register::<B>(node.id, g);
@@ -196,8 +196,8 @@ impl<B: Backend + Kernels + KernelGrads, C: CheckpointStrategy> Kernels for Auto
         match AttentionBackward.prepare::<C>([q.node(), k.node(), v.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let (q, k, v) = (q.primitive().clone(), k.primitive().clone(), v.primitive().clone());
-                let o = B::causal_attention(q.clone(), k.clone(), v.clone(), groups.clone());
-                prep.finish([q, k, v, groups, o.clone()], o)
+                let [o, lse] = B::causal_attention_forward(q.clone(), k.clone(), v.clone(), groups.clone());
+                prep.finish([q, k, v, groups, o.clone(), lse], o)
             }
             OpsKind::UnTracked(prep) => {
                 prep.finish(B::causal_attention(q.into_primitive(), k.into_primitive(), v.into_primitive(), groups))
@@ -248,14 +248,25 @@ impl<B: Backend + Kernels + KernelGrads, C: CheckpointStrategy> Kernels for Auto
 /// The backward passes of the [`Kernels`] that need one of their own, called by their autodiff
 /// backward on the inner backend.
 pub trait KernelGrads: Backend {
-    /// `[dq, dk, dv]` of [`Kernels::causal_attention`] from its inputs, its output and the
-    /// output's gradient, shaped like `q`, `k`, `v`.
+    /// [`Kernels::causal_attention`] that also returns each row's softmax log-sum-exp
+    /// `[b, h, t]` (scores scaled by `d^-1/2`), for the backward.
+    fn causal_attention_forward(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        groups: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 2];
+
+    /// `[dq, dk, dv]` of [`Kernels::causal_attention`] from its inputs, its output, the rows'
+    /// log-sum-exp and the output's gradient, shaped like `q`, `k`, `v`.
+    #[allow(clippy::too_many_arguments)]
     fn causal_attention_backward(
         q: FloatTensor<Self>,
         k: FloatTensor<Self>,
         v: FloatTensor<Self>,
         groups: FloatTensor<Self>,
         o: FloatTensor<Self>,
+        lse: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> [FloatTensor<Self>; 3];
 
@@ -386,30 +397,8 @@ mod flex {
             v: FloatTensor<Self>,
             groups: FloatTensor<Self>,
         ) -> FloatTensor<Self> {
-            let device = q.device();
-            let dm = dims(&q, &k);
-            let (q, k, v, g) = (host(&q), host(&k), host(&v), host(&groups));
-            let (q, k, v, g) = (slice(&q), slice(&k), slice(&v), slice(&g));
-            let mut o = vec![0f32; dm.b * dm.h * dm.t * dm.d];
-            let rep = dm.h / dm.hkv;
-            o.par_chunks_mut(dm.t * dm.d).enumerate().for_each(|(bh, o)| {
-                let (bi, head) = (bh / dm.h, bh % dm.h);
-                let kv = (bi * dm.hkv + head / rep) * dm.t * dm.d;
-                let qh = &q[bh * dm.t * dm.d..][..dm.t * dm.d];
-                let (kh, vh) = (&k[kv..][..dm.t * dm.d], &v[kv..][..dm.t * dm.d]);
-                let gh = &g[bi * dm.t..][..dm.t];
-                let mut p = vec![0f32; dm.t];
-                for i in 0..dm.t {
-                    let qi = &qh[i * dm.d..][..dm.d];
-                    let start = group_start(gh, i);
-                    softmax_row(qi, kh, dm.d, start, i, &mut p);
-                    let oi = &mut o[i * dm.d..][..dm.d];
-                    for j in start..=i {
-                        axpy(oi, p[j], &vh[j * dm.d..][..dm.d]);
-                    }
-                }
-            });
-            Flex::float_from_data(TensorData::new(o, [dm.b, dm.h, dm.t, dm.d]), &device)
+            let [o, _] = attention_forward(q, k, v, groups);
+            o
         }
 
         fn chunk_states(
@@ -453,6 +442,43 @@ mod flex {
             });
             Flex::float_from_data(TensorData::new(out, [x, n + 1, dk, dv]), &device)
         }
+    }
+
+    /// Causal attention on the host: `[o, lse]` (see [`KernelGrads::causal_attention_forward`]).
+    fn attention_forward(
+        q: FloatTensor<Flex>,
+        k: FloatTensor<Flex>,
+        v: FloatTensor<Flex>,
+        groups: FloatTensor<Flex>,
+    ) -> [FloatTensor<Flex>; 2] {
+        let device = q.device();
+        let dm = dims(&q, &k);
+        let (q, k, v, g) = (host(&q), host(&k), host(&v), host(&groups));
+        let (q, k, v, g) = (slice(&q), slice(&k), slice(&v), slice(&g));
+        let mut o = vec![0f32; dm.b * dm.h * dm.t * dm.d];
+        let mut lse = vec![0f32; dm.b * dm.h * dm.t];
+        let rep = dm.h / dm.hkv;
+        o.par_chunks_mut(dm.t * dm.d).zip(lse.par_chunks_mut(dm.t)).enumerate().for_each(|(bh, (o, lse))| {
+            let (bi, head) = (bh / dm.h, bh % dm.h);
+            let kv = (bi * dm.hkv + head / rep) * dm.t * dm.d;
+            let qh = &q[bh * dm.t * dm.d..][..dm.t * dm.d];
+            let (kh, vh) = (&k[kv..][..dm.t * dm.d], &v[kv..][..dm.t * dm.d]);
+            let gh = &g[bi * dm.t..][..dm.t];
+            let mut p = vec![0f32; dm.t];
+            for i in 0..dm.t {
+                let qi = &qh[i * dm.d..][..dm.d];
+                let start = group_start(gh, i);
+                lse[i] = softmax_row(qi, kh, dm.d, start, i, &mut p);
+                let oi = &mut o[i * dm.d..][..dm.d];
+                for j in start..=i {
+                    axpy(oi, p[j], &vh[j * dm.d..][..dm.d]);
+                }
+            }
+        });
+        [
+            Flex::float_from_data(TensorData::new(o, [dm.b, dm.h, dm.t, dm.d]), &device),
+            Flex::float_from_data(TensorData::new(lse, [dm.b, dm.h, dm.t]), &device),
+        ]
     }
 
     /// Shapes of one attention call.
@@ -511,12 +537,23 @@ mod flex {
     }
 
     impl KernelGrads for Flex {
+        fn causal_attention_forward(
+            q: FloatTensor<Self>,
+            k: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            groups: FloatTensor<Self>,
+        ) -> [FloatTensor<Self>; 2] {
+            attention_forward(q, k, v, groups)
+        }
+
+        // The rows' probabilities are recomputed whole (one row at a time), so `lse` is not read.
         fn causal_attention_backward(
             q: FloatTensor<Self>,
             k: FloatTensor<Self>,
             v: FloatTensor<Self>,
             groups: FloatTensor<Self>,
             o: FloatTensor<Self>,
+            _lse: FloatTensor<Self>,
             grad: FloatTensor<Self>,
         ) -> [FloatTensor<Self>; 3] {
             let device = q.device();
@@ -848,8 +885,9 @@ mod flex {
         j
     }
 
-    /// `p[start..=i]` = softmax over `j` of `q·k_j / √d` (f32, max-subtracted).
-    fn softmax_row(qi: &[f32], k: &[f32], d: usize, start: usize, i: usize, p: &mut [f32]) {
+    /// `p[start..=i]` = softmax over `j` of `q·k_j / √d` (f32, max-subtracted); returns the
+    /// log-sum-exp of the scores.
+    fn softmax_row(qi: &[f32], k: &[f32], d: usize, start: usize, i: usize, p: &mut [f32]) -> f32 {
         let scale = (d as f32).powf(-0.5);
         let mut max = f32::NEG_INFINITY;
         for j in start..=i {
@@ -864,6 +902,7 @@ mod flex {
         }
         let inv = 1.0 / sum;
         p[start..=i].iter_mut().for_each(|x| *x *= inv);
+        max + sum.ln()
     }
 
     /// Dot product in 8 lanes (the compiler vectorises this shape).
@@ -943,7 +982,7 @@ mod cube {
     }
 
     // Causal attention. Layouts are contiguous: q, o `[b, h, t, d]`, k, v `[b, h_kv, t, d]`,
-    // groups `[b, t]`, stats `[b, h, t, 2]` (log-sum-exp, rowsum(dO ∘ O)). A cube is `w` units
+    // groups `[b, t]`, lse (each row's log-sum-exp) and delta (rowsum(dO ∘ O)) `[b, h, t]`. A cube is `w` units
     // wide (the head dim `d` rounded up to whole 32-lane planes: lavapipe miscomputes partly
     // filled subgroups around barriers) and walks its keys (or queries) in blocks of `w`: in a
     // block each unit first takes one key (a dot product over the features), then units `< d`
@@ -983,7 +1022,8 @@ mod cube {
         i
     }
 
-    /// Forward, one cube per (query, head, batch row) with an online softmax over key blocks.
+    /// Forward, one cube per (query, head, batch row) with an online softmax over key blocks;
+    /// also writes the row's log-sum-exp for the backward.
     #[cube(launch)]
     fn attention_forward_kernel<F: Float>(
         q: &Tensor<F>,
@@ -991,6 +1031,7 @@ mod cube {
         v: &Tensor<F>,
         groups: &Tensor<F>,
         o: &mut Tensor<F>,
+        lse: &mut Tensor<F>,
         #[comptime] d: usize,
         #[comptime] w: usize,
         #[define(F)] _dtype: ElemType,
@@ -1055,11 +1096,14 @@ mod cube {
         if u < d {
             o[row + u] = acc / l;
         }
+        if u == 0 {
+            lse[(r * h + head) * t + i] = m + l.ln();
+        }
     }
 
-    /// Backward over query rows, one cube per (query, head, batch row): recomputes the row's
-    /// log-sum-exp, then `dq_i = scale Σ_j P_ij (dO_i·v_j − D_i) k_j` with `D_i = dO_i·O_i`, and
-    /// stores (log-sum-exp, `D_i`) for the key kernel.
+    /// Backward over query rows, one cube per (query, head, batch row):
+    /// `dq_i = scale Σ_j P_ij (dO_i·v_j − D_i) k_j` with `P_ij = exp(s_ij − lse_i)` and
+    /// `D_i = dO_i·O_i`, which it stores for the key kernel.
     #[cube(launch)]
     fn attention_backward_query_kernel<F: Float>(
         q: &Tensor<F>,
@@ -1067,9 +1111,10 @@ mod cube {
         v: &Tensor<F>,
         groups: &Tensor<F>,
         o: &Tensor<F>,
+        lse: &Tensor<F>,
         go: &Tensor<F>,
         dq: &mut Tensor<F>,
-        stats: &mut Tensor<F>,
+        delta: &mut Tensor<F>,
         #[comptime] d: usize,
         #[comptime] w: usize,
         #[define(F)] _dtype: ElemType,
@@ -1081,6 +1126,7 @@ mod cube {
         let kv = (r * hkv + head / (h / hkv)) * t * d;
         let start = run_start::<F>(groups, r * t, i);
         let scale = F::new(1.0) / F::cast_from(d as u32).sqrt();
+        let row_lse = lse[(r * h + head) * t + i];
 
         let mut qs = Shared::<[F]>::new_slice(d);
         let mut gs = Shared::<[F]>::new_slice(d);
@@ -1092,48 +1138,13 @@ mod cube {
             ps[u] = go[row + u] * o[row + u];
         }
         sync_cube();
-        let mut delta = F::new(0.0);
+        let mut row_delta = F::new(0.0);
         for c in 0..d {
-            delta += ps[c];
+            row_delta += ps[c];
         }
         sync_cube();
 
-        // Pass 1: the row's log-sum-exp.
-        let mut m = F::new(NEG);
-        let mut l = F::new(0.0);
-        let mut j0 = start;
-        while j0 <= i {
-            let mut n = i + 1 - j0;
-            if n > w {
-                n = w;
-            }
-            let mut s = F::new(NEG);
-            if u < n {
-                let kj = kv + (j0 + u) * d;
-                s = F::new(0.0);
-                for c in 0..d {
-                    s += qs[c] * k[kj + c];
-                }
-            }
-            ps[u] = s;
-            sync_cube();
-            let mut next = m;
-            for jj in 0..n {
-                if ps[jj] > next {
-                    next = ps[jj];
-                }
-            }
-            l *= (m - next).exp();
-            for jj in 0..n {
-                l += (ps[jj] - next).exp();
-            }
-            m = next;
-            sync_cube();
-            j0 += w;
-        }
-        let lse = m + l.ln();
-
-        // Pass 2: dS_ij = P_ij (dO_i·v_j − D_i), accumulated into dq by feature.
+        // dS_ij = P_ij (dO_i·v_j − D_i), accumulated into dq by feature.
         let mut acc = F::new(0.0);
         let mut j0 = start;
         while j0 <= i {
@@ -1150,7 +1161,7 @@ mod cube {
                     s += qs[c] * k[kj + c];
                     dp += gs[c] * v[kj + c];
                 }
-                ds = (s - lse).exp() * (dp - delta);
+                ds = (s - row_lse).exp() * (dp - row_delta);
             }
             ps[u] = ds;
             sync_cube();
@@ -1166,9 +1177,7 @@ mod cube {
             dq[row + u] = acc * scale;
         }
         if u == 0 {
-            let at = ((r * h + head) * t + i) * 2;
-            stats[at] = lse;
-            stats[at + 1] = delta;
+            delta[(r * h + head) * t + i] = row_delta;
         }
     }
 
@@ -1181,7 +1190,8 @@ mod cube {
         v: &Tensor<F>,
         groups: &Tensor<F>,
         go: &Tensor<F>,
-        stats: &Tensor<F>,
+        lse: &Tensor<F>,
+        delta: &Tensor<F>,
         dk: &mut Tensor<F>,
         dv: &mut Tensor<F>,
         #[comptime] d: usize,
@@ -1225,9 +1235,8 @@ mod cube {
                         s += q[qi + c] * ks[c];
                         dp += go[qi + c] * vs[c];
                     }
-                    let at = (base + i0 + u) * 2;
-                    p = (s - stats[at]).exp();
-                    ds = p * (dp - stats[at + 1]);
+                    p = (s - lse[base + i0 + u]).exp();
+                    ds = p * (dp - delta[base + i0 + u]);
                 }
                 ps[u] = p;
                 dss[u] = ds;
@@ -1381,6 +1390,29 @@ mod cube {
         (b, h, hkv, t, d, w)
     }
 
+    /// Launches the attention forward: `[o, lse]`.
+    fn attention_forward(q: CubeTensor, k: CubeTensor, v: CubeTensor, groups: CubeTensor) -> [CubeTensor; 2] {
+        let [q, k, v, groups] = [q, k, v, groups].map(into_contiguous);
+        let (b, h, _, t, d, w) = attention_dims(&q, &k);
+        let out = empty(&q, q.meta.shape().clone());
+        let lse = empty(&q, Shape::new([b, h, t]));
+        attention_forward_kernel::launch(
+            &out.client,
+            CubeCount::Static(t as u32, h as u32, b as u32),
+            CubeDim::new_1d(w as u32),
+            q.clone().into_tensor_arg(),
+            k.into_tensor_arg(),
+            v.into_tensor_arg(),
+            groups.into_tensor_arg(),
+            out.clone().into_tensor_arg(),
+            lse.clone().into_tensor_arg(),
+            d,
+            w,
+            dtype_to_storage_type(q.dtype),
+        );
+        [out, lse]
+    }
+
     impl Kernels for CubeBackend {
         fn unit_lower_inverse(a: FloatTensor<Self>) -> FloatTensor<Self> {
             let a = into_contiguous(a);
@@ -1407,23 +1439,8 @@ mod cube {
             v: FloatTensor<Self>,
             groups: FloatTensor<Self>,
         ) -> FloatTensor<Self> {
-            let [q, k, v, groups] = [q, k, v, groups].map(into_contiguous);
-            let (b, h, _, t, d, w) = attention_dims(&q, &k);
-            let out = empty(&q, q.meta.shape().clone());
-            attention_forward_kernel::launch(
-                &out.client,
-                CubeCount::Static(t as u32, h as u32, b as u32),
-                CubeDim::new_1d(w as u32),
-                q.clone().into_tensor_arg(),
-                k.into_tensor_arg(),
-                v.into_tensor_arg(),
-                groups.into_tensor_arg(),
-                out.clone().into_tensor_arg(),
-                d,
-                w,
-                dtype_to_storage_type(q.dtype),
-            );
-            out
+            let [o, _] = attention_forward(q, k, v, groups);
+            o
         }
 
         fn chunk_states(
@@ -1457,19 +1474,29 @@ mod cube {
     }
 
     impl KernelGrads for CubeBackend {
+        fn causal_attention_forward(
+            q: FloatTensor<Self>,
+            k: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            groups: FloatTensor<Self>,
+        ) -> [FloatTensor<Self>; 2] {
+            attention_forward(q, k, v, groups)
+        }
+
         fn causal_attention_backward(
             q: FloatTensor<Self>,
             k: FloatTensor<Self>,
             v: FloatTensor<Self>,
             groups: FloatTensor<Self>,
             o: FloatTensor<Self>,
+            lse: FloatTensor<Self>,
             grad: FloatTensor<Self>,
         ) -> [FloatTensor<Self>; 3] {
-            let [q, k, v, groups, o, grad] = [q, k, v, groups, o, grad].map(into_contiguous);
+            let [q, k, v, groups, o, lse, grad] = [q, k, v, groups, o, lse, grad].map(into_contiguous);
             let (b, h, hkv, t, d, w) = attention_dims(&q, &k);
             let dtype = dtype_to_storage_type(q.dtype);
             let dq = empty(&q, q.meta.shape().clone());
-            let stats = empty(&q, Shape::new([b, h, t, 2]));
+            let delta = empty(&q, Shape::new([b, h, t]));
             attention_backward_query_kernel::launch(
                 &q.client,
                 CubeCount::Static(t as u32, h as u32, b as u32),
@@ -1479,9 +1506,10 @@ mod cube {
                 v.clone().into_tensor_arg(),
                 groups.clone().into_tensor_arg(),
                 o.into_tensor_arg(),
+                lse.clone().into_tensor_arg(),
                 grad.clone().into_tensor_arg(),
                 dq.clone().into_tensor_arg(),
-                stats.clone().into_tensor_arg(),
+                delta.clone().into_tensor_arg(),
                 d,
                 w,
                 dtype,
@@ -1497,7 +1525,8 @@ mod cube {
                 v.into_tensor_arg(),
                 groups.into_tensor_arg(),
                 grad.into_tensor_arg(),
-                stats.into_tensor_arg(),
+                lse.into_tensor_arg(),
+                delta.into_tensor_arg(),
                 dk.clone().into_tensor_arg(),
                 dv.clone().into_tensor_arg(),
                 d,

@@ -480,12 +480,10 @@ fn attention(heads: usize, kv_heads: usize, d: usize, form: &str, c: &Common) ->
             qwen35::kernels::causal_attention(q.clone(), k, v, groups.clone())
         } else {
             let rep = heads / kv_heads;
-            let expand = |x: Tensor<4>| {
-                x.unsqueeze_dim::<5>(2).expand([b, kv_heads, rep, t, d]).reshape([b, heads, t, d])
-            };
+            let expand =
+                |x: Tensor<4>| x.unsqueeze_dim::<5>(2).expand([b, kv_heads, rep, t, d]).reshape([b, heads, t, d]);
             let scores = q.clone().matmul(expand(k).swap_dims(2, 3)) * (d as f64).powf(-0.5);
-            burn::tensor::activation::softmax(scores.mask_fill(causal.clone(), f32::NEG_INFINITY), 3)
-                .matmul(expand(v))
+            burn::tensor::activation::softmax(scores.mask_fill(causal.clone(), f32::NEG_INFINITY), 3).matmul(expand(v))
         };
         let grads = out.sum().backward();
         let _: f32 = q.grad(&grads).context("no gradient reached q")?.sum().into_scalar();
