@@ -982,11 +982,17 @@ mod cube {
     }
 
     // Causal attention. Layouts are contiguous: q, o `[b, h, t, d]`, k, v `[b, h_kv, t, d]`,
-    // groups `[b, t]`, lse (each row's log-sum-exp) and delta (rowsum(dO ∘ O)) `[b, h, t]`. A cube is `w` units
-    // wide (the head dim `d` rounded up to whole 32-lane planes: lavapipe miscomputes partly
-    // filled subgroups around barriers) and walks its keys (or queries) in blocks of `w`: in a
-    // block each unit first takes one key (a dot product over the features), then units `< d`
-    // accumulate their feature over the block from shared memory. Nothing `t × t` is stored.
+    // groups `[b, t]`, lse (each row's log-sum-exp) and delta (rowsum(dO ∘ O)) `[b, h, t]`. A
+    // cube takes a block of `ATTENTION_BLOCK` queries (or keys), so every key (query) row read
+    // from memory serves the whole block. It is `w` units wide (the head dim `d` rounded up to
+    // whole 32-lane planes: lavapipe miscomputes partly filled subgroups around barriers) and
+    // walks the other side in blocks of `w`: in a block each unit first takes one key (its dot
+    // products with the block's queries), then units `< d` accumulate their feature over the
+    // block from shared memory. Nothing `t × t` is stored.
+
+    /// Queries (forward, dq) or keys (dk, dv) per attention cube. Shared memory per cube is
+    /// `3 · 4 · ATTENTION_BLOCK · w` bytes at most (24 KiB at head dim 256; lavapipe allows 32).
+    const ATTENTION_BLOCK: usize = 8;
 
     /// First token that token `i` of row `row` sees: the start of its run of equal group ids.
     #[cube]
@@ -1022,8 +1028,9 @@ mod cube {
         i
     }
 
-    /// Forward, one cube per (query, head, batch row) with an online softmax over key blocks;
-    /// also writes the row's log-sum-exp for the backward.
+    /// Forward, one cube per block of `rows` queries of one head and batch row, with an online
+    /// softmax over key blocks. Each unit's key row and each unit's value feature are read once
+    /// for all the block's queries. Also writes each row's log-sum-exp for the backward.
     #[cube(launch)]
     fn attention_forward_kernel<F: Float>(
         q: &Tensor<F>,
@@ -1034,75 +1041,162 @@ mod cube {
         lse: &mut Tensor<F>,
         #[comptime] d: usize,
         #[comptime] w: usize,
+        #[comptime] rows: usize,
         #[define(F)] _dtype: ElemType,
     ) {
         let u = UNIT_POS_X as usize;
-        let (i, head, r) = (CUBE_POS_X as usize, CUBE_POS_Y as usize, CUBE_POS_Z as usize);
+        let (blk, head, r) = (CUBE_POS_X as usize, CUBE_POS_Y as usize, CUBE_POS_Z as usize);
         let (h, t, hkv) = (q.shape(1), q.shape(2), k.shape(1));
-        let row = ((r * h + head) * t + i) * d;
+        let i0 = blk * rows;
+        let mut last = i0 + rows - 1;
+        if last >= t {
+            last = t - 1;
+        }
+        let base = (r * h + head) * t;
         let kv = (r * hkv + head / (h / hkv)) * t * d;
-        let start = run_start::<F>(groups, r * t, i);
         let scale = F::new(1.0) / F::cast_from(d as u32).sqrt();
 
-        let mut qs = Shared::<[F]>::new_slice(d);
-        let mut ps = Shared::<[F]>::new_slice(w);
-        if u < d {
-            qs[u] = q[row + u] * scale;
+        let mut qs = Shared::<[F]>::new_slice(rows * d);
+        let mut ps = Shared::<[F]>::new_slice(rows * w);
+        let mut starts = Shared::<[u32]>::new_slice(rows);
+        let mut row_m = Shared::<[F]>::new_slice(rows);
+        let mut row_l = Shared::<[F]>::new_slice(rows);
+        let mut row_c = Shared::<[F]>::new_slice(rows);
+        load_rows::<F>(q, &mut qs, base, i0, t, scale, d, w, rows);
+        if u < rows {
+            starts[u] = row_start::<F>(groups, r * t, i0 + u, t);
+            row_m[u] = F::new(NEG);
+            row_l[u] = F::new(0.0);
         }
         sync_cube();
-        let mut m = F::new(NEG);
-        let mut l = F::new(0.0);
-        let mut acc = F::new(0.0);
-        let mut j0 = start;
-        while j0 <= i {
-            let mut n = i + 1 - j0;
+
+        let mut acc = Array::<F>::new(rows);
+        let mut sc = Array::<F>::new(rows);
+        for rr in 0..rows {
+            acc[rr] = F::new(0.0);
+        }
+        let mut j0 = starts[0] as usize;
+        while j0 <= last {
+            let mut n = last + 1 - j0;
             if n > w {
                 n = w;
             }
-            let mut s = F::new(NEG);
+            let j = j0 + u;
+            for rr in 0..rows {
+                sc[rr] = F::new(0.0);
+            }
             if u < n {
-                let kj = kv + (j0 + u) * d;
-                s = F::new(0.0);
+                let kj = kv + j * d;
                 for c in 0..d {
-                    s += qs[c] * k[kj + c];
+                    let kc = k[kj + c];
+                    for rr in 0..rows {
+                        sc[rr] += qs[rr * d + c] * kc;
+                    }
                 }
             }
-            ps[u] = s;
-            sync_cube();
-            let mut next = m;
-            for jj in 0..n {
-                if ps[jj] > next {
-                    next = ps[jj];
+            for rr in 0..rows {
+                let mut s = F::new(NEG);
+                if u < n && j <= i0 + rr && j >= starts[rr] as usize {
+                    s = sc[rr];
                 }
+                ps[rr * w + u] = s;
             }
             sync_cube();
-            ps[u] = (s - next).exp();
+            // New row maxima (one unit per row), then probabilities (masked scores give 0).
+            if u < rows {
+                let old = row_m[u];
+                let mut mx = old;
+                for jj in 0..n {
+                    if ps[u * w + jj] > mx {
+                        mx = ps[u * w + jj];
+                    }
+                }
+                row_c[u] = (old - mx).exp();
+                row_m[u] = mx;
+            }
             sync_cube();
-            let corr = (m - next).exp();
-            l *= corr;
-            acc *= corr;
-            for jj in 0..n {
-                l += ps[jj];
+            for rr in 0..rows {
+                let s = ps[rr * w + u];
+                let mut p = F::new(0.0);
+                if s > F::new(NEG) {
+                    p = (s - row_m[rr]).exp();
+                }
+                ps[rr * w + u] = p;
+            }
+            sync_cube();
+            if u < rows {
+                let mut l = row_l[u] * row_c[u];
+                for jj in 0..n {
+                    l += ps[u * w + jj];
+                }
+                row_l[u] = l;
             }
             if u < d {
+                for rr in 0..rows {
+                    acc[rr] *= row_c[rr];
+                }
                 for jj in 0..n {
-                    acc += ps[jj] * v[kv + (j0 + jj) * d + u];
+                    let vj = v[kv + (j0 + jj) * d + u];
+                    for rr in 0..rows {
+                        acc[rr] += ps[rr * w + jj] * vj;
+                    }
                 }
             }
-            m = next;
             sync_cube();
             j0 += w;
         }
-        if u < d {
-            o[row + u] = acc / l;
-        }
-        if u == 0 {
-            lse[(r * h + head) * t + i] = m + l.ln();
+        for rr in 0..rows {
+            let i = i0 + rr;
+            if i < t {
+                if u < d {
+                    o[(base + i) * d + u] = acc[rr] / row_l[rr];
+                }
+                if u == 0 {
+                    lse[base + i] = row_m[rr] + row_l[rr].ln();
+                }
+            }
         }
     }
 
-    /// Backward over query rows, one cube per (query, head, batch row):
-    /// `dq_i = scale Σ_j P_ij (dO_i·v_j − D_i) k_j` with `P_ij = exp(s_ij − lse_i)` and
+    /// Rows `i0 .. i0 + rows` of a `[.., t, d]` tensor (from row `base`) into shared memory,
+    /// times `scale`; rows past `t` are zeros.
+    #[cube]
+    #[allow(clippy::too_many_arguments)]
+    fn load_rows<F: Float>(
+        x: &Tensor<F>,
+        dst: &mut [F],
+        base: usize,
+        i0: usize,
+        t: usize,
+        scale: F,
+        #[comptime] d: usize,
+        #[comptime] w: usize,
+        #[comptime] rows: usize,
+    ) {
+        let mut idx = UNIT_POS_X as usize;
+        while idx < rows * d {
+            let rr = idx / d;
+            let mut val = F::new(0.0);
+            if i0 + rr < t {
+                val = x[(base + i0 + rr) * d + idx % d] * scale;
+            }
+            dst[idx] = val;
+            idx += w;
+        }
+    }
+
+    /// [`run_start`] of token `i`, or `t` (nothing to see) for a row past the end.
+    #[cube]
+    fn row_start<F: Float>(groups: &Tensor<F>, row: usize, i: usize, t: usize) -> u32 {
+        let mut start = t;
+        if i < t {
+            start = run_start::<F>(groups, row, i);
+        }
+        start as u32
+    }
+
+    /// Backward over query blocks, one cube per block of `rows` queries of one head and batch
+    /// row: `dq_i = scale Σ_j P_ij (dO_i·v_j − D_i) k_j` with `P_ij = exp(s_ij − lse_i)` and
     /// `D_i = dO_i·O_i`, which it stores for the key kernel.
     #[cube(launch)]
     fn attention_backward_query_kernel<F: Float>(
@@ -1117,72 +1211,105 @@ mod cube {
         delta: &mut Tensor<F>,
         #[comptime] d: usize,
         #[comptime] w: usize,
+        #[comptime] rows: usize,
         #[define(F)] _dtype: ElemType,
     ) {
         let u = UNIT_POS_X as usize;
-        let (i, head, r) = (CUBE_POS_X as usize, CUBE_POS_Y as usize, CUBE_POS_Z as usize);
+        let (blk, head, r) = (CUBE_POS_X as usize, CUBE_POS_Y as usize, CUBE_POS_Z as usize);
         let (h, t, hkv) = (q.shape(1), q.shape(2), k.shape(1));
-        let row = ((r * h + head) * t + i) * d;
-        let kv = (r * hkv + head / (h / hkv)) * t * d;
-        let start = run_start::<F>(groups, r * t, i);
-        let scale = F::new(1.0) / F::cast_from(d as u32).sqrt();
-        let row_lse = lse[(r * h + head) * t + i];
-
-        let mut qs = Shared::<[F]>::new_slice(d);
-        let mut gs = Shared::<[F]>::new_slice(d);
-        let mut ps = Shared::<[F]>::new_slice(w);
-        ps[u] = F::new(0.0);
-        if u < d {
-            qs[u] = q[row + u] * scale;
-            gs[u] = go[row + u];
-            ps[u] = go[row + u] * o[row + u];
+        let i0 = blk * rows;
+        let mut last = i0 + rows - 1;
+        if last >= t {
+            last = t - 1;
         }
-        sync_cube();
-        let mut row_delta = F::new(0.0);
-        for c in 0..d {
-            row_delta += ps[c];
+        let base = (r * h + head) * t;
+        let kv = (r * hkv + head / (h / hkv)) * t * d;
+        let scale = F::new(1.0) / F::cast_from(d as u32).sqrt();
+
+        let mut qs = Shared::<[F]>::new_slice(rows * d);
+        let mut gs = Shared::<[F]>::new_slice(rows * d);
+        let mut ps = Shared::<[F]>::new_slice(rows * w);
+        let mut starts = Shared::<[u32]>::new_slice(rows);
+        let mut row_lse = Shared::<[F]>::new_slice(rows);
+        let mut row_delta = Shared::<[F]>::new_slice(rows);
+        load_rows::<F>(q, &mut qs, base, i0, t, scale, d, w, rows);
+        load_rows::<F>(go, &mut gs, base, i0, t, F::new(1.0), d, w, rows);
+        if u < rows {
+            let i = i0 + u;
+            starts[u] = row_start::<F>(groups, r * t, i, t);
+            let mut l = F::new(0.0);
+            let mut dl = F::new(0.0);
+            if i < t {
+                l = lse[base + i];
+                for c in 0..d {
+                    dl += go[(base + i) * d + c] * o[(base + i) * d + c];
+                }
+                delta[base + i] = dl;
+            }
+            row_lse[u] = l;
+            row_delta[u] = dl;
         }
         sync_cube();
 
         // dS_ij = P_ij (dO_i·v_j − D_i), accumulated into dq by feature.
-        let mut acc = F::new(0.0);
-        let mut j0 = start;
-        while j0 <= i {
-            let mut n = i + 1 - j0;
+        let mut acc = Array::<F>::new(rows);
+        let mut sc = Array::<F>::new(rows);
+        let mut dp = Array::<F>::new(rows);
+        for rr in 0..rows {
+            acc[rr] = F::new(0.0);
+        }
+        let mut j0 = starts[0] as usize;
+        while j0 <= last {
+            let mut n = last + 1 - j0;
             if n > w {
                 n = w;
             }
-            let mut ds = F::new(0.0);
-            if u < n {
-                let kj = kv + (j0 + u) * d;
-                let mut s = F::new(0.0);
-                let mut dp = F::new(0.0);
-                for c in 0..d {
-                    s += qs[c] * k[kj + c];
-                    dp += gs[c] * v[kj + c];
-                }
-                ds = (s - row_lse).exp() * (dp - row_delta);
+            let j = j0 + u;
+            for rr in 0..rows {
+                sc[rr] = F::new(0.0);
+                dp[rr] = F::new(0.0);
             }
-            ps[u] = ds;
+            if u < n {
+                let kj = kv + j * d;
+                for c in 0..d {
+                    let (kc, vc) = (k[kj + c], v[kj + c]);
+                    for rr in 0..rows {
+                        sc[rr] += qs[rr * d + c] * kc;
+                        dp[rr] += gs[rr * d + c] * vc;
+                    }
+                }
+            }
+            for rr in 0..rows {
+                let mut ds = F::new(0.0);
+                if u < n && j <= i0 + rr && j >= starts[rr] as usize {
+                    ds = (sc[rr] - row_lse[rr]).exp() * (dp[rr] - row_delta[rr]);
+                }
+                ps[rr * w + u] = ds;
+            }
             sync_cube();
             if u < d {
                 for jj in 0..n {
-                    acc += ps[jj] * k[kv + (j0 + jj) * d + u];
+                    let kj = k[kv + (j0 + jj) * d + u];
+                    for rr in 0..rows {
+                        acc[rr] += ps[rr * w + jj] * kj;
+                    }
                 }
             }
             sync_cube();
             j0 += w;
         }
-        if u < d {
-            dq[row + u] = acc * scale;
-        }
-        if u == 0 {
-            delta[(r * h + head) * t + i] = row_delta;
+        for rr in 0..rows {
+            let i = i0 + rr;
+            if i < t && u < d {
+                dq[(base + i) * d + u] = acc[rr] * scale;
+            }
         }
     }
 
-    /// Backward over keys, one cube per (key, kv head, batch row), over every query head of the
-    /// group: `dv_j = Σ_i P_ij dO_i`, `dk_j = scale Σ_i dS_ij q_i`.
+    /// Backward over key blocks, one cube per block of `keys` keys of one kv head and batch row,
+    /// over every query head of the group: `dv_j = Σ_i P_ij dO_i`, `dk_j = scale Σ_i dS_ij q_i`.
+    /// Each unit's query row and each unit's feature of `q`/`dO` are read once for all the
+    /// block's keys.
     #[cube(launch)]
     fn attention_backward_key_kernel<F: Float>(
         q: &Tensor<F>,
@@ -1196,65 +1323,110 @@ mod cube {
         dv: &mut Tensor<F>,
         #[comptime] d: usize,
         #[comptime] w: usize,
+        #[comptime] keys: usize,
         #[define(F)] _dtype: ElemType,
     ) {
         let u = UNIT_POS_X as usize;
-        let (j, kvh, r) = (CUBE_POS_X as usize, CUBE_POS_Y as usize, CUBE_POS_Z as usize);
+        let (blk, kvh, r) = (CUBE_POS_X as usize, CUBE_POS_Y as usize, CUBE_POS_Z as usize);
         let (h, t, hkv) = (q.shape(1), q.shape(2), k.shape(1));
         let rep = h / hkv;
-        let key = ((r * hkv + kvh) * t + j) * d;
-        let end = run_end::<F>(groups, r * t, j, t);
+        let j0 = blk * keys;
+        let kbase = (r * hkv + kvh) * t;
         let scale = F::new(1.0) / F::cast_from(d as u32).sqrt();
 
-        let mut ks = Shared::<[F]>::new_slice(d);
-        let mut vs = Shared::<[F]>::new_slice(d);
-        let mut ps = Shared::<[F]>::new_slice(w);
-        let mut dss = Shared::<[F]>::new_slice(w);
-        if u < d {
-            ks[u] = k[key + u] * scale;
-            vs[u] = v[key + u];
+        // The block's key and value rows are read straight from memory: every unit reads the
+        // same element at once (a broadcast), and lavapipe's 32 KiB of shared memory is spent on
+        // the probabilities.
+        let mut ps = Shared::<[F]>::new_slice(keys * w);
+        let mut dss = Shared::<[F]>::new_slice(keys * w);
+        let mut ends = Shared::<[u32]>::new_slice(keys);
+        let mut krow = Array::<u32>::new(keys);
+        for kk in 0..keys {
+            let mut j = j0 + kk;
+            if j >= t {
+                j = t - 1;
+            }
+            krow[kk] = ((kbase + j) * d) as u32;
+        }
+        if u < keys {
+            // A key past the end keeps the previous key's end (ends stay non-decreasing).
+            let mut j = j0 + u;
+            if j >= t {
+                j = t - 1;
+            }
+            ends[u] = run_end::<F>(groups, r * t, j, t) as u32;
         }
         sync_cube();
-        let mut dk_acc = F::new(0.0);
-        let mut dv_acc = F::new(0.0);
+        let hi = ends[keys - 1] as usize;
+
+        let mut dk_acc = Array::<F>::new(keys);
+        let mut dv_acc = Array::<F>::new(keys);
+        let mut sc = Array::<F>::new(keys);
+        let mut dp = Array::<F>::new(keys);
+        for kk in 0..keys {
+            dk_acc[kk] = F::new(0.0);
+            dv_acc[kk] = F::new(0.0);
+        }
         for head in kvh * rep..(kvh + 1) * rep {
             let base = (r * h + head) * t;
-            let mut i0 = j;
-            while i0 <= end {
-                let mut n = end + 1 - i0;
+            let mut i0 = j0;
+            while i0 <= hi {
+                let mut n = hi + 1 - i0;
                 if n > w {
                     n = w;
                 }
-                let mut p = F::new(0.0);
-                let mut ds = F::new(0.0);
-                if u < n {
-                    let qi = (base + i0 + u) * d;
-                    let mut s = F::new(0.0);
-                    let mut dp = F::new(0.0);
-                    for c in 0..d {
-                        s += q[qi + c] * ks[c];
-                        dp += go[qi + c] * vs[c];
-                    }
-                    p = (s - lse[base + i0 + u]).exp();
-                    ds = p * (dp - delta[base + i0 + u]);
+                let i = i0 + u;
+                for kk in 0..keys {
+                    sc[kk] = F::new(0.0);
+                    dp[kk] = F::new(0.0);
                 }
-                ps[u] = p;
-                dss[u] = ds;
+                let mut row_lse = F::new(0.0);
+                let mut row_delta = F::new(0.0);
+                if u < n {
+                    let qi = (base + i) * d;
+                    for c in 0..d {
+                        let (qc, gc) = (q[qi + c], go[qi + c]);
+                        for kk in 0..keys {
+                            let at = krow[kk] as usize + c;
+                            sc[kk] += qc * k[at];
+                            dp[kk] += gc * v[at];
+                        }
+                    }
+                    row_lse = lse[base + i];
+                    row_delta = delta[base + i];
+                }
+                for kk in 0..keys {
+                    let j = j0 + kk;
+                    let mut p = F::new(0.0);
+                    let mut ds = F::new(0.0);
+                    if u < n && j < t && i >= j && i <= ends[kk] as usize {
+                        p = (sc[kk] * scale - row_lse).exp();
+                        ds = p * (dp[kk] - row_delta);
+                    }
+                    ps[kk * w + u] = p;
+                    dss[kk * w + u] = ds;
+                }
                 sync_cube();
                 if u < d {
                     for ii in 0..n {
-                        let qi = (base + i0 + ii) * d + u;
-                        dv_acc += ps[ii] * go[qi];
-                        dk_acc += dss[ii] * q[qi];
+                        let at = (base + i0 + ii) * d + u;
+                        let (qv, gv) = (q[at], go[at]);
+                        for kk in 0..keys {
+                            dv_acc[kk] += ps[kk * w + ii] * gv;
+                            dk_acc[kk] += dss[kk * w + ii] * qv;
+                        }
                     }
                 }
                 sync_cube();
                 i0 += w;
             }
         }
-        if u < d {
-            dk[key + u] = dk_acc * scale;
-            dv[key + u] = dv_acc;
+        for kk in 0..keys {
+            let j = j0 + kk;
+            if j < t && u < d {
+                dk[(kbase + j) * d + u] = dk_acc[kk] * scale;
+                dv[(kbase + j) * d + u] = dv_acc[kk];
+            }
         }
     }
 
@@ -1398,7 +1570,7 @@ mod cube {
         let lse = empty(&q, Shape::new([b, h, t]));
         attention_forward_kernel::launch(
             &out.client,
-            CubeCount::Static(t as u32, h as u32, b as u32),
+            CubeCount::Static(t.div_ceil(ATTENTION_BLOCK) as u32, h as u32, b as u32),
             CubeDim::new_1d(w as u32),
             q.clone().into_tensor_arg(),
             k.into_tensor_arg(),
@@ -1408,6 +1580,7 @@ mod cube {
             lse.clone().into_tensor_arg(),
             d,
             w,
+            ATTENTION_BLOCK,
             dtype_to_storage_type(q.dtype),
         );
         [out, lse]
@@ -1499,7 +1672,7 @@ mod cube {
             let delta = empty(&q, Shape::new([b, h, t]));
             attention_backward_query_kernel::launch(
                 &q.client,
-                CubeCount::Static(t as u32, h as u32, b as u32),
+                CubeCount::Static(t.div_ceil(ATTENTION_BLOCK) as u32, h as u32, b as u32),
                 CubeDim::new_1d(w as u32),
                 q.clone().into_tensor_arg(),
                 k.clone().into_tensor_arg(),
@@ -1512,13 +1685,14 @@ mod cube {
                 delta.clone().into_tensor_arg(),
                 d,
                 w,
+                ATTENTION_BLOCK,
                 dtype,
             );
             let dk = empty(&k, k.meta.shape().clone());
             let dv = empty(&v, v.meta.shape().clone());
             attention_backward_key_kernel::launch(
                 &dk.client,
-                CubeCount::Static(t as u32, hkv as u32, b as u32),
+                CubeCount::Static(t.div_ceil(ATTENTION_BLOCK) as u32, hkv as u32, b as u32),
                 CubeDim::new_1d(w as u32),
                 q.into_tensor_arg(),
                 k.into_tensor_arg(),
@@ -1531,6 +1705,7 @@ mod cube {
                 dv.clone().into_tensor_arg(),
                 d,
                 w,
+                ATTENTION_BLOCK,
                 dtype,
             );
             [dq, dk, dv]
