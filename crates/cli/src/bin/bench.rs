@@ -466,10 +466,11 @@ fn attention(heads: usize, kv_heads: usize, d: usize, form: &str, c: &Common) ->
     if !matches!(form, "fused" | "plain") {
         bail!("unknown --form {form:?}; use fused or plain");
     }
-    let (dev, _) = device_and_dtype(c)?;
+    let (dev, dtype) = device_and_dtype(c)?;
     let device = dev.autodiff();
     let (b, t) = (c.batch, c.seq);
-    let normal = |h: usize| Tensor::<4>::random([b, h, t, d], Distribution::Normal(0.0, 1.0), &device);
+    // Inputs in --dtype, as the attention layers hand them over; the kernel computes in f32.
+    let normal = |h: usize| Tensor::<4>::random([b, h, t, d], Distribution::Normal(0.0, 1.0), &device).cast(dtype);
     let (q0, k0, v0) = (normal(heads), normal(kv_heads), normal(kv_heads));
     let groups = Tensor::<2>::zeros([b, t], &device); // one example per row
     let causal = Tensor::<2, burn::tensor::Bool>::tril_mask([t, t], 0, &device).unsqueeze::<4>();
@@ -482,8 +483,10 @@ fn attention(heads: usize, kv_heads: usize, d: usize, form: &str, c: &Common) ->
             let rep = heads / kv_heads;
             let expand =
                 |x: Tensor<4>| x.unsqueeze_dim::<5>(2).expand([b, kv_heads, rep, t, d]).reshape([b, heads, t, d]);
-            let scores = q.clone().matmul(expand(k).swap_dims(2, 3)) * (d as f64).powf(-0.5);
-            burn::tensor::activation::softmax(scores.mask_fill(causal.clone(), f32::NEG_INFINITY), 3).matmul(expand(v))
+            let to_f32 = |x: Tensor<4>| x.cast(DType::F32); // as the model's plain path
+            let scores = to_f32(q.clone()).matmul(expand(to_f32(k)).swap_dims(2, 3)) * (d as f64).powf(-0.5);
+            burn::tensor::activation::softmax(scores.mask_fill(causal.clone(), f32::NEG_INFINITY), 3)
+                .matmul(expand(to_f32(v)))
         };
         let grads = out.sum().backward();
         let _: f32 = q.grad(&grads).context("no gradient reached q")?.sum().into_scalar();
