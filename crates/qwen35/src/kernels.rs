@@ -1557,8 +1557,16 @@ mod cube {
             "causal_attention: q {qs:?} and k/v {ks:?} do not fit (GQA needs h % h_kv == 0)"
         );
         let w = d.div_ceil(32) * 32;
-        let max = q.client.properties().hardware.max_cube_dim.0 as usize;
+        let hardware = &q.client.properties().hardware;
+        let max = hardware.max_cube_dim.0 as usize;
         assert!(w <= max, "causal_attention: head dim {d} is wider than a cube ({max} units) on this device");
+        // The dq kernel's q and dO rows plus its probabilities, the largest of the three.
+        let shared = (2 * d + w) * ATTENTION_BLOCK * 4 + 64;
+        let limit = hardware.max_shared_memory_size;
+        assert!(
+            shared <= limit,
+            "causal_attention: head dim {d} needs {shared} B of shared memory per cube, this device has {limit} B"
+        );
         (b, h, hkv, t, d, w)
     }
 

@@ -269,7 +269,10 @@ impl Qwen35 {
         let has_attention = self.layers.iter().any(|l| l.layer_type() == LayerType::FullAttention);
         let cached = cache.as_ref().map_or(0, |c| c.len());
         let plain = inputs.attention_mask.is_none() && inputs.segment_ids.is_none() && cached == 0;
-        let fused = has_attention && cache.is_none();
+        // The fused kernel sees runs of tokens; a padding hole inside one example (real, pad,
+        // real) is not a run, so such batches take the bias path.
+        let fused =
+            has_attention && cache.is_none() && !(0..b).any(|r| has_padding_hole(t, |i| real(r, i), |i| seg(r, i)));
         let attn_groups = fused.then(|| {
             let mut groups = vec![0f32; b * t];
             for r in 0..b {
@@ -344,4 +347,24 @@ impl Qwen35 {
         }
         Context { rope, attn_bias, attn_groups, valid, conv_keep, segments }
     }
+}
+
+/// Whether some padding token sits between two real tokens of the same example in a row of `t`
+/// tokens (`real(i)`: token `i` is not padding; `seg(i)`: its example).
+fn has_padding_hole<S: PartialEq>(t: usize, real: impl Fn(usize) -> bool, seg: impl Fn(usize) -> S) -> bool {
+    let mut last_real: Option<S> = None;
+    let mut pad_since = false;
+    for i in 0..t {
+        if !real(i) {
+            pad_since |= last_real.is_some();
+        } else {
+            let s = seg(i);
+            if pad_since && last_real.as_ref() == Some(&s) {
+                return true;
+            }
+            last_real = Some(s);
+            pad_since = false;
+        }
+    }
+    false
 }
