@@ -170,36 +170,36 @@ fn chunked_with(input: RuleInput, fused: bool) -> RuleOutput {
 
     // 4. Sequential pass over chunks carrying the state: one fused kernel for the states, then
     //    every chunk's output at once; or, in plain ops, chunk by chunk.
-    let s = initial_state.unwrap_or_else(|| Tensor::zeros([b, h, dk, dv], (&device, DType::F32)));
-    if fused {
+    let s0 = initial_state.unwrap_or_else(|| Tensor::zeros([b, h, dk, dv], (&device, DType::F32)));
+    let (out, last) = if fused {
         let x = b * h;
         let states = crate::kernels::chunk_states(
             u.clone().reshape([x, n, c, dv]),
             w.clone().reshape([x, n, c, dk]),
             k_decayed.reshape([x, n, c, dk]),
             chunk_decay.reshape([x, n]),
-            s.reshape([x, dk, dv]),
+            s0.reshape([x, dk, dv]),
         ); // [x, n + 1, dk, dv]
         let entering = states.clone().narrow(1, 0, n).reshape([b, h, n, dk, dv]);
         let v_new = u - w.matmul(entering.clone());
         let out = (q_decayed.matmul(entering) + attn.matmul(v_new)).reshape([b, h, n * c, dv]);
-        let last = states.narrow(1, n, 1).reshape([b, h, dk, dv]);
-        return (if pad > 0 { out.narrow(2, 0, t) } else { out }, last);
-    }
-    let mut s = s;
-    let chunk = |x: &Tensor<5>, i: usize| -> Tensor<4> {
-        let [b, h, _, r, d] = x.dims();
-        x.clone().narrow(2, i, 1).reshape([b, h, r, d])
+        (out, states.narrow(1, n, 1).reshape([b, h, dk, dv]))
+    } else {
+        let chunk = |x: &Tensor<5>, i: usize| -> Tensor<4> {
+            let [b, h, _, r, d] = x.dims();
+            x.clone().narrow(2, i, 1).reshape([b, h, r, d])
+        };
+        let mut s = s0;
+        let mut outs = Vec::with_capacity(n);
+        for i in 0..n {
+            let v_new = chunk(&u, i) - chunk(&w, i).matmul(s.clone()); // [b,h,c,dv]
+            outs.push(chunk(&q_decayed, i).matmul(s.clone()) + chunk(&attn, i).matmul(v_new.clone()));
+            let keep = chunk_decay.clone().narrow(2, i, 1); // [b,h,1,1]
+            s = s * keep + chunk(&k_decayed, i).swap_dims(2, 3).matmul(v_new);
+        }
+        (Tensor::cat(outs, 2), s) // [b,h,n*c,dv]
     };
-    let mut outs = Vec::with_capacity(n);
-    for i in 0..n {
-        let v_new = chunk(&u, i) - chunk(&w, i).matmul(s.clone()); // [b,h,c,dv]
-        outs.push(chunk(&q_decayed, i).matmul(s.clone()) + chunk(&attn, i).matmul(v_new.clone()));
-        let keep = chunk_decay.clone().narrow(2, i, 1); // [b,h,1,1]
-        s = s * keep + chunk(&k_decayed, i).swap_dims(2, 3).matmul(v_new);
-    }
-    let out = Tensor::cat(outs, 2); // [b,h,n*c,dv]
-    (if pad > 0 { out.narrow(2, 0, t) } else { out }, s)
+    (if pad > 0 { out.narrow(2, 0, t) } else { out }, last)
 }
 
 /// Mask that is true on and above the diagonal of a `c × c` block, broadcast to rank 5.
