@@ -41,18 +41,7 @@ case "$GPU" in # dense bf16 peak, TFLOP/s (spec sheets); PEAK_TFLOPS overrides
 esac
 PEAK_ARG=(); [ -n "$PEAK" ] && PEAK_ARG=(--peak-tflops "$PEAK")
 
-# Runs one command while sampling the GPU's used memory; writes the peak above idle to $1.
-with_gpumem() {
-  local memfile=$1; shift
-  local idle; idle=$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -n 1)
-  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 >"$memfile.samples" &
-  local sampler=$!
-  "$@"; local rc=$?
-  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null
-  sort -n "$memfile.samples" | tail -n 1 | awk -v idle="$idle" '{print $1 - idle}' >"$memfile"
-  rm -f "$memfile.samples"
-  return $rc
-}
+source benches/gpumem.sh
 
 case_() { # name, then the arguments both sides share
   local name=$1; shift

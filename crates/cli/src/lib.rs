@@ -1,9 +1,44 @@
 //! What the binaries share.
 
+pub mod check;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
+use qwen35::DeviceChoice;
+
+/// `--kernels`, shared by the binaries that run the model.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct KernelArgs {
+    /// Fused kernels or plain Burn ops where both exist (attention, the GDN rule): auto (per
+    /// backend, see docs/performance.md), fused or plain. Same values either way; speed and
+    /// memory differ. Also read from SKILLSFT_KERNELS.
+    #[arg(long, global = true, value_name = "auto|fused|plain")]
+    pub kernels: Option<String>,
+}
+
+impl KernelArgs {
+    /// Sets the process-wide kernel policy if `--kernels` was given.
+    pub fn apply(&self) -> Result<()> {
+        if let Some(k) = &self.kernels {
+            qwen35::set_kernel_choice(k.parse()?);
+        }
+        Ok(())
+    }
+}
+
+/// Help text of every `--device` flag.
+pub const DEVICE_HELP: &str = "auto (the first CUDA GPU if this binary was built with `--features cuda` \
+and the driver sees one, else the CPU), cpu, cuda, cuda:N, wgpu or wgpu-cpu";
+
+/// Resolves `--device` (decides `auto`, checks that a CUDA GPU exists), prints which device the
+/// run uses to stderr, and returns its explicit name (`cpu`, `cuda:0`, ...) for configs.
+pub fn pick_device(name: &str) -> Result<String> {
+    let resolved = name.parse::<DeviceChoice>()?.resolve()?;
+    eprintln!("device: {}", resolved.description);
+    Ok(resolved.choice.to_string())
+}
 
 /// Installs a Ctrl-C handler and returns the flag it raises: the first Ctrl-C prints `first`
 /// and asks the work to stop at its next safe point (a checkpoint, the end of a batch); a
@@ -20,4 +55,97 @@ pub fn stop_on_ctrl_c(first: &'static str) -> Result<Arc<AtomicBool>> {
     })
     .context("installing the Ctrl-C handler")?;
     Ok(stop)
+}
+
+/// Runs a binary's work and turns its outcome into an exit code: an error prints as
+/// `error: …` (exit 1). A panic whose message says the GPU ran out of memory (CubeCL panics
+/// rather than returning an error, sometimes on its server thread) prints what was asked for
+/// and what to try instead of a backtrace (exit 1). Any other panic is a bug and keeps Rust's
+/// report (exit 101).
+pub fn main_with(run: impl FnOnce() -> Result<()>) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    static GPU_OOM: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        if is_out_of_memory(&msg) {
+            if let Ok(mut slot) = GPU_OOM.lock() {
+                slot.get_or_insert(msg);
+            }
+        } else if GPU_OOM.lock().map(|s| s.is_none()).unwrap_or(true) {
+            // Once the GPU is out of memory, other threads' panics (a closed channel) are echoes.
+            default_hook(info);
+        }
+    }));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
+    let oom = GPU_OOM.lock().ok().and_then(|s| s.clone());
+    match (outcome, oom) {
+        (Ok(Ok(())), _) => ExitCode::SUCCESS,
+        (Ok(Err(e)), None) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+        (Ok(Err(_)) | Err(_), Some(msg)) => {
+            eprintln!("error: {}", out_of_memory_advice(&msg));
+            ExitCode::FAILURE
+        }
+        (Err(_), None) => ExitCode::from(101),
+    }
+}
+
+/// Whether a panic message is a device allocation failure (CubeCL's `IoError::OutOfMemory`,
+/// `LaunchError::OutOfMemory`, or the driver's `CUDA_ERROR_OUT_OF_MEMORY`).
+pub fn is_out_of_memory(msg: &str) -> bool {
+    let m = msg.to_ascii_lowercase();
+    m.contains("out of device memory")
+        || m.contains("out-of-memory")
+        || m.contains("out_of_memory")
+        || m.contains("outofmemory")
+        || m.contains("out of memory")
+}
+
+/// The error line for a GPU out-of-memory: how much was asked for, when the message says, and
+/// the switches that need less memory.
+pub fn out_of_memory_advice(msg: &str) -> String {
+    let asked = msg
+        .split("allocating ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .map(|b| format!(" while allocating {:.2} GiB", b as f64 / (1u64 << 30) as f64))
+        .unwrap_or_default();
+    format!(
+        "out of GPU memory{asked}. To need less: a smaller --micro-batch (raise --grad-accum to keep \
+         the batch), a shorter --seq-len, --gradient-checkpointing, --dtype bf16, a smaller \
+         --loss-chunk, LoRA instead of full fine-tuning, or a smaller --size. (The device said: {})",
+        msg.lines().next().unwrap_or(msg).trim()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_memory_is_recognised_and_explained() {
+        let cubecl = "out of device memory allocating 3221225472 bytes\n   0: backtrace";
+        assert!(is_out_of_memory(cubecl));
+        assert!(is_out_of_memory(
+            "called `Result::unwrap()` on an `Err` value: DriverError(CUDA_ERROR_OUT_OF_MEMORY, \"out of memory\")"
+        ));
+        assert!(!is_out_of_memory("index out of bounds: the len is 3 but the index is 7"));
+        let advice = out_of_memory_advice(cubecl);
+        assert!(
+            advice.contains("3.00 GiB")
+                && advice.contains("--micro-batch")
+                && advice.contains("--gradient-checkpointing"),
+            "{advice}"
+        );
+        assert!(!advice.contains("backtrace"), "{advice}");
+    }
 }

@@ -41,7 +41,8 @@ pub struct StudyConfig {
     pub random_init: bool,
     /// Never download; a model missing from the cache is an error.
     pub offline: bool,
-    /// `cpu`, `cuda`, `wgpu`, ...: training and local generation.
+    /// `auto` (the first CUDA GPU if there is one, else the CPU), `cpu`, `cuda`, `cuda:N`,
+    /// `wgpu`, ...: training and local generation.
     pub device: String,
     /// `f32` or `bf16`; empty: bf16 on GPUs, f32 on CPU.
     pub dtype: String,
@@ -144,7 +145,7 @@ impl Default for StudyConfig {
             models: BTreeMap::new(),
             random_init: false,
             offline: false,
-            device: "cpu".into(),
+            device: "auto".into(),
             dtype: String::new(),
             data: DataSection::default(),
             eval: EvalSection::default(),
@@ -457,7 +458,7 @@ pub fn pair_verdicts(all: &[Verdict], pairs: &[(String, String)]) -> Vec<Verdict
 
 fn study_dtype(cfg: &StudyConfig) -> Result<DType> {
     let choice = if cfg.dtype.is_empty() {
-        if cfg.device.starts_with("cpu") { DtypeChoice::F32 } else { DtypeChoice::Bf16 }
+        if cfg.device.parse::<DeviceChoice>()?.prefers_bf16()? { DtypeChoice::Bf16 } else { DtypeChoice::F32 }
     } else {
         cfg.dtype.parse::<DtypeChoice>()?
     };

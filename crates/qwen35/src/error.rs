@@ -110,6 +110,11 @@ pub enum Qwen35Error {
     /// The caller passed inputs with inconsistent shapes (e.g. a mask of the wrong size).
     #[error("invalid input: {0}")]
     InvalidInput(String),
+
+    /// The device asked for cannot be used here: no driver, no such GPU, or a backend this
+    /// binary was built without. The message says what to do instead.
+    #[error("{0}")]
+    DeviceUnavailable(String),
 }
 
 /// Result alias for this crate.

@@ -135,7 +135,7 @@ impl GatedDeltaNet {
 
         // 5. The rule: chunked for prompts and training, recurrent for one-token decode steps.
         //    Without a cache on a CPU backend, the fused token-by-token kernel (no state out).
-        let out = if cache.is_none() && crate::kernels::has_cpu_kernels(&q.device()) {
+        let out = if cache.is_none() && crate::kernel_choice().cpu_rule_kernel(&q.device()) {
             let segments = ctx.segments.clone().unwrap_or_else(|| Tensor::zeros([b, t], (&q.device(), DType::F32)));
             crate::kernels::gated_delta_rule(q, k, v, g, beta, segments)
         } else {
@@ -144,7 +144,7 @@ impl GatedDeltaNet {
             let (out, state) = if t == 1 && input.initial_state.is_some() {
                 gated_delta_rule::recurrent(input)
             } else {
-                gated_delta_rule::chunked(input)
+                gated_delta_rule::chunked_with_kernels(input, crate::kernel_choice().fused_chunk())
             };
             if let Some(c) = cache {
                 c.state = Some(state);

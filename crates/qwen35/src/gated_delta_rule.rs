@@ -91,15 +91,16 @@ pub fn recurrent(input: RuleInput) -> RuleOutput {
 /// the pass over chunks run as fused kernels ([`crate::kernels::unit_lower_inverse`],
 /// [`crate::kernels::chunk_states`]).
 pub fn chunked(input: RuleInput) -> RuleOutput {
-    chunked_with(input, true)
+    chunked_with_kernels(input, true)
 }
 
 /// [`chunked`] in plain Burn ops only: the reference the fused kernels are tested against.
 pub fn chunked_reference(input: RuleInput) -> RuleOutput {
-    chunked_with(input, false)
+    chunked_with_kernels(input, false)
 }
 
-fn chunked_with(input: RuleInput, fused: bool) -> RuleOutput {
+/// [`chunked`] (`fused`) or [`chunked_reference`] (not): the GDN layers pass the kernel policy.
+pub fn chunked_with_kernels(input: RuleInput, fused: bool) -> RuleOutput {
     let RuleInput { q, k, v, g, beta, initial_state, segments } = input;
     let [b, h, t, dk] = q.dims();
     let dv = v.dims()[3];

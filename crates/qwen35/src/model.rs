@@ -271,8 +271,10 @@ impl Qwen35 {
         let plain = inputs.attention_mask.is_none() && inputs.segment_ids.is_none() && cached == 0;
         // The fused kernel sees runs of tokens; a padding hole inside one example (real, pad,
         // real) is not a run, so such batches take the bias path.
-        let fused =
-            has_attention && cache.is_none() && !(0..b).any(|r| has_padding_hole(t, |i| real(r, i), |i| seg(r, i)));
+        let fused = has_attention
+            && cache.is_none()
+            && crate::kernel_choice().fused_attention(device)
+            && !(0..b).any(|r| has_padding_hole(t, |i| real(r, i), |i| seg(r, i)));
         let attn_groups = fused.then(|| {
             let mut groups = vec![0f32; b * t];
             for r in 0..b {

@@ -202,10 +202,13 @@ pub fn save<M: Module>(run: &Path, model: &M, opt: &AdamW, state: &TrainState, k
     std::fs::create_dir_all(&partial).map_err(io(&partial))?;
     write_safetensors(&partial.join("weights.safetensors"), &trainable_tensors(model))?;
     let mut moments = BTreeMap::new();
-    for (k, Moments { m, v }) in &opt.state {
+    for (k, Moments { m, v, master }) in &opt.state {
         let n = m.dims().to_vec();
         moments.insert(format!("m.{k}"), (n.clone(), to_f32(m.clone())));
-        moments.insert(format!("v.{k}"), (n, to_f32(v.clone())));
+        moments.insert(format!("v.{k}"), (n.clone(), to_f32(v.clone())));
+        if let Some(w) = master {
+            moments.insert(format!("w.{k}"), (n, to_f32(w.clone())));
+        }
     }
     write_safetensors(&partial.join("optimizer.safetensors"), &moments)?;
     let json = serde_json::json!({ "state": state, "optimizer_step": opt.step, "optimizer": opt.config });
@@ -249,8 +252,8 @@ pub struct Loaded {
     pub weights: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
     /// Optimizer steps taken.
     pub optimizer_step: u64,
-    /// Moments by path, flattened.
-    pub moments: BTreeMap<String, (Vec<f32>, Vec<f32>)>,
+    /// Moments by path, flattened: `m`, `v`, and the f32 master weight of a bf16 parameter.
+    pub moments: BTreeMap<String, (Vec<f32>, Vec<f32>, Option<Vec<f32>>)>,
 }
 
 /// Reads a checkpoint directory.
@@ -270,7 +273,8 @@ pub fn load(dir: &Path) -> Result<Loaded> {
         let (_, m) = raw.remove(&format!("m.{k}")).unwrap_or_default();
         let (_, v) =
             raw.remove(&format!("v.{k}")).ok_or_else(|| bad(format!("optimizer state has m.{k} but no v.{k}")))?;
-        moments.insert(k, (m, v));
+        let master = raw.remove(&format!("w.{k}")).map(|(_, w)| w);
+        moments.insert(k, (m, v, master));
     }
     Ok(Loaded { state, weights, optimizer_step, moments })
 }

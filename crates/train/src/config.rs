@@ -77,6 +77,7 @@ pub struct TrainConfig {
     pub keep_checkpoints: usize,
     /// Trained tokens per cross-entropy chunk.
     pub loss_chunk: usize,
+    /// `auto` (the first CUDA GPU if this binary has CUDA and one is present, else the CPU),
     /// `cpu`, `cuda`, `cuda:N`, `wgpu`, `wgpu-cpu`.
     pub device: String,
     /// `f32` or `bf16`; empty picks bf16 on GPUs and f32 on CPU.
@@ -118,7 +119,7 @@ impl Default for TrainConfig {
             save_every: 25,
             keep_checkpoints: 2,
             loss_chunk: 1024,
-            device: "cpu".into(),
+            device: "auto".into(),
             dtype: String::new(),
             gradient_checkpointing: false,
             peft_layout: "text".into(),
@@ -209,9 +210,10 @@ impl TrainConfig {
         if !self.dtype.is_empty() {
             return Ok(self.dtype.parse()?);
         }
-        Ok(match self.device.parse::<qwen35::DeviceChoice>()? {
-            qwen35::DeviceChoice::Cpu | qwen35::DeviceChoice::Wgpu { software: true } => qwen35::DtypeChoice::F32,
-            _ => qwen35::DtypeChoice::Bf16,
+        Ok(if self.device.parse::<qwen35::DeviceChoice>()?.prefers_bf16()? {
+            qwen35::DtypeChoice::Bf16
+        } else {
+            qwen35::DtypeChoice::F32
         })
     }
 

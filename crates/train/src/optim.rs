@@ -5,7 +5,10 @@
 //! does not give: clipping by the norm over *all* gradients (Burn clips each tensor), state
 //! keyed by module path so a checkpoint reloads into a freshly built model (Burn keys by
 //! random `ParamId`s), and PyTorch's exact update order so a step matches `torch.optim.AdamW`
-//! to float rounding (`tests/optim.rs`). Moments are f32 whatever the parameter dtype.
+//! to float rounding (`tests/optim.rs`). Moments are f32 whatever the parameter dtype, and a
+//! parameter stored in bf16 (full fine-tuning with `--dtype bf16`) gets an f32 master copy that
+//! the update is applied to, then rounded once into the bf16 weight: an update of lr 1e-5 is
+//! below bf16's resolution (2⁻⁸ relative) and would otherwise be lost.
 
 use std::collections::BTreeMap;
 
@@ -44,6 +47,8 @@ pub struct Moments {
     pub m: Tensor<1>,
     /// `v`, f32.
     pub v: Tensor<1>,
+    /// The f32 master copy of a parameter stored in a lower precision (`None` for f32 ones).
+    pub master: Option<Tensor<1>>,
 }
 
 /// The optimizer: hyperparameters, step count and moments by parameter path.
@@ -199,10 +204,16 @@ impl ModuleMapper for Update<'_> {
         let dtype = value.dtype();
         let n = g.dims()[0];
         let cfg = self.opt.config;
-        let p = value.inner().cast(DType::F32).reshape([n]);
-        let moments = self.opt.state.remove(&key).unwrap_or_else(|| Moments {
+        let stored = value.inner();
+        let moments = self.opt.state.remove(&key);
+        let p = match moments.as_ref().and_then(|m| m.master.clone()) {
+            Some(master) if dtype != DType::F32 => master,
+            _ => stored.cast(DType::F32).reshape([n]),
+        };
+        let moments = moments.unwrap_or_else(|| Moments {
             m: Tensor::zeros([n], (&p.device(), DType::F32)),
             v: Tensor::zeros([n], (&p.device(), DType::F32)),
+            master: None,
         });
         let decay = if D >= 2 { cfg.weight_decay } else { 0.0 };
         let p = if decay > 0.0 { p * (1.0 - self.lr * decay) } else { p };
@@ -213,7 +224,8 @@ impl ModuleMapper for Update<'_> {
         let bc2_sqrt = (1.0 - cfg.beta2.powi(t)).sqrt();
         let denom = v.clone().sqrt() / bc2_sqrt + cfg.eps;
         let p = p - m.clone() / denom * (self.lr / bc1);
-        self.opt.state.insert(key, Moments { m, v });
+        let master = (dtype != DType::F32).then(|| p.clone());
+        self.opt.state.insert(key, Moments { m, v, master });
         let updated = Tensor::from_inner(p.reshape(dims).cast(dtype)).require_grad();
         Param::from_mapped_value(id, updated, mapper)
     }

@@ -109,3 +109,41 @@ fn cosine_schedule_matches_transformers_over_100_steps() {
         assert!((schedule.lr(step) - want).abs() < 1e-12, "step {step}: {} vs {want}", schedule.lr(step));
     }
 }
+
+#[test]
+fn bf16_parameters_keep_f32_master_weights() {
+    // A bf16 weight of 1.0 under updates of lr 1e-4: each is below bf16's resolution at 1.0
+    // (2⁻⁷ = 0.0078), so without an f32 master copy the weight would never move. With it, the
+    // bf16 weight is the f32 trajectory rounded once, and the master equals an f32 run.
+    use burn::tensor::DType;
+    let device = Device::flex().autodiff();
+    let make = |dtype: DType| Toy {
+        w: Param::from_tensor(Tensor::<2>::ones([2, 2], &device).cast(dtype).require_grad()),
+        b: Param::from_tensor(Tensor::<1>::ones([3], &device).cast(dtype).require_grad()),
+        n: Param::from_tensor(Tensor::<3>::ones([1, 1, 2], &device).cast(dtype).require_grad()),
+    };
+    let cfg = AdamWConfig { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, max_grad_norm: None };
+    let (mut low, mut high) = (make(DType::BF16), make(DType::F32));
+    let (mut opt_low, mut opt_high) = (AdamW::new(cfg), AdamW::new(cfg));
+    let inner = device.clone().inner();
+    for _ in 0..200 {
+        for (model, opt) in [(&mut low, &mut opt_low), (&mut high, &mut opt_high)] {
+            let mut acc = GradAccumulator::default();
+            for (name, n) in [("w", 4), ("b", 3), ("n", 2)] {
+                acc.insert(name, Tensor::from_data(TensorData::new(vec![1f32; n], [n]), &inner));
+            }
+            let taken = std::mem::replace(model, make(DType::F32));
+            *model = opt.step(taken, acc, 1e-4).0;
+        }
+    }
+    assert_eq!(low.w.val().dtype(), DType::BF16, "the parameter stays bf16");
+    let want = values(&high.w)[0]; // 1 − 200·1e-4 (Adam's step is lr for a constant gradient)
+    assert!((want - 0.98).abs() < 1e-4, "f32 run: {want}");
+    let master = opt_low.state["w"].master.clone().expect("bf16 parameters get a master copy");
+    let master = master.into_data().try_to_vec::<f32>().unwrap()[0];
+    assert!((master - want).abs() < 1e-6, "master {master} vs f32 run {want}");
+    let stored = low.w.val().cast(DType::F32).into_data().try_to_vec::<f32>().unwrap()[0];
+    assert!((stored - want).abs() <= 0.004, "bf16 weight {stored} is the f32 run {want} rounded once");
+    assert!(stored < 0.99, "the bf16 weight moved: {stored}");
+    assert!(opt_high.state["w"].master.is_none(), "f32 parameters need no master copy");
+}

@@ -42,6 +42,8 @@ use skillsft_train::{Mode, TrainConfig, trainer};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    kernels: skillsft_cli::KernelArgs,
 }
 
 /// Settings every subcommand shares.
@@ -59,8 +61,9 @@ struct Common {
     /// Untimed iterations first (allocator warm-up, kernel compilation on GPU backends).
     #[arg(long, default_value_t = 1)]
     warmup: usize,
-    /// cpu, cuda, cuda:N, wgpu, wgpu-cpu.
-    #[arg(long, default_value = "cpu")]
+    /// auto (the first CUDA GPU if this binary has `--features cuda` and the driver sees one,
+    /// else the CPU), cpu, cuda, cuda:N, wgpu, wgpu-cpu.
+    #[arg(long, default_value = "auto")]
     device: String,
     /// f32 or bf16.
     #[arg(long, default_value = "f32")]
@@ -150,10 +153,44 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Correctness on this device: the committed fixtures' logits (f32 and bf16) and one LoRA
+    /// step from PEFT's adapter, written for benches/gpu_check.py to compare with transformers
+    /// + PEFT on the same device. Prints the differences from the committed CPU references.
+    Check {
+        /// The model fixtures (crates/qwen35/tests/fixtures).
+        #[arg(long, default_value = "crates/qwen35/tests/fixtures")]
+        fixtures: PathBuf,
+        /// The PEFT step fixture (crates/train/tests/fixtures/peft_step).
+        #[arg(long, default_value = "crates/train/tests/fixtures/peft_step")]
+        peft: PathBuf,
+        /// Where the safetensors go.
+        #[arg(long, default_value = "target/bench/check")]
+        out: PathBuf,
+        /// auto, cpu, cuda, cuda:N, wgpu, wgpu-cpu.
+        #[arg(long, default_value = "auto")]
+        device: String,
+        /// Also run the logits in bf16 (default: on devices that compute bf16).
+        #[arg(long)]
+        bf16: Option<bool>,
+    },
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+fn main() -> std::process::ExitCode {
+    skillsft_cli::main_with(|| run(Cli::parse()))
+}
+
+fn run(mut cli: Cli) -> Result<()> {
+    cli.kernels.apply()?;
+    // Resolve `--device auto` once, so the tables name the device that ran.
+    match &mut cli.command {
+        Command::Forward { common, .. }
+        | Command::Train { common, .. }
+        | Command::Layer { common, .. }
+        | Command::Rule { common, .. }
+        | Command::Attention { common, .. } => common.device = skillsft_cli::pick_device(&common.device)?,
+        Command::Check { .. } => {}
+    }
+    match cli.command {
         Command::Forward { size, common } => forward(&size, &common),
         Command::Train { size, mode, rank, gradient_checkpointing, common } => {
             train(&size, &mode, rank, gradient_checkpointing, &common)
@@ -162,6 +199,14 @@ fn main() -> Result<()> {
         Command::Rule { heads, dk, dv, form, common } => rule(heads, dk, dv, &form, &common),
         Command::Attention { heads, kv_heads, head_dim, form, common } => {
             attention(heads, kv_heads, head_dim, &form, &common)
+        }
+        Command::Check { fixtures, peft, out, device, bf16 } => {
+            let choice: DeviceChoice = skillsft_cli::pick_device(&device)?.parse()?;
+            let mut dtypes = vec![DType::F32];
+            if bf16.unwrap_or(choice.prefers_bf16()?) {
+                dtypes.push(DType::BF16);
+            }
+            skillsft_cli::check::run(&fixtures, &peft, &out, &choice.device()?, &dtypes)
         }
     }
 }

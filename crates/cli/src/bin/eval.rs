@@ -39,6 +39,8 @@ use skillsft_eval::student::{ApiStudent, LocalSpec, LocalStudent, Student, Think
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    kernels: skillsft_cli::KernelArgs,
 }
 
 // Parsed once per process: the size difference between variants does not matter.
@@ -108,8 +110,9 @@ struct RunArgs {
     /// Sampling seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// `cpu`, `cuda`, `cuda:N`, `wgpu`, `wgpu-cpu`.
-    #[arg(long, default_value = "cpu")]
+    /// Local students: auto (the first CUDA GPU if this binary has `--features cuda` and the
+    /// driver sees one, else the CPU), cpu, cuda, cuda:N, wgpu, wgpu-cpu.
+    #[arg(long, default_value = "auto")]
     device: String,
     /// `f32` or `bf16` (default: bf16 on GPUs, f32 on CPU).
     #[arg(long)]
@@ -167,16 +170,11 @@ struct ReportArgs {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    skillsft_cli::main_with(|| run(Cli::parse()))
 }
 
 fn run(cli: Cli) -> Result<()> {
+    cli.kernels.apply()?;
     match cli.command {
         Command::Run(a) => run_students(a),
         Command::Judge(a) => judge(a),
@@ -205,11 +203,11 @@ fn run_students(a: RunArgs) -> Result<()> {
     let scorers = scorers(&a.judges, a.judge_base_url.as_deref(), &a.out.join(".cache"))?;
     let student: Box<dyn Student> = if let Some(dir) = a.student.strip_prefix("qwen:") {
         let dir = PathBuf::from(dir);
-        let device_choice: DeviceChoice = a.device.parse()?;
+        let device_choice: DeviceChoice = skillsft_cli::pick_device(&a.device)?.parse()?;
         let dtype = match &a.dtype {
             Some(d) => d.parse::<DtypeChoice>()?,
-            None if device_choice == DeviceChoice::Cpu => DtypeChoice::F32,
-            None => DtypeChoice::Bf16,
+            None if device_choice.prefers_bf16()? => DtypeChoice::Bf16,
+            None => DtypeChoice::F32,
         };
         let spec = LocalSpec {
             name: a.name.clone().unwrap_or_else(|| local_name(&dir)),

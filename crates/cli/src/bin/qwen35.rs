@@ -23,6 +23,8 @@ use qwen35::{DeviceChoice, DtypeChoice, GenerationConfig, Inputs, Qwen35, Qwen35
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    kernels: skillsft_cli::KernelArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -88,8 +90,9 @@ struct ModelArgs {
     /// Seed of the random initialisation.
     #[arg(long, default_value_t = 0)]
     init_seed: u64,
-    /// cpu, cuda, cuda:N, wgpu or wgpu-cpu (each needs its cargo feature).
-    #[arg(long, default_value = "cpu")]
+    /// auto (the first CUDA GPU if this binary has `--features cuda` and the driver sees one,
+    /// else the CPU), cpu, cuda, cuda:N, wgpu or wgpu-cpu (each needs its cargo feature).
+    #[arg(long, default_value = "auto")]
     device: String,
     /// f32 or bf16.
     #[arg(long, default_value = "f32")]
@@ -107,7 +110,7 @@ struct Loaded {
 }
 
 fn load(args: &ModelArgs) -> Result<Loaded> {
-    let device: Device = args.device.parse::<DeviceChoice>()?.device()?;
+    let device: Device = skillsft_cli::pick_device(&args.device)?.parse::<DeviceChoice>()?.device()?;
     let dtype: DType = args.dtype.parse::<DtypeChoice>()?.dtype();
     let start = Instant::now();
     let loaded = match (&args.model, args.random_init) {
@@ -150,6 +153,7 @@ fn tokenizer(dir: Option<&Path>) -> Result<Option<tokenizers::Tokenizer>> {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    cli.kernels.apply()?;
     match cli.command {
         Command::Info(args) => {
             let cfg = match &args.model {
@@ -235,11 +239,5 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    skillsft_cli::main_with(|| run(Cli::parse()))
 }

@@ -28,6 +28,8 @@ use skillsft_eval::study::{StudyConfig, run_study};
         OUT/report/{report.json,report.csv,report.md,delta.svg,delta.png,pass_rates.svg,pass_rates.png}."
 )]
 struct Cli {
+    #[command(flatten)]
+    kernels: skillsft_cli::KernelArgs,
     /// Model sizes (repeatable): 0.8b, 2b, 4b; `tiny` with --random-init.
     #[arg(long = "size")]
     sizes: Vec<String>,
@@ -40,7 +42,8 @@ struct Cli {
     /// Output directory (default: study/, or study-quickstart/ for the quickstart).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// `cpu`, `cuda`, `cuda:N`, `wgpu`, `wgpu-cpu`.
+    /// auto (the first CUDA GPU if this binary has `--features cuda` and the driver sees one,
+    /// else the CPU; the run prints which), cpu, cuda, cuda:N, wgpu, wgpu-cpu [default: auto].
     #[arg(long)]
     device: Option<String>,
     /// `f32` or `bf16` (default: bf16 on GPUs, f32 on CPU).
@@ -72,13 +75,7 @@ fn parse_model(s: &str) -> Result<(String, PathBuf), String> {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    skillsft_cli::main_with(|| run(Cli::parse()))
 }
 
 fn resolve(cli: &Cli) -> Result<StudyConfig> {
@@ -113,11 +110,13 @@ fn resolve(cli: &Cli) -> Result<StudyConfig> {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let cfg = resolve(&cli)?;
+    cli.kernels.apply()?;
+    let mut cfg = resolve(&cli)?;
     if cli.print_config {
         print!("{}", toml::to_string_pretty(&cfg).context("serializing the study")?);
         return Ok(());
     }
+    cfg.device = skillsft_cli::pick_device(&cfg.device)?;
     let stop = skillsft_cli::stop_on_ctrl_c("Ctrl-C: stopping at the next checkpoint or batch")?;
     let started = Instant::now();
     let outcome = run_study(&cfg, !cli.quiet, Some(stop))?;

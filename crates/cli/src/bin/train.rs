@@ -34,6 +34,8 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     run: RunArgs,
+    #[command(flatten)]
+    kernels: skillsft_cli::KernelArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -148,7 +150,8 @@ struct RunArgs {
     /// Trained tokens per cross-entropy chunk [default: 1024].
     #[arg(long)]
     loss_chunk: Option<usize>,
-    /// cpu, cuda, cuda:N, wgpu, wgpu-cpu [default: cpu].
+    /// auto (the first CUDA GPU if this binary has `--features cuda` and the driver sees one,
+    /// else the CPU; the run prints which), cpu, cuda, cuda:N, wgpu, wgpu-cpu [default: auto].
     #[arg(long)]
     device: Option<String>,
     /// f32 or bf16 [default: bf16 on GPUs, f32 on CPU].
@@ -217,6 +220,7 @@ fn resolve_config(a: &RunArgs) -> Result<TrainConfig> {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    cli.kernels.apply()?;
     if let Some(Command::Merge { base, adapter, out }) = cli.command {
         let report = skillsft_train::merge::merge_adapter(&base, &adapter, &out)
             .with_context(|| format!("merging {} into {}", adapter.display(), base.display()))?;
@@ -230,7 +234,8 @@ fn run(cli: Cli) -> Result<()> {
         return Ok(());
     }
     let args = cli.run;
-    let cfg = resolve_config(&args)?;
+    let mut cfg = resolve_config(&args)?;
+    cfg.device = skillsft_cli::pick_device(&cfg.device)?;
     let (model_dir, base_name) = if cfg.random_init {
         (None, None)
     } else {
@@ -290,12 +295,5 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    skillsft_cli::main_with(|| run(Cli::parse()))
 }
