@@ -89,19 +89,19 @@ case_() { # name, torch variants ("auto", "auto none"), then the arguments both 
   done
 }
 if [ "$SMALL" = 1 ]; then
-  # The rehearsal: the same cases at the tiny preset's shapes.
+  # The rehearsal: the same cases (same file names) at the tiny preset's shapes.
   S4=tiny; S2=tiny; S08=tiny; RULE=(--heads 4 --dk 16 --dv 24); ATT=(--heads 4 --kv-heads 2 --head-dim 16)
 else
   S4=4b; S2=2b; S08=0.8b; RULE=(--heads 32 --dk 128 --dv 128); ATT=(--heads 16 --kv-heads 4 --head-dim 256)
 fi
-case_ "train-$S4-lora"  "auto none" train --size "$S4" --mode lora --batch "$BATCH" --seq "$SEQ"
-case_ "rule-$S4-shape"  "auto none" rule "${RULE[@]}" --batch "$BATCH" --seq "$SEQ"
-case_ "attention-$S4-shape-fused" "auto" attention "${ATT[@]}" --batch "$BATCH" --seq "$SEQ" --form fused
-case_ "attention-$S4-shape-plain" "auto" attention "${ATT[@]}" --batch "$BATCH" --seq "$SEQ" --form plain
-case_ "train-$S08-lora" "auto" train --size "$S08" --mode lora --batch "$BATCH" --seq "$SEQ"
-case_ "train-$S2-lora"  "auto" train --size "$S2" --mode lora --batch "$BATCH" --seq "$SEQ"
-case_ "train-$S08-full" "auto" train --size "$S08" --mode full --batch "$BATCH" --seq "$SEQ"
-case_ "forward-$S4"     "auto" forward --size "$S4" --batch "$BATCH" --seq "$SEQ"
+case_ train-4b-lora   "auto none" train --size "$S4" --mode lora --batch "$BATCH" --seq "$SEQ"
+case_ rule-4b-shape    "auto none" rule "${RULE[@]}" --batch "$BATCH" --seq "$SEQ"
+case_ attention-4b-shape-fused "auto" attention "${ATT[@]}" --batch "$BATCH" --seq "$SEQ" --form fused
+case_ attention-4b-shape-plain "auto" attention "${ATT[@]}" --batch "$BATCH" --seq "$SEQ" --form plain
+case_ train-0.8b-lora "auto" train --size "$S08" --mode lora --batch "$BATCH" --seq "$SEQ"
+case_ train-2b-lora    "auto" train --size "$S2" --mode lora --batch "$BATCH" --seq "$SEQ"
+case_ train-0.8b-full "auto" train --size "$S08" --mode full --batch "$BATCH" --seq "$SEQ"
+case_ forward-4b          "auto" forward --size "$S4" --batch "$BATCH" --seq "$SEQ"
 
 # 4. The tables (the reply carries the end of the output: put them last).
 {
