@@ -9,9 +9,11 @@
 #   tools/cuda/install-llvm.sh
 #   cargo build --release --features cuda --bin bench
 #   mkdir -p .carry && strip -o .carry/bench target/release/bench && xz -6 -f .carry/bench
-#   echo /.carry/ >> .git/info/exclude        # plus wheels in .whl/, see the device README
-# There (carry .carry and .whl):
-#   BENCH_XZ=.carry/bench.xz WHEELS=.whl OUT=$OUT benches/gpu-lent.sh
+#   echo /.carry/ >> .git/info/exclude; echo /.whl/ >> .git/info/exclude
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#     --platform manylinux_2_28_x86_64 -d .whl flash-linear-attention==0.6.0 fla-core==0.6.0   # 1.5 MB
+# There (carry .carry and .whl; the device tool returns at most 8 files from its $OUT):
+#   BENCH_XZ=.carry/bench.xz WHEELS=.whl OUT=/tmp/gl benches/gpu-lent.sh; tar czf $OUT/gl.tgz -C /tmp gl
 # Rehearsal on a CPU (same script, CPU torch, a CPU build, small shapes):
 #   BENCH=target/release/bench DEVICE=cpu TORCH_DEVICE=cpu DTYPE=f32 SMALL=1 PYTHON=/work/pyenv/bin/python benches/gpu-lent.sh
 #
