@@ -34,7 +34,12 @@ fn main() -> Result<(), skillsft_data::DataError> {
         let verdict = Judge::Offline.judge(skill, &task, &reply.content)?;
         println!("==================== {} ({}, {:?})", skill.id, skill.domain, skill.split);
         println!("{}\n", user_prompt(skill, &task, Condition::Curated));
-        println!("--- reasoning\n{}\n--- answer\n{}\n--- verdict: {}\n", reply.reasoning, reply.content, verdict.pass);
+        let verdict = match verdict.pass {
+            Some(true) => "pass",
+            Some(false) => "fail",
+            None => "unscorable",
+        };
+        println!("--- reasoning\n{}\n--- answer\n{}\n--- verdict: {verdict}\n", reply.reasoning, reply.content);
     }
     println!("{} skills in {} domains", catalog.skills().len(), seen.len());
     Ok(())

@@ -159,8 +159,12 @@ pub struct Counts {
     pub corpus_rows: usize,
     /// Candidates the teacher answered.
     pub candidates: usize,
-    /// Candidates the judge failed.
+    /// Candidates the judge failed or could not score.
     pub rejected: usize,
+    /// Of `rejected`, those the judge gave no usable verdict for (an LLM judge's empty,
+    /// refused or cut-off reply, after retries).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rejected_unscorable: usize,
     /// Training skills.
     pub train_skills: usize,
     /// Holdout skills.
@@ -237,7 +241,7 @@ pub fn build(
     let max_candidates = cfg.rows.saturating_mul(cfg.max_candidates_per_row.max(1));
     // Candidates in waves: ask for what is still missing (plus a margin once some fail),
     // keep passes in candidate order.
-    let mut results: Vec<Option<CorpusRow>> = Vec::new();
+    let mut results: Vec<Outcome> = Vec::new();
     let mut passed = 0;
     while passed < cfg.rows && results.len() < max_candidates {
         let missing = cfg.rows - passed;
@@ -247,11 +251,24 @@ pub fn build(
         let start = results.len();
         let total = start + wave;
         let wave_rows = run_wave(start..total, cfg, &train, teacher, judge, &|done| progress(start + done, total))?;
-        passed += wave_rows.iter().filter(|r| r.is_some()).count();
+        passed += wave_rows.iter().filter(|r| matches!(r, Outcome::Kept(_))).count();
         results.extend(wave_rows);
     }
     let candidates = results.len();
-    let mut corpus: Vec<CorpusRow> = results.into_iter().flatten().take(cfg.rows).collect();
+    let unscorable = results.iter().filter(|r| matches!(r, Outcome::Unscorable)).count();
+    if unscorable > 0 {
+        tracing::warn!(
+            "{unscorable} of {candidates} candidates got no usable verdict from the judge (counted as rejected)"
+        );
+    }
+    let mut corpus: Vec<CorpusRow> = results
+        .into_iter()
+        .filter_map(|r| match r {
+            Outcome::Kept(row) => Some(*row),
+            Outcome::Failed | Outcome::Unscorable => None,
+        })
+        .take(cfg.rows)
+        .collect();
     if corpus.len() < cfg.rows {
         return Err(DataError::Build(format!(
             "only {} of {} candidates passed the judge; asked for {} rows (raise --max-candidates-per-row or check the teacher)",
@@ -276,6 +293,7 @@ pub fn build(
         corpus_rows: corpus.len(),
         candidates,
         rejected: candidates - passed,
+        rejected_unscorable: unscorable,
         train_skills: train.len(),
         holdout_skills: used_holdout.len(),
         holdout_tasks: holdout.len(),
@@ -295,11 +313,11 @@ fn run_wave(
     teacher: &Teacher,
     judge: &Judge,
     progress: &(dyn Fn(usize) + Sync),
-) -> Result<Vec<Option<CorpusRow>>> {
+) -> Result<Vec<Outcome>> {
     let n = range.len();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let out: Mutex<Vec<Option<Result<Option<CorpusRow>>>>> = Mutex::new((0..n).map(|_| None).collect());
+    let out: Mutex<Vec<Option<Result<Outcome>>>> = Mutex::new((0..n).map(|_| None).collect());
     let failed = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
         for _ in 0..cfg.concurrency.clamp(1, 64).min(n.max(1)) {
@@ -335,16 +353,20 @@ fn candidate(
     index: usize,
     teacher: &Teacher,
     judge: &Judge,
-) -> Result<Option<CorpusRow>> {
+) -> Result<Outcome> {
     let seed = task_seed(cfg.seed, &skill.id, index);
     let task = generate(skill, seed)?;
     let prompt = user_prompt(skill, &task, Condition::Curated);
     let teacher_seed = task_seed(cfg.seed ^ 0x7eac_4e75, &skill.id, k);
     let reply = teacher.reply(skill, &task, &prompt, teacher_seed)?;
     let verdict = judge.judge(skill, &task, &reply.content)?;
-    if !verdict.pass {
+    if verdict.unscorable() {
+        tracing::debug!(task = task.id, error = ?verdict.error, "the judge could not score a candidate");
+        return Ok(Outcome::Unscorable);
+    }
+    if !verdict.passed() {
         tracing::debug!(task = task.id, detail = ?verdict.detail, "judge rejected a candidate");
-        return Ok(None);
+        return Ok(Outcome::Failed);
     }
     let provenance = Provenance {
         teacher: teacher.describe(),
@@ -355,7 +377,7 @@ fn candidate(
         prompt_sha256: sha256_hex(prompt.as_bytes()),
         skill_sha256: sha256_hex(serde_json::to_string(skill).expect("skills serialize").as_bytes()),
     };
-    Ok(Some(CorpusRow {
+    Ok(Outcome::Kept(Box::new(CorpusRow {
         id: String::new(),
         skill_id: skill.id.clone(),
         domain: skill.domain.clone(),
@@ -372,7 +394,21 @@ fn candidate(
         answer_kind: answer_kind(skill).into(),
         verdict,
         provenance,
-    }))
+    })))
+}
+
+/// What became of one teacher candidate.
+enum Outcome {
+    /// Passed the judge: a corpus row.
+    Kept(Box<CorpusRow>),
+    /// The judge failed it.
+    Failed,
+    /// The judge gave no usable verdict.
+    Unscorable,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn answer_kind(skill: &Skill) -> &'static str {

@@ -276,9 +276,9 @@ fn flaky_answer(body: &Value) -> Reply {
 /// A whole build through an OpenAI-compatible teacher and LLM judge on loopback, cut off
 /// by a server that starts failing after 2 replies, then resumed: the resumed build sends
 /// only the unfinished requests and writes files byte-identical to an uninterrupted build.
-#[test]
-fn api_build_resumes_from_the_cache() {
-    let skills = tempfile::tempdir().unwrap();
+/// One holdout skill and two training skills with one fixed task each ("two plus two?" → 4,
+/// "three squared?" → 9), written to `dir`.
+fn small_catalog(dir: &std::path::Path) -> Catalog {
     let steps = json!([{"work": "w", "value": "v"}, {"work": "w", "value": "v"}, {"work": "w", "value": "v"},
                        {"work": "w", "value": "v"}, {"work": "w", "value": "v"}]);
     let line = |id: &str, split: &str, proc_: &str, prompt: &str, answer: &str| {
@@ -292,22 +292,32 @@ fn api_build_resumes_from_the_cache() {
         line("t1", "train", "1. v\n2. w\n3. x\n4. y\n5. z", "two plus two?", "4"),
         line("t2", "train", "1. q\n2. r\n3. s\n4. t\n5. u", "three squared?", "9"),
     ];
-    std::fs::write(skills.path().join("s.jsonl"), lines.join("\n")).unwrap();
-    let catalog = Catalog::from_dir(skills.path()).unwrap();
+    std::fs::write(dir.join("s.jsonl"), lines.join("\n")).unwrap();
+    Catalog::from_dir(dir).unwrap()
+}
+
+/// The teacher `openai:teacher` and LLM-only judge `openai:judge` of the server at `url`.
+fn api_teacher_and_judge(url: &str, cache: &ResponseCache) -> (Teacher, Judge) {
+    let client = |m: &str| {
+        let spec: ModelSpec = m.parse().unwrap();
+        ChatClient::new(&spec, Some(url), None, transport(2000, 0), Some(cache.clone())).unwrap()
+    };
+    let teacher = Teacher::Api(Box::new(ApiTeacher {
+        client: client("openai:teacher"),
+        max_tokens: 1000,
+        reasoning_tokens: None,
+        temperature: Some(0.0),
+    }));
+    (teacher, Judge::Llm { client: client("openai:judge"), all_tasks: true })
+}
+
+#[test]
+fn api_build_resumes_from_the_cache() {
+    let skills = tempfile::tempdir().unwrap();
+    let catalog = small_catalog(skills.path());
     let cfg = BuildConfig { rows: 2, holdout_skills: 1, tasks_per_skill: 2, concurrency: 2, ..BuildConfig::default() };
     let run = |url: &str, cache: &std::path::Path, out: &std::path::Path| {
-        let cache = ResponseCache::open(cache).unwrap();
-        let client = |m: &str| {
-            let spec: ModelSpec = m.parse().unwrap();
-            ChatClient::new(&spec, Some(url), None, transport(2000, 0), Some(cache.clone())).unwrap()
-        };
-        let teacher = Teacher::Api(Box::new(ApiTeacher {
-            client: client("openai:teacher"),
-            max_tokens: 1000,
-            reasoning_tokens: None,
-            temperature: Some(0.0),
-        }));
-        let judge = Judge::Llm { client: client("openai:judge"), all_tasks: true };
+        let (teacher, judge) = api_teacher_and_judge(url, &ResponseCache::open(cache).unwrap());
         let built = dataset::build(&catalog, &cfg, &teacher, &judge, &|_, _| {})?;
         dataset::write(out, &built, &cfg, &teacher.describe(), &judge.describe())
     };
@@ -337,18 +347,27 @@ fn api_build_resumes_from_the_cache() {
 }
 
 #[test]
-fn llm_judge_sends_the_rubric_and_rejects_replies_without_a_verdict() {
+fn llm_judge_sends_the_rubric_and_records_replies_without_a_verdict_as_unscorable() {
     use skillsft_data::skill::{AnswerSpec, GeneratorSpec, Skill, Split};
     use skillsft_data::task::{Criterion, Task};
+    let say = |text: &str| ok(openai_reply(json!({"role": "assistant", "content": text})));
     let server = serve(
         vec![
-            ok(openai_reply(json!({"role": "assistant", "content": "States both facts.\nVERDICT: PASS"}))),
-            ok(openai_reply(json!({"role": "assistant", "content": "I think it is fine."}))),
+            say("States both facts.\nVERDICT: PASS"),
+            // Three replies without a verdict for the second answer: a refusal, an empty reply,
+            // a reply cut off before its verdict line.
+            say("I think it is fine."),
+            say(""),
+            say("The candidate names Offer A, which"),
+            // The rerun of that answer.
+            say("Names the wrong offer.\nVERDICT: FAIL"),
         ],
         None,
     );
     let spec: ModelSpec = "openai:judge".parse().unwrap();
-    let client = ChatClient::new(&spec, Some(&server.url), None, transport(2000, 0), None).unwrap();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = ResponseCache::open(cache_dir.path()).unwrap();
+    let client = ChatClient::new(&spec, Some(&server.url), None, transport(2000, 0), Some(cache.clone())).unwrap();
     let judge = Judge::Llm { client, all_tasks: false };
     let skill = Skill {
         id: "memo".into(),
@@ -369,7 +388,7 @@ fn llm_judge_sends_the_rubric_and_rejects_replies_without_a_verdict() {
         rubric: vec![Criterion { criterion: "names the cheaper offer".into(), expect: vec!["Offer B".into()] }],
     };
     let v = judge.judge(&skill, &task, "Offer B is cheaper.").unwrap();
-    assert!(v.pass && v.judge == "llm:openai:judge", "{v:?}");
+    assert!(v.passed() && v.judge == "llm:openai:judge" && v.error.is_none(), "{v:?}");
     let sent = server.seen.lock().unwrap()[0].body["messages"][1]["content"].as_str().unwrap().to_string();
     for part in [
         "Compare the offers.",
@@ -380,6 +399,49 @@ fn llm_judge_sends_the_rubric_and_rejects_replies_without_a_verdict() {
     ] {
         assert!(sent.contains(part), "judge prompt lacks {part:?}");
     }
-    let err = judge.judge(&skill, &task, "Offer B is cheaper.").unwrap_err().to_string();
-    assert!(err.contains("no VERDICT line"), "{err}");
+
+    // No verdict in three attempts: an unscorable verdict that says why, not an error.
+    let v = judge.judge(&skill, &task, "Offer A.").unwrap();
+    assert_eq!(v.pass, None, "{v:?}");
+    let why = v.error.clone().unwrap();
+    assert!(why.contains("no VERDICT line in 3 attempts") && why.contains("Offer A, which"), "{why}");
+    assert_eq!(server.seen.lock().unwrap().len(), 4, "each attempt went to the server");
+    assert_eq!(cache.len(), 1, "only the parsable reply is cached");
+    let line = serde_json::to_value(&v).unwrap();
+    assert!(line["pass"].is_null() && line["error"].is_string(), "{line}");
+
+    // A rerun asks again (the failed replies were not cached) and gets the verdict; a third
+    // run replays it from the cache.
+    let v = judge.judge(&skill, &task, "Offer A.").unwrap();
+    assert_eq!((v.pass, v.error.as_deref()), (Some(false), None), "{v:?}");
+    assert_eq!(server.seen.lock().unwrap().len(), 5);
+    assert_eq!(judge.judge(&skill, &task, "Offer A.").unwrap().pass, Some(false));
+    assert_eq!(server.seen.lock().unwrap().len(), 5, "the verdict is replayed from the cache");
+}
+
+/// A judge that never gives a verdict on "two plus two?" (an empty reply): those candidates are
+/// rejected and counted as unscorable, the build goes on with the other skill's candidates.
+#[test]
+fn api_build_counts_candidates_the_judge_cannot_score() {
+    fn mute_on_t1(body: &Value) -> Reply {
+        let prompt = body["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap().to_string();
+        if prompt.contains("## Candidate reply") && prompt.contains("two plus two?") {
+            return ok(openai_reply(json!({"role": "assistant", "content": ""})));
+        }
+        answer(body)
+    }
+    let skills = tempfile::tempdir().unwrap();
+    let catalog = small_catalog(skills.path());
+    let server = serve(vec![], Some(mute_on_t1));
+    let (cache, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (teacher, judge) = api_teacher_and_judge(&server.url, &ResponseCache::open(cache.path()).unwrap());
+    let cfg = BuildConfig { rows: 2, holdout_skills: 1, tasks_per_skill: 2, concurrency: 2, ..BuildConfig::default() };
+    let built = dataset::build(&catalog, &cfg, &teacher, &judge, &|_, _| {}).unwrap();
+    let c = &built.counts;
+    assert_eq!(c.corpus_rows, 2);
+    assert!(built.corpus.iter().all(|r| r.skill_id == "t2" && r.verdict.passed()));
+    assert!(c.rejected_unscorable >= 1 && c.rejected_unscorable == c.rejected, "{c:?}");
+    dataset::write(out.path(), &built, &cfg, &teacher.describe(), &judge.describe()).unwrap();
+    let manifest = std::fs::read_to_string(out.path().join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"rejected_unscorable\""), "{manifest}");
 }

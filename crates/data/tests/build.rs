@@ -31,7 +31,7 @@ fn default_build_is_complete_disjoint_and_reproducible() {
         assert_eq!((row.messages[0].role.as_str(), row.messages[1].role.as_str()), ("user", "assistant"));
         assert!(row.messages[0].content.contains("## Skill: "), "corpus rows carry the procedure block");
         assert!(row.messages[1].reasoning_content.as_deref().is_some_and(|r| r.len() > 100));
-        assert!(row.verdict.pass);
+        assert!(row.verdict.passed());
         assert!(!holdout_prompts.iter().any(|p| row.messages[0].content.contains(p)));
         if row.answer_kind == "exact" {
             assert!(row.messages[1].content.lines().last().unwrap().starts_with("ANSWER: "));

@@ -25,14 +25,19 @@ pub struct PathVerdict {
     /// Which judge of that path decided this task (`answer-extractor`, `rubric-facts`,
     /// `llm:anthropic:MODEL`).
     pub by: String,
-    /// Pass or fail.
-    pub pass: bool,
+    /// Pass or fail; `None` when the judge gave no usable verdict (see `error`). Statistics
+    /// use only pairs both of whose sides were scored.
+    pub pass: Option<bool>,
     /// The answer value the extractor read (extractor verdicts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extracted: Option<String>,
     /// Unmet criteria or the LLM judge's justification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Why there is no verdict (an LLM judge's empty, refused or cut-off reply, after retries);
+    /// `eval judge --retry-unscorable` and a rerun of `eval run` ask again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One student reply to one holdout prompt, with its verdicts.
@@ -264,9 +269,10 @@ mod tests {
             verdicts: vec![PathVerdict {
                 judge: "offline".into(),
                 by: "answer-extractor".into(),
-                pass,
+                pass: Some(pass),
                 extracted: Some("4".into()),
                 detail: None,
+                error: None,
             }],
         }
     }
@@ -288,7 +294,7 @@ mod tests {
         assert!(std::fs::read_to_string(&path).unwrap().ends_with("}\n"), "torn line cut off");
         let v = read_verdicts(&path).unwrap();
         assert_eq!(v.len(), 2);
-        assert!(v[0].pass && !v[1].pass);
+        assert_eq!((v[0].pass, v[1].pass), (Some(true), Some(false)));
     }
 
     #[test]

@@ -7,6 +7,11 @@
 //! — a student's pre-SFT scored by one path and its post-SFT only by another — is refused
 //! with an error naming both, because the study this reproduces retracted two findings that
 //! were exactly that mistake.
+//!
+//! A verdict may be unscorable (`pass: null`: an LLM judge answered without a verdict). Rates
+//! count only scored episodes, Δ and lift only pairs scored on every side, agreement only
+//! episodes both paths scored; every row says how many it left out, and a path with more than
+//! [`UNSCORABLE_FLAG_SHARE`] of its verdicts unscorable is flagged in words.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,9 +32,13 @@ pub struct Verdict {
     pub task_id: String,
     /// The scoring path.
     pub judge: String,
-    /// Pass or fail.
-    pub pass: bool,
+    /// Pass or fail; `None` when the judge gave no usable verdict.
+    pub pass: Option<bool>,
 }
+
+/// Above this share of unscorable verdicts a scoring path is flagged in the report: its
+/// statistics rest on a subset the judge chose by failing, which may not be random.
+pub const UNSCORABLE_FLAG_SHARE: f64 = 0.05;
 
 /// Settings of the statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -57,8 +66,11 @@ pub struct RateRow {
     pub condition: String,
     /// Scoring path.
     pub judge: String,
-    /// Episodes.
+    /// Scored episodes.
     pub n: usize,
+    /// Episodes the judge could not score (not in `n`).
+    #[serde(default)]
+    pub unscorable: usize,
     /// Passed episodes.
     pub passed: usize,
     /// `passed / n`.
@@ -78,8 +90,11 @@ pub struct DeltaRow {
     pub stage: String,
     /// Scoring path.
     pub judge: String,
-    /// Paired tasks.
+    /// Paired tasks (scored in both conditions).
     pub n: usize,
+    /// Tasks present in both conditions but unscorable in at least one, left out.
+    #[serde(default)]
+    pub dropped_pairs: usize,
     /// Δ.
     pub delta: f64,
     /// Paired bootstrap 95% lower bound.
@@ -101,8 +116,11 @@ pub struct LiftRow {
     pub student: String,
     /// Scoring path.
     pub judge: String,
-    /// Tasks.
+    /// Tasks (scored in all four cells).
     pub n: usize,
+    /// Tasks present in all four cells but unscorable in at least one, left out.
+    #[serde(default)]
+    pub dropped: usize,
     /// Lift.
     pub lift: f64,
     /// Paired bootstrap 95% lower bound.
@@ -120,6 +138,9 @@ pub struct AgreementRow {
     pub judge_b: String,
     /// Episodes scored by both.
     pub n: usize,
+    /// Episodes both paths judged, left out because at least one was unscorable.
+    #[serde(default)]
+    pub dropped: usize,
     /// Cohen's κ (`null` when undefined: both paths gave one constant verdict).
     pub kappa: Option<f64>,
     /// Raw agreement.
@@ -142,6 +163,24 @@ pub struct Report {
     pub lifts: Vec<LiftRow>,
     /// Judge agreement.
     pub agreement: Vec<AgreementRow>,
+    /// Unscorable verdicts per scoring path (every path, also those with none).
+    #[serde(default)]
+    pub unscorable: Vec<UnscorableRow>,
+}
+
+/// How many of a scoring path's verdicts are unscorable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnscorableRow {
+    /// Scoring path.
+    pub judge: String,
+    /// All its verdicts.
+    pub verdicts: usize,
+    /// Those without a usable verdict.
+    pub unscorable: usize,
+    /// `unscorable / verdicts`.
+    pub share: f64,
+    /// `share > UNSCORABLE_FLAG_SHARE`.
+    pub flagged: bool,
 }
 
 /// Why a report cannot be computed.
@@ -187,7 +226,7 @@ pub enum ReportError {
     },
 }
 
-type Cell = BTreeMap<String, bool>; // task -> pass
+type Cell = BTreeMap<String, Option<bool>>; // task -> pass (None: unscorable)
 
 /// Computes the report.
 pub fn report(verdicts: &[Verdict], cfg: ReportConfig) -> Result<Report, ReportError> {
@@ -218,16 +257,18 @@ pub fn report(verdicts: &[Verdict], cfg: ReportConfig) -> Result<Report, ReportE
     let rates = cells
         .iter()
         .map(|((student, stage, judge, condition), cell)| {
-            let passed = cell.values().filter(|&&p| p).count();
-            let (lo, hi) = stats::wilson(passed, cell.len());
+            let passed = cell.values().filter(|&&p| p == Some(true)).count();
+            let n = cell.values().filter(|p| p.is_some()).count();
+            let (lo, hi) = stats::wilson(passed, n);
             RateRow {
                 student: student.clone(),
                 stage: stage.clone(),
                 condition: condition.clone(),
                 judge: judge.clone(),
-                n: cell.len(),
+                n,
+                unscorable: cell.len() - n,
                 passed,
-                rate: passed as f64 / cell.len().max(1) as f64,
+                rate: passed as f64 / n.max(1) as f64,
                 wilson_low: lo,
                 wilson_high: hi,
             }
@@ -242,7 +283,7 @@ pub fn report(verdicts: &[Verdict], cfg: ReportConfig) -> Result<Report, ReportE
     for (student, stage, judge) in &triples {
         let get = |c: &str| cells.get(&(student.clone(), stage.clone(), judge.clone(), c.to_string()));
         let (Some(cur), Some(base)) = (get("curated"), get("baseline")) else { continue };
-        let (a, b) = paired(cur, base);
+        let (a, b, dropped_pairs) = paired(cur, base);
         if a.is_empty() {
             continue;
         }
@@ -255,6 +296,7 @@ pub fn report(verdicts: &[Verdict], cfg: ReportConfig) -> Result<Report, ReportE
             stage: stage.clone(),
             judge: judge.clone(),
             n: a.len(),
+            dropped_pairs,
             delta: ci.estimate,
             ci_low: ci.low,
             ci_high: ci.high,
@@ -289,12 +331,14 @@ pub fn report(verdicts: &[Verdict], cfg: ReportConfig) -> Result<Report, ReportE
             };
             let (pc, pb, qc, qb) =
                 (cell("pre", "curated"), cell("pre", "baseline"), cell("post", "curated"), cell("post", "baseline"));
-            let tasks: Vec<&String> =
+            let in_all: Vec<&String> =
                 pc.keys().filter(|t| pb.contains_key(*t) && qc.contains_key(*t) && qb.contains_key(*t)).collect();
+            let scored = |t: &&String| [pc, pb, qc, qb].iter().all(|c| c[*t].is_some());
+            let tasks: Vec<&String> = in_all.iter().copied().filter(scored).collect();
             let d: Vec<f64> = tasks
                 .iter()
                 .map(|t| {
-                    let x = |c: &Cell| f64::from(u8::from(c[*t]));
+                    let x = |c: &Cell| f64::from(u8::from(c[*t] == Some(true)));
                     (x(qc) - x(qb)) - (x(pc) - x(pb))
                 })
                 .collect();
@@ -303,6 +347,7 @@ pub fn report(verdicts: &[Verdict], cfg: ReportConfig) -> Result<Report, ReportE
                 student: student.clone(),
                 judge: judge.clone(),
                 n: d.len(),
+                dropped: in_all.len() - tasks.len(),
                 lift: ci.estimate,
                 ci_low: ci.low,
                 ci_high: ci.high,
@@ -316,16 +361,17 @@ pub fn report(verdicts: &[Verdict], cfg: ReportConfig) -> Result<Report, ReportE
     let mut agreement = Vec::new();
     for (i, ja) in judges.iter().enumerate() {
         for jb in &judges[i + 1..] {
-            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let (mut a, mut b, mut dropped) = (Vec::new(), Vec::new(), 0);
             let mut shift: Option<f64> = None;
             for ((student, stage, judge, condition), cell) in &cells {
                 if judge != *ja {
                     continue;
                 }
                 if let Some(other) = cells.get(&(student.clone(), stage.clone(), (*jb).clone(), condition.clone())) {
-                    let (x, y) = paired(cell, other);
+                    let (x, y, left_out) = paired(cell, other);
                     a.extend(x);
                     b.extend(y);
+                    dropped += left_out;
                 }
                 if condition == "curated"
                     && let (Some(da), Some(db)) = (
@@ -344,18 +390,42 @@ pub fn report(verdicts: &[Verdict], cfg: ReportConfig) -> Result<Report, ReportE
                 judge_a: (*ja).clone(),
                 judge_b: (*jb).clone(),
                 n: a.len(),
+                dropped,
                 kappa: stats::cohen_kappa(&a, &b),
                 agreement: stats::agreement(&a, &b),
                 max_delta_shift: shift,
             });
         }
     }
-    Ok(Report { config: cfg, rates, deltas, lifts, agreement })
+    let mut unscorable: BTreeMap<&String, (usize, usize)> = BTreeMap::new();
+    for ((_, _, judge, _), cell) in &cells {
+        let e = unscorable.entry(judge).or_default();
+        e.0 += cell.len();
+        e.1 += cell.values().filter(|p| p.is_none()).count();
+    }
+    let unscorable = unscorable
+        .into_iter()
+        .map(|(judge, (verdicts, n))| {
+            let share = n as f64 / verdicts.max(1) as f64;
+            UnscorableRow {
+                judge: judge.clone(),
+                verdicts,
+                unscorable: n,
+                share,
+                flagged: share > UNSCORABLE_FLAG_SHARE,
+            }
+        })
+        .collect();
+    Ok(Report { config: cfg, rates, deltas, lifts, agreement, unscorable })
 }
 
-/// The verdicts of the tasks present in both cells, in task order.
-fn paired(a: &Cell, b: &Cell) -> (Vec<bool>, Vec<bool>) {
-    a.iter().filter_map(|(t, &x)| b.get(t).map(|&y| (x, y))).unzip()
+/// The verdicts of the tasks present and scored in both cells, in task order, and how many
+/// tasks present in both were left out because one side is unscorable.
+fn paired(a: &Cell, b: &Cell) -> (Vec<bool>, Vec<bool>, usize) {
+    let both: Vec<(Option<bool>, Option<bool>)> = a.iter().filter_map(|(t, &x)| b.get(t).map(|&y| (x, y))).collect();
+    let scored: (Vec<bool>, Vec<bool>) = both.iter().filter_map(|&(x, y)| Some((x?, y?))).unzip();
+    let dropped = both.len() - scored.0.len();
+    (scored.0, scored.1, dropped)
 }
 
 /// `report.csv`: one table with a `section` column (`rate`, `delta`, `lift`, `agreement`)
@@ -427,6 +497,28 @@ pub fn to_markdown(r: &Report) -> String {
         "Intervals: Wilson 95% for rates; paired bootstrap 95% (percentile, {} resamples, seed {}) for Δ and lift; exact McNemar on discordant pairs.\n\n",
         r.config.resamples, r.config.seed
     ));
+    let some_unscorable: Vec<&UnscorableRow> = r.unscorable.iter().filter(|u| u.unscorable > 0).collect();
+    if !some_unscorable.is_empty() {
+        s.push_str("## Unscorable verdicts\n\nThe judge gave no usable verdict on these (an empty, refused or cut-off reply, after retries). They are left out: rates count scored episodes, Δ and lift only pairs scored on every side, agreement only episodes both paths scored. `eval judge --retry-unscorable` asks again.\n\n");
+        for u in some_unscorable {
+            s.push_str(&format!(
+                "- `{}`: {} of {} verdicts unscorable ({:.1}%){}\n",
+                u.judge,
+                u.unscorable,
+                u.verdicts,
+                100.0 * u.share,
+                if u.flagged {
+                    format!(
+                        ". **Above {:.0}%: this path's figures rest on the episodes its judge chose to score, which need not be a random subset; read them with care.**",
+                        100.0 * UNSCORABLE_FLAG_SHARE
+                    )
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        s.push('\n');
+    }
     s.push_str("## Pass rates\n\n| student | stage | condition | judge | n | passed | rate | 95% CI |\n|---|---|---|---|---|---|---|---|\n");
     for x in &r.rates {
         s.push_str(&format!(
@@ -436,8 +528,13 @@ pub fn to_markdown(r: &Report) -> String {
     }
     s.push_str("\n## Procedural Δ = pass(curated) − pass(baseline)\n\n| student | stage | judge | n | Δ | 95% CI | McNemar p | b / c |\n|---|---|---|---|---|---|---|---|\n");
     for x in &r.deltas {
+        let dropped = if x.dropped_pairs > 0 {
+            format!(" ({} unscorable pairs left out)", x.dropped_pairs)
+        } else {
+            String::new()
+        };
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {:+.3} | [{:+.3}, {:+.3}] | {:.4} | {} / {} |\n",
+            "| {} | {} | {} | {}{dropped} | {:+.3} | [{:+.3}, {:+.3}] | {:.4} | {} / {} |\n",
             x.student, x.stage, x.judge, x.n, x.delta, x.ci_low, x.ci_high, x.mcnemar_p, x.discordant_b, x.discordant_c
         ));
     }
@@ -465,12 +562,12 @@ mod tests {
 
     fn v(student: &str, stage: &str, condition: &str, task: usize, judge: &str, pass: bool) -> Verdict {
         Verdict {
+            pass: Some(pass),
             student: student.into(),
             stage: stage.into(),
             condition: condition.into(),
             task_id: format!("t{task}"),
             judge: judge.into(),
-            pass,
         }
     }
 
@@ -510,6 +607,41 @@ mod tests {
         assert!((ag.max_delta_shift.unwrap() - 0.1).abs() < 1e-12);
         assert!(to_csv(&r).lines().count() == 1 + r.rates.len() + r.deltas.len() + r.lifts.len() + r.agreement.len());
         assert!(to_markdown(&r).contains("| s | extractor | 10 | +0.300 |"));
+    }
+
+    #[test]
+    fn unscorable_verdicts_are_left_out_and_counted() {
+        // The 10-task fixture's extractor path, where pre-SFT task 0 is unscorable in the
+        // curated condition and task 7 in the baseline: those two pairs drop out of Δ (pre) and
+        // of the lift.
+        let full: Vec<Verdict> = episodes().into_iter().filter(|x| x.judge == "extractor").collect();
+        let mut eps = full.clone();
+        for x in eps.iter_mut() {
+            if x.stage == "pre"
+                && ((x.condition == "curated" && x.task_id == "t0") || (x.condition == "baseline" && x.task_id == "t7"))
+            {
+                x.pass = None;
+            }
+        }
+        let full = report(&full, ReportConfig { resamples: 500, seed: 1 }).unwrap();
+        let r = report(&eps, ReportConfig { resamples: 500, seed: 1 }).unwrap();
+        let rate = r.rates.iter().find(|x| x.stage == "pre" && x.condition == "curated").unwrap();
+        assert_eq!((rate.n, rate.unscorable, rate.passed), (9, 1, 5), "t0 passed before; it no longer counts");
+        let d = r.deltas.iter().find(|x| x.stage == "pre").unwrap();
+        assert_eq!((d.n, d.dropped_pairs), (8, 2));
+        // Pre: curated passes t1..t5 of t1..t6, t8, t9 (5/8), baseline t1..t3 (3/8).
+        assert!((d.delta - 0.25).abs() < 1e-12, "{d:?}");
+        let post = r.deltas.iter().find(|x| x.stage == "post").unwrap();
+        let full_post = full.deltas.iter().find(|x| x.stage == "post").unwrap();
+        assert_eq!((post.n, post.dropped_pairs, post.delta), (10, 0, full_post.delta), "post is untouched");
+        assert_eq!((r.lifts[0].n, r.lifts[0].dropped), (8, 2));
+        assert_eq!(r.unscorable.len(), 1);
+        let u = &r.unscorable[0];
+        assert_eq!((u.verdicts, u.unscorable), (40, 2));
+        assert!((u.share - 0.05).abs() < 1e-12 && !u.flagged, "5% is not above the 5% flag");
+        let md = to_markdown(&r);
+        assert!(md.contains("2 of 40 verdicts unscorable (5.0%)") && !md.contains("read them with care"), "{md}");
+        assert!(md.contains("8 (2 unscorable pairs left out)"), "{md}");
     }
 
     #[test]

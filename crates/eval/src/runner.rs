@@ -79,7 +79,7 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
         }
     }
     counts.rescored =
-        score_missing(log, plan.scorers, plan.catalog, plan.holdout, Some(student.name()), Some(plan.stage))?;
+        score_missing(log, plan.scorers, plan.catalog, plan.holdout, Some(student.name()), Some(plan.stage), true)?;
 
     let bar = if plan.progress && !pending.is_empty() {
         let bar = ProgressBar::new(pending.len() as u64);
@@ -113,7 +113,7 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
             let task = row.task();
             let verdicts =
                 plan.scorers.iter().map(|s| s.score(skill, &task, &reply.answer_text)).collect::<Result<Vec<_>>>()?;
-            passed += verdicts[0].pass as usize;
+            passed += usize::from(verdicts[0].pass == Some(true));
             log.append(Episode {
                 student: student.name().to_string(),
                 stage: plan.stage.to_string(),
@@ -141,8 +141,9 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
 }
 
 /// Adds the verdict of every scorer missing from the episodes of (`student`, `stage`) (all
-/// students and stages when `None`), rewriting the log once if anything changed. This
-/// is the re-judge (e.g. `--llm-only`) and the second-judge pass: no generation is redone.
+/// students and stages when `None`), and with `retry_unscorable` asks again where a scorer's
+/// verdict is unscorable (`pass: null`), rewriting the log once if anything changed. This is
+/// the re-judge (e.g. `--llm-only`) and the second-judge pass: no generation is redone.
 pub fn score_missing(
     log: &mut EpisodeLog,
     scorers: &[Scorer],
@@ -150,6 +151,7 @@ pub fn score_missing(
     holdout: &[HoldoutRow],
     student: Option<&str>,
     stage: Option<&str>,
+    retry_unscorable: bool,
 ) -> Result<usize> {
     let tasks: std::collections::HashMap<&str, &HoldoutRow> = holdout.iter().map(|r| (r.task_id.as_str(), r)).collect();
     let mut todo = Vec::new();
@@ -158,7 +160,8 @@ pub fn score_missing(
             continue;
         }
         for (s, scorer) in scorers.iter().enumerate() {
-            if !ep.verdicts.iter().any(|v| v.judge == scorer.path()) {
+            let done = ep.verdicts.iter().any(|v| v.judge == scorer.path() && (v.pass.is_some() || !retry_unscorable));
+            if !done {
                 todo.push((i, s));
             }
         }

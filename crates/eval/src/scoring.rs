@@ -52,6 +52,7 @@ impl Scorer {
             pass: v.pass,
             extracted: v.extracted,
             detail: v.detail,
+            error: v.error,
         })
     }
 }

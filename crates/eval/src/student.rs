@@ -275,7 +275,7 @@ impl Student for ApiStudent {
                     reasoning: r.reasoning,
                     answer_text: r.content.trim().to_string(),
                     finish: if length { "length" } else { "stop" }.into(),
-                    tokens: 0,
+                    tokens: r.output_tokens.unwrap_or(0) as usize,
                 })
             })
             .collect()

@@ -115,7 +115,7 @@ fn episodes_resume_after_an_interruption_and_refuse_a_changed_prompt() {
     for ep in log.episodes().iter().filter(|e| e.answer_kind == "exact") {
         assert_eq!(ep.verdicts[0].judge, "offline");
         assert_eq!(ep.verdicts[0].by, "answer-extractor");
-        assert_eq!(ep.verdicts[0].pass, ep.condition == "curated", "{}", ep.task_id);
+        assert_eq!(ep.verdicts[0].pass, Some(ep.condition == "curated"), "{}", ep.task_id);
         assert_eq!(ep.extracted.is_some(), ep.condition == "curated");
     }
     let r = report(&read_verdicts(&path).unwrap(), ReportConfig { resamples: 1000, seed: 0 }).unwrap();
@@ -131,13 +131,20 @@ fn episodes_resume_after_an_interruption_and_refuse_a_changed_prompt() {
 }
 
 /// A loopback OpenAI-compatible server: the judge passes replies that carry an `ANSWER:`
-/// line; the student thinks, then answers 7.
+/// line; the student thinks, then answers 7 (32 completion tokens in `usage`).
 fn serve() -> String {
+    serve_with(Arc::new(AtomicBool::new(false)))
+}
+
+/// [`serve`], where the judge answers with an empty reply cut at the token limit while `mute`
+/// is raised.
+fn serve_with(mute: Arc<AtomicBool>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
+            let mute = mute.clone();
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut len = 0usize;
@@ -158,13 +165,17 @@ fn serve() -> String {
                 reader.read_exact(&mut body).unwrap();
                 let req: Value = serde_json::from_slice(&body).unwrap();
                 let user = req["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap().to_string();
+                let judging = user.contains("## Candidate reply");
                 let content = match user.split_once("## Candidate reply") {
+                    Some(_) if mute.load(Ordering::SeqCst) => String::new(),
                     Some((_, candidate)) if candidate.contains("ANSWER:") => "Matches.\nVERDICT: PASS".to_string(),
                     Some(_) => "No conclusion.\nVERDICT: FAIL".to_string(),
                     None => "<think>count the steps</think>The result follows.\nANSWER: 7".to_string(),
                 };
-                let reply = json!({"model": req["model"], "choices": [{"message": {"content": content}, "finish_reason": "stop"}]})
-                    .to_string();
+                let finish = if judging && mute.load(Ordering::SeqCst) { "length" } else { "stop" };
+                let reply = json!({"model": req["model"], "choices": [{"message": {"content": content}, "finish_reason": finish}],
+                                   "usage": {"prompt_tokens": 100, "completion_tokens": 32, "total_tokens": 132}})
+                .to_string();
                 let head = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
                     reply.len()
@@ -210,8 +221,9 @@ fn api_student_with_two_judges_and_a_later_rejudge() {
         assert_eq!(ep.reasoning.as_deref(), Some("count the steps"));
         assert_eq!(ep.answer_text, "The result follows.\nANSWER: 7");
         assert_eq!(ep.extracted.as_deref(), Some("7"));
+        assert_eq!(ep.output_tokens, 32, "output tokens from the server's usage");
         assert_eq!(ep.verdicts.len(), 2);
-        assert!(ep.verdicts[1].pass, "the LLM-only judge credits every ANSWER line here");
+        assert_eq!(ep.verdicts[1].pass, Some(true), "the LLM-only judge credits every ANSWER line here");
         assert_eq!(ep.verdicts[1].by, "llm:openai:judge-a");
     }
 
@@ -219,7 +231,7 @@ fn api_student_with_two_judges_and_a_later_rejudge() {
     let second = parse_scorer("openai:judge-b", Some(&url), &dir.path().join(".cache")).unwrap();
     assert!(second.path().starts_with("extractor+llm:openai:judge-b@"));
     let mut log = EpisodeLog::open(&path).unwrap();
-    let added = score_missing(&mut log, &[second], &catalog, &rows, None, None).unwrap();
+    let added = score_missing(&mut log, &[second], &catalog, &rows, None, None, false).unwrap();
     assert_eq!(added, 2 * rows.len());
     let log = EpisodeLog::open(&path).unwrap();
     assert!(log.episodes().iter().all(|e| e.verdicts.len() == 3));
@@ -291,4 +303,67 @@ fn a_tiny_random_qwen_with_the_real_tokenizer_answers_in_batches() {
     );
     let err = mismatched.respond(&users[..1]).unwrap_err().to_string();
     assert!(err.contains("do not belong together"), "{err}");
+}
+
+/// A judge that answers without a verdict (empty replies cut at the token limit): the run
+/// finishes with every episode written, the LLM path's verdicts are unscorable and say why, the
+/// offline path is unaffected, the report leaves them out and counts them, and a rerun once the
+/// judge answers again asks only for those.
+#[test]
+fn a_judge_without_a_verdict_does_not_stop_the_run() {
+    let mute = Arc::new(AtomicBool::new(true));
+    let url = serve_with(mute.clone());
+    let (catalog, rows) = holdout(3);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("episodes.jsonl");
+    let cache = dir.path().join(".cache");
+    let scorers = [Scorer::offline(), parse_scorer("llm-only:openai:judge", Some(&url), &cache).unwrap()];
+    let student = ApiStudent::new("api-student".into(), client(&url, "student"), 256, None);
+    let conds = conditions();
+    let plan = RunPlan {
+        stage: "pre",
+        conditions: &conds,
+        holdout: &rows,
+        catalog: &catalog,
+        scorers: &scorers,
+        progress: false,
+        stop: None,
+    };
+    let mut log = EpisodeLog::open(&path).unwrap();
+    let c = run_episodes(&student, &plan, &mut log).unwrap();
+    assert_eq!(c.ran, 2 * rows.len(), "every episode is written");
+    for ep in EpisodeLog::open(&path).unwrap().episodes() {
+        assert!(ep.verdicts[0].pass.is_some(), "the offline path scores as before");
+        let llm = &ep.verdicts[1];
+        assert_eq!(llm.pass, None);
+        let why = llm.error.as_deref().unwrap();
+        assert!(why.contains("an empty reply in 3 attempts") && why.contains("length"), "{why}");
+    }
+    let line = std::fs::read_to_string(&path).unwrap().lines().next().unwrap().to_string();
+    assert!(line.contains("\"pass\":null") && line.contains("\"error\":"), "{line}");
+
+    let r = report(&read_verdicts(&path).unwrap(), ReportConfig { resamples: 200, seed: 0 }).unwrap();
+    let llm_path = scorers[1].path();
+    let u = r.unscorable.iter().find(|u| u.judge == llm_path).unwrap();
+    assert_eq!((u.verdicts, u.unscorable, u.flagged), (2 * rows.len(), 2 * rows.len(), true));
+    assert!(r.deltas.iter().all(|d| d.judge != llm_path), "no pairs scored on that path: no Δ");
+    let rate = r.rates.iter().find(|x| x.judge == llm_path).unwrap();
+    assert_eq!((rate.n, rate.unscorable), (0, rows.len()));
+    assert!(r.deltas.iter().any(|d| d.judge == "offline" && d.n == rows.len() && d.dropped_pairs == 0));
+    assert!(r.agreement.is_empty(), "no episode scored by both paths: no agreement row");
+    let md = skillsft_eval::report::to_markdown(&r);
+    assert!(md.contains("Unscorable verdicts") && md.contains("read them with care"), "{md}");
+
+    // The judge answers again: a rerun asks only for the unscorable verdicts (the student's
+    // replies are not regenerated) and the report has its Δ back.
+    mute.store(false, Ordering::SeqCst);
+    let mut log = EpisodeLog::open(&path).unwrap();
+    let c = run_episodes(&student, &plan, &mut log).unwrap();
+    assert_eq!((c.ran, c.rescored), (0, 2 * rows.len()));
+    let log = EpisodeLog::open(&path).unwrap();
+    assert!(log.episodes().iter().all(|e| e.verdicts.iter().all(|v| v.pass.is_some() && v.error.is_none())));
+    let r = report(&read_verdicts(&path).unwrap(), ReportConfig { resamples: 200, seed: 0 }).unwrap();
+    assert!(r.deltas.iter().any(|d| d.judge == llm_path && d.n == rows.len()));
+    assert!(r.unscorable.iter().all(|u| u.unscorable == 0 && !u.flagged));
+    assert_eq!((r.agreement[0].n, r.agreement[0].dropped), (2 * rows.len(), 0));
 }

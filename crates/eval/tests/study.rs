@@ -74,7 +74,7 @@ fn each_recipe_is_paired_with_its_sizes_pre_sft_episodes() {
         condition: condition.into(),
         task_id: task.into(),
         judge: "offline".into(),
-        pass,
+        pass: Some(pass),
     };
     let all = vec![
         v("qwen3.5-0.8b", "pre", "curated", "t", true),

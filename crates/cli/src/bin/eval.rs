@@ -151,6 +151,10 @@ struct JudgeArgs {
     /// Skills directory, if the holdout was built from your own catalog.
     #[arg(long)]
     skills: Option<PathBuf>,
+    /// Also ask again where these paths' verdicts are unscorable (`"pass": null`: the judge
+    /// answered without a verdict); those replies were never cached.
+    #[arg(long)]
+    retry_unscorable: bool,
 }
 
 #[derive(Args, Debug)]
@@ -277,8 +281,17 @@ fn judge(a: JudgeArgs) -> Result<()> {
     let cache = a.episodes.parent().unwrap_or(std::path::Path::new(".")).join(".cache");
     let scorers = scorers(&a.judges, a.judge_base_url.as_deref(), &cache)?;
     let mut log = EpisodeLog::open(&a.episodes)?;
-    let added = score_missing(&mut log, &scorers, &catalog, &holdout, None, None)?;
+    let added = score_missing(&mut log, &scorers, &catalog, &holdout, None, None, a.retry_unscorable)?;
+    let left: usize = log
+        .episodes()
+        .iter()
+        .flat_map(|e| &e.verdicts)
+        .filter(|v| v.pass.is_none() && scorers.iter().any(|s| s.path() == v.judge))
+        .count();
     eprintln!("{added} verdicts added to {}", a.episodes.display());
+    if left > 0 {
+        eprintln!("{left} of them unscorable (the judge gave no verdict); ask again with --retry-unscorable");
+    }
     Ok(())
 }
 

@@ -63,5 +63,6 @@ pub fn decode(text: &str) -> Result<ChatResponse, String> {
         content: texts.join("").trim().to_string(),
         model: v.get("model").and_then(Value::as_str).unwrap_or_default().to_string(),
         stop_reason: v.get("stop_reason").and_then(Value::as_str).map(str::to_string),
+        output_tokens: v.get("usage").and_then(|u| u.get("output_tokens")).and_then(Value::as_u64),
     })
 }

@@ -60,6 +60,11 @@ pub struct ChatResponse {
     pub model: String,
     /// Why generation stopped (`end_turn`, `stop`, `max_tokens`, `length`, ...).
     pub stop_reason: Option<String>,
+    /// Tokens generated, as the provider's `usage` reports them (OpenAI-compatible
+    /// `completion_tokens` or `output_tokens`, Anthropic `output_tokens`); `None` when it does
+    /// not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u64>,
 }
 
 /// Which wire format a client speaks.
@@ -181,12 +186,19 @@ impl ChatClient {
 
     /// Sends `req` (or replays it from the cache) and parses the reply.
     pub fn chat(&self, req: &ChatRequest) -> Result<ChatResponse> {
+        self.chat_accepting(req, |_| true)
+    }
+
+    /// [`ChatClient::chat`], where only replies that `usable` accepts are cached or replayed
+    /// from the cache: an unusable reply (a judge's reply without a verdict) is returned but not
+    /// stored, so asking again goes to the server instead of replaying it.
+    pub fn chat_accepting(&self, req: &ChatRequest, usable: impl Fn(&ChatResponse) -> bool) -> Result<ChatResponse> {
         let (url, body, headers) = match self.provider {
             Provider::Anthropic => anthropic::encode(&self.base_url, &self.model, req, self.api_key.as_deref()),
             Provider::Openai => openai::encode(&self.base_url, &self.model, req, self.api_key.as_deref()),
         };
         let key = cache::request_key(self.provider.name(), &url, &body);
-        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(&key)) {
+        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(&key)).filter(|r| usable(r)) {
             return Ok(hit);
         }
         let err = |message: String| DataError::Api { provider: self.provider.name().into(), url: url.clone(), message };
@@ -195,7 +207,7 @@ impl ChatClient {
             Provider::Openai => openai::decode(text),
         };
         let response = self.transport.post_json(&url, &headers, &body, parse).map_err(err)?;
-        if let Some(c) = &self.cache {
+        if let Some(c) = self.cache.as_ref().filter(|_| usable(&response)) {
             c.put(&key, &body, &response)?;
         }
         Ok(response)

@@ -49,5 +49,9 @@ pub fn decode(text: &str) -> Result<ChatResponse, String> {
         content,
         model: v.get("model").and_then(Value::as_str).unwrap_or_default().to_string(),
         stop_reason: choice.get("finish_reason").and_then(Value::as_str).map(str::to_string),
+        output_tokens: v
+            .get("usage")
+            .and_then(|u| u.get("completion_tokens").or_else(|| u.get("output_tokens")))
+            .and_then(Value::as_u64),
     })
 }

@@ -3,7 +3,7 @@
 
 use super::Verdict;
 use crate::api::{ChatClient, ChatRequest, Message};
-use crate::error::{DataError, Result};
+use crate::error::Result;
 use crate::skill::{AnswerSpec, Skill};
 use crate::task::Task;
 
@@ -60,7 +60,14 @@ pub fn parse_verdict(text: &str) -> Option<bool> {
     })
 }
 
-/// Asks `client` to judge `response`.
+/// How many times the judge is asked before a reply without a verdict is recorded as
+/// unscorable (each attempt goes to the server: unparsable replies are never cached).
+pub const ATTEMPTS: usize = 3;
+
+/// Asks `client` to judge `response`. A reply with no `VERDICT:` line (empty, a refusal, cut
+/// off at the token limit, garbage) is asked again up to [`ATTEMPTS`] times in all, then
+/// returned as an unscorable verdict (`pass: None`, `error` saying why); transport failures
+/// (the server unreachable after the transport's own retries) stay errors.
 pub fn judge(client: &ChatClient, skill: &Skill, task: &Task, response: &str) -> Result<Verdict> {
     let req = ChatRequest {
         system: Some(SYSTEM.into()),
@@ -69,19 +76,37 @@ pub fn judge(client: &ChatClient, skill: &Skill, task: &Task, response: &str) ->
         temperature: Some(0.0),
         reasoning_tokens: None,
     };
-    let reply = client.chat(&req)?;
-    let pass = parse_verdict(&reply.content).ok_or_else(|| DataError::Api {
-        provider: client.provider.name().into(),
-        url: client.base_url.clone(),
-        message: format!("judge reply has no VERDICT line: {:?}", reply.content.chars().take(200).collect::<String>()),
-    })?;
-    let detail =
-        reply.content.lines().filter(|l| !l.to_ascii_uppercase().contains("VERDICT:")).collect::<Vec<_>>().join(" ");
+    let name = format!("llm:{}", client.describe());
+    let mut last = None;
+    for _ in 0..ATTEMPTS {
+        let reply = client.chat_accepting(&req, |r| parse_verdict(&r.content).is_some())?;
+        if let Some(pass) = parse_verdict(&reply.content) {
+            let detail = reply
+                .content
+                .lines()
+                .filter(|l| !l.to_ascii_uppercase().contains("VERDICT:"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            return Ok(Verdict {
+                detail: Some(detail.trim().to_string()).filter(|d| !d.is_empty()),
+                ..Verdict::decided(name, pass)
+            });
+        }
+        last = Some(reply);
+    }
+    let last = last.expect("ATTEMPTS > 0");
+    let what =
+        if last.content.trim().is_empty() { "an empty reply".to_string() } else { "no VERDICT line".to_string() };
     Ok(Verdict {
-        judge: format!("llm:{}", client.describe()),
-        pass,
+        judge: name,
+        pass: None,
         extracted: None,
-        detail: Some(detail.trim().to_string()).filter(|d| !d.is_empty()),
+        detail: None,
+        error: Some(format!(
+            "{what} in {ATTEMPTS} attempts (last stop reason {}): {:?}",
+            last.stop_reason.as_deref().unwrap_or("unknown"),
+            last.content.chars().take(200).collect::<String>()
+        )),
     })
 }
 

@@ -21,14 +21,35 @@ use crate::task::Task;
 pub struct Verdict {
     /// Which judge decided (`answer-extractor`, `rubric-facts`, `llm:anthropic:MODEL`).
     pub judge: String,
-    /// Pass or fail.
-    pub pass: bool,
+    /// Pass or fail; `None` when the judge gave no usable verdict (an LLM judge's empty,
+    /// refused, cut-off or garbled reply, after retries): see `error`.
+    pub pass: Option<bool>,
     /// The extracted answer value (extractor only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extracted: Option<String>,
     /// Why: unmet criteria, or the LLM judge's justification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Why there is no verdict (`pass` is `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Verdict {
+    /// A judge's decision (`pass` is set).
+    pub fn decided(judge: impl Into<String>, pass: bool) -> Self {
+        Verdict { judge: judge.into(), pass: Some(pass), extracted: None, detail: None, error: None }
+    }
+
+    /// True only for a scored pass.
+    pub fn passed(&self) -> bool {
+        self.pass == Some(true)
+    }
+
+    /// True when the judge gave no usable verdict.
+    pub fn unscorable(&self) -> bool {
+        self.pass.is_none()
+    }
 }
 
 /// Which judge scores responses.
@@ -62,7 +83,7 @@ impl Judge {
             }
             (_, AnswerSpec::Exact { .. }) => {
                 let e = extract::judge(&skill.answer, &task.answer, response);
-                Ok(Verdict { judge: "answer-extractor".into(), pass: e.pass, extracted: e.extracted, detail: None })
+                Ok(Verdict { extracted: e.extracted, ..Verdict::decided("answer-extractor", e.pass) })
             }
             (_, AnswerSpec::FreeForm { .. }) => Ok(rubric::judge(task, response)),
         }

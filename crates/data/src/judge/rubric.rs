@@ -31,7 +31,7 @@ pub fn judge(task: &Task, response: &str) -> Verdict {
         notes.push(format!("{uncheckable} criteria list no facts and were not checked (needs an LLM judge)"));
     }
     let detail = Some(notes.join("; ")).filter(|d| !d.is_empty());
-    Verdict { judge: "rubric-facts".into(), pass, extracted: None, detail }
+    Verdict { detail, ..Verdict::decided("rubric-facts", pass) }
 }
 
 /// Whether `needle` occurs in `hay` with no word character glued to either end. Letters,
@@ -102,9 +102,9 @@ mod tests {
             Criterion { criterion: "decision".into(), expect: vec!["No-Go".into()] },
             Criterion { criterion: "weight".into(), expect: vec!["2,450 lb".into()] },
         ]);
-        assert!(judge(&t, "The flight is **no-go**: total 2450  lb exceeds the limit.").pass);
+        assert!(judge(&t, "The flight is **no-go**: total 2450  lb exceeds the limit.").passed());
         let v = judge(&t, "The flight is no-go.");
-        assert!(!v.pass && v.detail.unwrap().contains("weight"));
+        assert!(v.pass == Some(false) && v.detail.unwrap().contains("weight"));
     }
 
     #[test]
@@ -123,9 +123,9 @@ mod tests {
     fn criteria_without_facts_are_not_passed_silently() {
         let vague = Criterion { criterion: "explains clearly".into(), expect: vec![] };
         let t = task(vec![vague.clone()]);
-        assert!(!judge(&t, "anything").pass);
+        assert_eq!(judge(&t, "anything").pass, Some(false));
         let t = task(vec![vague, Criterion { criterion: "decision".into(), expect: vec!["GO".into()] }]);
         let v = judge(&t, "Decision: GO");
-        assert!(v.pass && v.detail.unwrap().contains("not checked"));
+        assert!(v.passed() && v.detail.unwrap().contains("not checked"));
     }
 }
