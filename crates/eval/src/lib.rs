@@ -18,6 +18,7 @@
 
 pub mod episode;
 pub mod error;
+pub mod parallel;
 pub mod plot;
 pub mod report;
 pub mod runner;

@@ -31,6 +31,28 @@ pub struct RunPlan<'a> {
     pub progress: bool,
     /// Set (e.g. by Ctrl-C) to stop after the batch in flight.
     pub stop: Option<Arc<AtomicBool>>,
+    /// Replies scored at once (LLM judges: requests in flight); 1 scores one after another.
+    /// Episodes are written in holdout order whatever the concurrency.
+    pub concurrency: usize,
+}
+
+/// Which verdicts [`score_missing`] asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Rescore<'a> {
+    /// Only this student's episodes (all when `None`).
+    pub student: Option<&'a str>,
+    /// Only this stage's episodes (all when `None`).
+    pub stage: Option<&'a str>,
+    /// Also ask again where a path's verdict is unscorable (`pass: null`).
+    pub retry_unscorable: bool,
+    /// Judge requests in flight at once (verdicts are stored in episode order).
+    pub concurrency: usize,
+}
+
+impl Default for Rescore<'_> {
+    fn default() -> Self {
+        Rescore { student: None, stage: None, retry_unscorable: false, concurrency: 1 }
+    }
 }
 
 /// What a run did.
@@ -78,8 +100,13 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
             }
         }
     }
-    counts.rescored =
-        score_missing(log, plan.scorers, plan.catalog, plan.holdout, Some(student.name()), Some(plan.stage), true)?;
+    let rescore = Rescore {
+        student: Some(student.name()),
+        stage: Some(plan.stage),
+        retry_unscorable: true,
+        concurrency: plan.concurrency,
+    };
+    counts.rescored = score_missing(log, plan.scorers, plan.catalog, plan.holdout, rescore)?;
 
     let bar = if plan.progress && !pending.is_empty() {
         let bar = ProgressBar::new(pending.len() as u64);
@@ -103,7 +130,8 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
         }
         let users: Vec<String> = batch.iter().map(|(_, _, u)| u.clone()).collect();
         let replies = student.respond(&users)?;
-        for ((condition, row, user), reply) in batch.iter().zip(replies) {
+        let scored: Vec<(&(&str, &HoldoutRow, String), &crate::student::Reply)> = batch.iter().zip(&replies).collect();
+        let verdicts = crate::parallel::par_map(&scored, plan.concurrency, |((_, row, _), reply)| {
             let skill = plan.catalog.get(&row.skill_id).ok_or_else(|| {
                 EvalError::Config(format!(
                     "holdout task {} names skill {:?}, not in the catalog",
@@ -111,8 +139,10 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
                 ))
             })?;
             let task = row.task();
-            let verdicts =
-                plan.scorers.iter().map(|s| s.score(skill, &task, &reply.answer_text)).collect::<Result<Vec<_>>>()?;
+            plan.scorers.iter().map(|s| s.score(skill, &task, &reply.answer_text)).collect::<Result<Vec<_>>>()
+        });
+        for (((condition, row, user), reply), verdicts) in batch.iter().zip(replies).zip(verdicts) {
+            let verdicts = verdicts?;
             passed += usize::from(verdicts[0].pass == Some(true));
             log.append(Episode {
                 student: student.name().to_string(),
@@ -149,10 +179,9 @@ pub fn score_missing(
     scorers: &[Scorer],
     catalog: &Catalog,
     holdout: &[HoldoutRow],
-    student: Option<&str>,
-    stage: Option<&str>,
-    retry_unscorable: bool,
+    what: Rescore,
 ) -> Result<usize> {
+    let Rescore { student, stage, retry_unscorable, concurrency } = what;
     let tasks: std::collections::HashMap<&str, &HoldoutRow> = holdout.iter().map(|r| (r.task_id.as_str(), r)).collect();
     let mut todo = Vec::new();
     for (i, ep) in log.episodes().iter().enumerate() {
@@ -166,16 +195,19 @@ pub fn score_missing(
             }
         }
     }
-    for &(i, s) in &todo {
-        let ep = &log.episodes()[i];
+    let episodes = log.episodes();
+    let verdicts = crate::parallel::par_map(&todo, concurrency, |&(i, s)| {
+        let ep = &episodes[i];
         let row = tasks
             .get(ep.task_id.as_str())
             .ok_or_else(|| EvalError::Config(format!("episode task {} is not in the holdout given", ep.task_id)))?;
         let skill = catalog
             .get(&row.skill_id)
             .ok_or_else(|| EvalError::Config(format!("skill {:?} is not in the catalog", row.skill_id)))?;
-        let verdict = scorers[s].score(skill, &row.task(), &ep.answer_text)?;
-        log.add_verdict(i, verdict);
+        scorers[s].score(skill, &row.task(), &ep.answer_text)
+    });
+    for (&(i, _), verdict) in todo.iter().zip(verdicts) {
+        log.add_verdict(i, verdict?);
     }
     if !todo.is_empty() {
         log.rewrite()?;

@@ -225,12 +225,20 @@ pub struct ApiStudent {
     client: ChatClient,
     max_tokens: u32,
     reasoning_tokens: Option<u32>,
+    concurrency: usize,
 }
 
 impl ApiStudent {
-    /// `client` answering with at most `max_tokens` (and a thinking budget when given).
+    /// `client` answering with at most `max_tokens` (and a thinking budget when given), one
+    /// request at a time.
     pub fn new(name: String, client: ChatClient, max_tokens: u32, reasoning_tokens: Option<u32>) -> Self {
-        ApiStudent { name, client, max_tokens, reasoning_tokens }
+        ApiStudent { name, client, max_tokens, reasoning_tokens, concurrency: 1 }
+    }
+
+    /// Up to `n` requests in flight at once (replies keep the holdout's order).
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
     }
 
     fn request(&self, user: &str) -> ChatRequest {
@@ -261,28 +269,27 @@ impl Student for ApiStudent {
     }
 
     fn respond(&self, users: &[String]) -> Result<Vec<Reply>> {
-        users
-            .iter()
-            .map(|u| {
-                let r = self.client.chat(&self.request(u))?;
-                let length = matches!(r.stop_reason.as_deref(), Some("max_tokens" | "length"));
-                let output = match &r.reasoning {
-                    Some(t) => format!("<think>\n{t}\n</think>\n\n{}", r.content),
-                    None => r.content.clone(),
-                };
-                Ok(Reply {
-                    output,
-                    reasoning: r.reasoning,
-                    answer_text: r.content.trim().to_string(),
-                    finish: if length { "length" } else { "stop" }.into(),
-                    tokens: r.output_tokens.unwrap_or(0) as usize,
-                })
+        crate::parallel::par_map(users, self.concurrency, |u| {
+            let r = self.client.chat(&self.request(u))?;
+            let length = matches!(r.stop_reason.as_deref(), Some("max_tokens" | "length"));
+            let output = match &r.reasoning {
+                Some(t) => format!("<think>\n{t}\n</think>\n\n{}", r.content),
+                None => r.content.clone(),
+            };
+            Ok(Reply {
+                output,
+                reasoning: r.reasoning,
+                answer_text: r.content.trim().to_string(),
+                finish: if length { "length" } else { "stop" }.into(),
+                tokens: r.output_tokens.unwrap_or(0) as usize,
             })
-            .collect()
+        })
+        .into_iter()
+        .collect()
     }
 
     fn batch_size(&self) -> usize {
-        1
+        self.concurrency
     }
 }
 

@@ -108,6 +108,8 @@ pub struct EvalSection {
     pub holdout_limit: usize,
     /// Bootstrap resamples.
     pub resamples: usize,
+    /// LLM judge requests in flight at once (verdicts are stored in holdout order).
+    pub concurrency: usize,
 }
 
 impl Default for EvalSection {
@@ -122,6 +124,7 @@ impl Default for EvalSection {
             seed: 0,
             holdout_limit: 0,
             resamples: 10_000,
+            concurrency: 4,
         }
     }
 }
@@ -365,6 +368,7 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
             scorers: &scorers,
             progress,
             stop: stop.clone(),
+            concurrency: cfg.eval.concurrency,
         };
 
         // 3. Pre-SFT episodes.

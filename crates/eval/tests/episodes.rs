@@ -18,7 +18,7 @@ use skillsft_data::dataset::{BuildConfig, HoldoutRow, build_holdout};
 use skillsft_eval::Result;
 use skillsft_eval::episode::{EpisodeLog, read_verdicts};
 use skillsft_eval::report::{ReportConfig, report};
-use skillsft_eval::runner::{RunPlan, run_episodes, score_missing};
+use skillsft_eval::runner::{Rescore, RunPlan, run_episodes, score_missing};
 use skillsft_eval::scoring::{Scorer, parse_scorer};
 use skillsft_eval::student::{ApiStudent, LocalSpec, LocalStudent, Reply, Student, Thinking};
 
@@ -95,6 +95,7 @@ fn episodes_resume_after_an_interruption_and_refuse_a_changed_prompt() {
         scorers: &scorers,
         progress: false,
         stop,
+        concurrency: 1,
     };
 
     // Interrupted after two batches of three.
@@ -213,6 +214,7 @@ fn api_student_with_two_judges_and_a_later_rejudge() {
         scorers: &scorers,
         progress: false,
         stop: None,
+        concurrency: 1,
     };
     let mut log = EpisodeLog::open(&path).unwrap();
     let c = run_episodes(&student, &plan, &mut log).unwrap();
@@ -231,7 +233,7 @@ fn api_student_with_two_judges_and_a_later_rejudge() {
     let second = parse_scorer("openai:judge-b", Some(&url), &dir.path().join(".cache")).unwrap();
     assert!(second.path().starts_with("extractor+llm:openai:judge-b@"));
     let mut log = EpisodeLog::open(&path).unwrap();
-    let added = score_missing(&mut log, &[second], &catalog, &rows, None, None, false).unwrap();
+    let added = score_missing(&mut log, &[second], &catalog, &rows, Rescore::default()).unwrap();
     assert_eq!(added, 2 * rows.len());
     let log = EpisodeLog::open(&path).unwrap();
     assert!(log.episodes().iter().all(|e| e.verdicts.len() == 3));
@@ -284,6 +286,7 @@ fn a_tiny_random_qwen_with_the_real_tokenizer_answers_in_batches() {
         scorers: &scorers,
         progress: false,
         stop: None,
+        concurrency: 1,
     };
     assert_eq!(run_episodes(&student, &plan, &mut log).unwrap().ran, 2 * rows.len());
 
@@ -328,6 +331,7 @@ fn a_judge_without_a_verdict_does_not_stop_the_run() {
         scorers: &scorers,
         progress: false,
         stop: None,
+        concurrency: 1,
     };
     let mut log = EpisodeLog::open(&path).unwrap();
     let c = run_episodes(&student, &plan, &mut log).unwrap();
@@ -366,4 +370,38 @@ fn a_judge_without_a_verdict_does_not_stop_the_run() {
     assert!(r.deltas.iter().any(|d| d.judge == llm_path && d.n == rows.len()));
     assert!(r.unscorable.iter().all(|u| u.unscorable == 0 && !u.flagged));
     assert_eq!((r.agreement[0].n, r.agreement[0].dropped), (2 * rows.len(), 0));
+}
+
+/// An API student and an LLM judge with 8 requests in flight write the same bytes as one at a
+/// time: episodes are kept in holdout order whatever order the replies arrive in.
+#[test]
+fn concurrent_requests_write_the_same_episodes_as_serial_ones() {
+    let url = serve();
+    let (catalog, rows) = holdout(6);
+    let conds = conditions();
+    let run = |concurrency: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("episodes.jsonl");
+        let scorers = [Scorer::offline(), Scorer::llm(client(&url, "judge"), true)];
+        let student = ApiStudent::new("api".into(), client(&url, "student"), 256, None).with_concurrency(concurrency);
+        let plan = RunPlan {
+            stage: "pre",
+            conditions: &conds,
+            holdout: &rows,
+            catalog: &catalog,
+            scorers: &scorers,
+            progress: false,
+            stop: None,
+            concurrency,
+        };
+        let mut log = EpisodeLog::open(&path).unwrap();
+        assert_eq!(run_episodes(&student, &plan, &mut log).unwrap().ran, 2 * rows.len());
+        // And a second path added afterwards, concurrently too.
+        let second = Scorer::llm(client(&url, "judge-b"), false);
+        let what = Rescore { concurrency, ..Rescore::default() };
+        assert_eq!(score_missing(&mut log, &[second], &catalog, &rows, what).unwrap(), 2 * rows.len());
+        std::fs::read(&path).unwrap()
+    };
+    let serial = run(1);
+    assert_eq!(run(8), serial, "concurrency changed the episodes file");
 }

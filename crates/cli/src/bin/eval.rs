@@ -22,7 +22,7 @@ use skillsft_data::catalog::Catalog;
 use skillsft_data::dataset::{self, HoldoutRow};
 use skillsft_eval::episode::{EpisodeLog, read_verdicts};
 use skillsft_eval::report::{self, ReportConfig};
-use skillsft_eval::runner::{RunPlan, run_episodes, score_missing};
+use skillsft_eval::runner::{Rescore, RunPlan, run_episodes, score_missing};
 use skillsft_eval::scoring::{Scorer, parse_scorer};
 use skillsft_eval::student::{ApiStudent, LocalSpec, LocalStudent, Student, Thinking, local_name};
 
@@ -66,6 +66,11 @@ struct RunArgs {
     /// `qwen:MODEL_DIR` (a Hugging Face Qwen3.5 directory), `anthropic:MODEL` or `openai:MODEL`.
     #[arg(long)]
     student: String,
+    /// API requests in flight at once: an API student's replies, and LLM judges' verdicts.
+    /// Episodes are written in holdout order whatever the value, so reruns are byte-identical;
+    /// HTTP 429 replies are waited out (`Retry-After`).
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
     /// Name in episodes and reports (default: the base model directory's name, or the API
     /// model's name). Pre- and post-SFT episodes pair by name, so give the post-SFT run the
     /// name of its base (the default with --adapter) or name both alike.
@@ -151,6 +156,9 @@ struct JudgeArgs {
     /// Skills directory, if the holdout was built from your own catalog.
     #[arg(long)]
     skills: Option<PathBuf>,
+    /// Judge requests in flight at once (verdicts are stored in episode order).
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
     /// Also ask again where these paths' verdicts are unscorable (`"pass": null`: the judge
     /// answered without a verdict); those replies were never cached.
     #[arg(long)]
@@ -245,7 +253,10 @@ fn run_students(a: RunArgs) -> Result<()> {
             Some(ResponseCache::open(&a.out.join(".cache"))?),
         )?;
         let name = a.name.clone().unwrap_or_else(|| spec.model.clone());
-        Box::new(ApiStudent::new(name, client, a.max_new_tokens as u32, Some(a.reasoning_tokens).filter(|r| *r > 0)))
+        Box::new(
+            ApiStudent::new(name, client, a.max_new_tokens as u32, Some(a.reasoning_tokens).filter(|r| *r > 0))
+                .with_concurrency(a.concurrency),
+        )
     };
     let stop = skillsft_cli::stop_on_ctrl_c("Ctrl-C: stopping after the batch in flight")?;
     let episodes = a.out.join("episodes.jsonl");
@@ -258,6 +269,7 @@ fn run_students(a: RunArgs) -> Result<()> {
         scorers: &scorers,
         progress: !a.quiet,
         stop: Some(stop),
+        concurrency: a.concurrency,
     };
     let c = run_episodes(student.as_ref(), &plan, &mut log)?;
     eprintln!(
@@ -281,7 +293,8 @@ fn judge(a: JudgeArgs) -> Result<()> {
     let cache = a.episodes.parent().unwrap_or(std::path::Path::new(".")).join(".cache");
     let scorers = scorers(&a.judges, a.judge_base_url.as_deref(), &cache)?;
     let mut log = EpisodeLog::open(&a.episodes)?;
-    let added = score_missing(&mut log, &scorers, &catalog, &holdout, None, None, a.retry_unscorable)?;
+    let what = Rescore { retry_unscorable: a.retry_unscorable, concurrency: a.concurrency, ..Rescore::default() };
+    let added = score_missing(&mut log, &scorers, &catalog, &holdout, what)?;
     let left: usize = log
         .episodes()
         .iter()
