@@ -270,8 +270,13 @@ pub fn build(
         .take(cfg.rows)
         .collect();
     if corpus.len() < cfg.rows {
+        let unscored = if unscorable > 0 {
+            format!(" ({unscorable} of the rejected got no usable verdict from the judge: check the judge too)")
+        } else {
+            String::new()
+        };
         return Err(DataError::Build(format!(
-            "only {} of {} candidates passed the judge; asked for {} rows (raise --max-candidates-per-row or check the teacher)",
+            "only {} of {} candidates passed the judge{unscored}; asked for {} rows (raise --max-candidates-per-row or check the teacher)",
             corpus.len(),
             candidates,
             cfg.rows
