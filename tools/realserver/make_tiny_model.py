@@ -6,7 +6,9 @@ template, saved as a Hugging Face directory that llama.cpp's convert_hf_to_gguf.
 
 llama.cpp's Qwen3.5 loader wants the linear-attention key and value heads of one size, so
 linear_key_head_dim == linear_value_head_dim here (the `tiny` preset of crates/qwen35 has 16 vs
-24). The vocabulary is the tokenizer's, rounded up to a multiple of 64 as Qwen pads its own.
+24); and its M-RoPE sections are the real models' [11, 11, 10] (64 rotary dims), so the
+attention head is 256 wide as in the real models (a 16-wide head aborts the server with
+`GGML_ASSERT(sect_dims <= ne0)` on the first request). The vocabulary is the tokenizer's, rounded up to a multiple of 64 as Qwen pads its own.
 Weights are random: the replies are noise, which is what a check of the wire (empty replies,
 replies without a verdict, cut-off replies) wants.
 """
@@ -33,7 +35,7 @@ def main():
     ids = {t["content"]: t["id"] for t in tok["added_tokens"]}
     cfg = Qwen3_5TextConfig(
         vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=4,
-        num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+        num_attention_heads=2, num_key_value_heads=1, head_dim=256,
         linear_num_key_heads=2, linear_num_value_heads=4, linear_key_head_dim=16, linear_value_head_dim=16,
         linear_conv_kernel_dim=4, full_attention_interval=4, rms_norm_eps=1e-6, tie_word_embeddings=True,
         max_position_embeddings=4096,

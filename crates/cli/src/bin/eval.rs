@@ -303,7 +303,9 @@ fn judge(a: JudgeArgs) -> Result<()> {
         .count();
     eprintln!("{added} verdicts added to {}", a.episodes.display());
     if left > 0 {
-        eprintln!("{left} of them unscorable (the judge gave no verdict); ask again with --retry-unscorable");
+        eprintln!(
+            "{left} verdicts of these paths are unscorable (the judge gave no verdict); ask again with --retry-unscorable"
+        );
     }
     Ok(())
 }
