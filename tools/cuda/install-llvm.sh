@@ -101,7 +101,7 @@ src="$work/x/mlc_llvm_static/static"
 mkdir -p "$data_home/tracel"
 tmp="$dest.partial.$$"
 rm -rf "$tmp"
-cp -a "$src/." "$tmp"/ 2>/dev/null || { mkdir -p "$tmp" && cp -a "$src/." "$tmp"/; }
+mkdir -p "$tmp" && cp -a "$src/." "$tmp/" || die "copying into $tmp failed (disk full?)"
 chmod +x "$tmp/bin/"* 2>/dev/null || true
 touch "$tmp/.tracel-llvm-installed"
 rm -rf "$dest"
