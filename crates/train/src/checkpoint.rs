@@ -252,8 +252,18 @@ pub struct Loaded {
     pub weights: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
     /// Optimizer steps taken.
     pub optimizer_step: u64,
-    /// Moments by path, flattened: `m`, `v`, and the f32 master weight of a bf16 parameter.
-    pub moments: BTreeMap<String, (Vec<f32>, Vec<f32>, Option<Vec<f32>>)>,
+    /// Optimizer state by path.
+    pub moments: BTreeMap<String, SavedMoments>,
+}
+
+/// One parameter's optimizer state as read back, flattened.
+pub struct SavedMoments {
+    /// First moment.
+    pub m: Vec<f32>,
+    /// Second moment.
+    pub v: Vec<f32>,
+    /// The f32 master weight of a parameter stored in bf16 (`None` for f32 parameters).
+    pub master: Option<Vec<f32>>,
 }
 
 /// Reads a checkpoint directory.
@@ -274,7 +284,7 @@ pub fn load(dir: &Path) -> Result<Loaded> {
         let (_, v) =
             raw.remove(&format!("v.{k}")).ok_or_else(|| bad(format!("optimizer state has m.{k} but no v.{k}")))?;
         let master = raw.remove(&format!("w.{k}")).map(|(_, w)| w);
-        moments.insert(k, (m, v, master));
+        moments.insert(k, SavedMoments { m, v, master });
     }
     Ok(Loaded { state, weights, optimizer_step, moments })
 }

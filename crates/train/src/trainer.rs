@@ -189,7 +189,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<RunSummary> {
         model = checkpoint::load_trainable(model, loaded.weights, &dir)?;
         opt.step = loaded.optimizer_step;
         let inner = device.clone().inner();
-        for (k, (m, v, master)) in loaded.moments {
+        for (k, checkpoint::SavedMoments { m, v, master }) in loaded.moments {
             let n = m.len();
             let t = |x: Vec<f32>| Tensor::<1>::from_data(burn::tensor::TensorData::new(x, [n]), (&inner, DType::F32));
             opt.state.insert(k, Moments { m: t(m), v: t(v), master: master.map(t) });
