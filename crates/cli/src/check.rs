@@ -76,7 +76,9 @@ fn lora_step(base: &Path, peft: &Path, out: &Path, device: &Device) -> Result<()
     let mut tensors = BTreeMap::from([("loss".to_string(), (vec![1], vec![loss as f32]))]);
     let mut worst = 0f32;
     for key in reference.keys().filter_map(|k| k.strip_prefix("grad.")) {
-        let path = param_path(key).with_context(|| format!("unexpected PEFT key {key}"))?;
+        let (module, is_a) =
+            qwen35::lora::peft_key_to_path(key).with_context(|| format!("unexpected PEFT key {key}"))?;
+        let path = format!("{module}.lora.{}", if is_a { "lora_a" } else { "lora_b" });
         let g = acc.get(&path).with_context(|| format!("no gradient for {path}"))?;
         let values = g.clone().into_data().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let want = &reference[&format!("grad.{key}")];
@@ -90,15 +92,6 @@ fn lora_step(base: &Path, peft: &Path, out: &Path, device: &Device) -> Result<()
         tensors.len() - 1
     );
     Ok(())
-}
-
-/// `base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight` → the optimizer's path
-/// `layers.0.self_attn.q_proj.lora.lora_a`.
-fn param_path(peft_key: &str) -> Option<String> {
-    let rest = peft_key.strip_prefix("base_model.model.model.")?;
-    let (module, which) = rest.rsplit_once(".lora_")?;
-    let which = if which.starts_with('A') { "lora_a" } else { "lora_b" };
-    Some(format!("{module}.lora.{which}"))
 }
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {

@@ -28,16 +28,12 @@ impl KernelArgs {
     }
 }
 
-/// Help text of every `--device` flag.
-pub const DEVICE_HELP: &str = "auto (the first CUDA GPU if this binary was built with `--features cuda` \
-and the driver sees one, else the CPU), cpu, cuda, cuda:N, wgpu or wgpu-cpu";
-
 /// Resolves `--device` (decides `auto`, checks that a CUDA GPU exists), prints which device the
-/// run uses to stderr, and returns its explicit name (`cpu`, `cuda:0`, ...) for configs.
-pub fn pick_device(name: &str) -> Result<String> {
+/// run uses to stderr, and returns it (never `auto`; its `to_string` is the name for configs).
+pub fn pick_device(name: &str) -> Result<DeviceChoice> {
     let resolved = name.parse::<DeviceChoice>()?.resolve()?;
     eprintln!("device: {}", resolved.description);
-    Ok(resolved.choice.to_string())
+    Ok(resolved.choice)
 }
 
 /// Installs a Ctrl-C handler and returns the flag it raises: the first Ctrl-C prints `first`

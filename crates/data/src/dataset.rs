@@ -8,8 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -319,33 +318,24 @@ fn run_wave(
     judge: &Judge,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<Outcome>> {
-    let n = range.len();
-    let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let out: Mutex<Vec<Option<Result<Outcome>>>> = Mutex::new((0..n).map(|_| None).collect());
-    let failed = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        for _ in 0..cfg.concurrency.clamp(1, 64).min(n.max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n || failed.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let k = range.start + i;
-                    let r = candidate(k, cfg, train[k % train.len()], k / train.len(), teacher, judge);
-                    if r.is_err() {
-                        failed.store(true, Ordering::Relaxed);
-                    }
-                    out.lock().expect("no worker panics while holding the lock")[i] = Some(r);
-                    progress(done.fetch_add(1, Ordering::Relaxed) + 1);
-                }
-            });
+    let failed = AtomicBool::new(false);
+    let candidates: Vec<usize> = range.collect();
+    // After a failure no new candidate is started (`None`); the failure is returned below.
+    let out = crate::parallel::par_map(&candidates, cfg.concurrency, |&k| {
+        if failed.load(Ordering::Relaxed) {
+            return None;
         }
+        let r = candidate(k, cfg, train[k % train.len()], k / train.len(), teacher, judge);
+        if r.is_err() {
+            failed.store(true, Ordering::Relaxed);
+        }
+        progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+        Some(r)
     });
-    let mut rows = Vec::with_capacity(n);
+    let mut rows = Vec::with_capacity(out.len());
     // A `None` was never started because another candidate failed; that error comes first.
-    for r in out.into_inner().expect("workers finished").into_iter().flatten() {
+    for r in out.into_iter().flatten() {
         rows.push(r?);
     }
     Ok(rows)

@@ -24,6 +24,7 @@ pub mod dataset;
 pub mod error;
 pub mod generators;
 pub mod judge;
+pub mod parallel;
 pub mod prompt;
 pub mod sft;
 pub mod skill;

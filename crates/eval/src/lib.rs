@@ -18,7 +18,6 @@
 
 pub mod episode;
 pub mod error;
-pub mod parallel;
 pub mod plot;
 pub mod report;
 pub mod runner;

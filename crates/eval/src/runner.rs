@@ -131,7 +131,7 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
         let users: Vec<String> = batch.iter().map(|(_, _, u)| u.clone()).collect();
         let replies = student.respond(&users)?;
         let scored: Vec<(&(&str, &HoldoutRow, String), &crate::student::Reply)> = batch.iter().zip(&replies).collect();
-        let verdicts = crate::parallel::par_map(&scored, plan.concurrency, |((_, row, _), reply)| {
+        let verdicts = skillsft_data::parallel::par_map(&scored, plan.concurrency, |((_, row, _), reply)| {
             let skill = plan.catalog.get(&row.skill_id).ok_or_else(|| {
                 EvalError::Config(format!(
                     "holdout task {} names skill {:?}, not in the catalog",
@@ -196,7 +196,7 @@ pub fn score_missing(
         }
     }
     let episodes = log.episodes();
-    let verdicts = crate::parallel::par_map(&todo, concurrency, |&(i, s)| {
+    let verdicts = skillsft_data::parallel::par_map(&todo, concurrency, |&(i, s)| {
         let ep = &episodes[i];
         let row = tasks
             .get(ep.task_id.as_str())

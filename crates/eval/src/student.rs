@@ -269,7 +269,7 @@ impl Student for ApiStudent {
     }
 
     fn respond(&self, users: &[String]) -> Result<Vec<Reply>> {
-        crate::parallel::par_map(users, self.concurrency, |u| {
+        skillsft_data::parallel::par_map(users, self.concurrency, |u| {
             let r = self.client.chat(&self.request(u))?;
             let length = matches!(r.stop_reason.as_deref(), Some("max_tokens" | "length"));
             let output = match &r.reasoning {

@@ -73,6 +73,16 @@ fn scripted(rows: &[HoldoutRow], stop_after: Option<(usize, Arc<AtomicBool>)>) -
     Scripted { answers, version: "v1", calls: AtomicUsize::new(0), stop_after }
 }
 
+/// The pre-SFT run of every condition these tests make: serial, no progress bar, no stop flag.
+fn pre_plan<'a>(
+    conditions: &'a [String],
+    holdout: &'a [HoldoutRow],
+    catalog: &'a Catalog,
+    scorers: &'a [Scorer],
+) -> RunPlan<'a> {
+    RunPlan { stage: "pre", conditions, holdout, catalog, scorers, progress: false, stop: None, concurrency: 1 }
+}
+
 fn conditions() -> Vec<String> {
     vec!["curated".into(), "baseline".into()]
 }
@@ -87,16 +97,7 @@ fn episodes_resume_after_an_interruption_and_refuse_a_changed_prompt() {
     let scorers = [Scorer::offline()];
     let conds = conditions();
     let stop = Arc::new(AtomicBool::new(false));
-    let plan = |stop: Option<Arc<AtomicBool>>| RunPlan {
-        stage: "pre",
-        conditions: &conds,
-        holdout: &rows,
-        catalog: &catalog,
-        scorers: &scorers,
-        progress: false,
-        stop,
-        concurrency: 1,
-    };
+    let plan = |stop: Option<Arc<AtomicBool>>| RunPlan { stop, ..pre_plan(&conds, &rows, &catalog, &scorers) };
 
     // Interrupted after two batches of three.
     let mut log = EpisodeLog::open(&path).unwrap();
@@ -206,16 +207,7 @@ fn api_student_with_two_judges_and_a_later_rejudge() {
     assert!(llm_only.starts_with("llm-only:openai:judge-a@"), "{llm_only}");
     let student = ApiStudent::new("api-student".into(), client(&url, "student"), 256, None);
     let conds = conditions();
-    let plan = RunPlan {
-        stage: "pre",
-        conditions: &conds,
-        holdout: &rows,
-        catalog: &catalog,
-        scorers: &scorers,
-        progress: false,
-        stop: None,
-        concurrency: 1,
-    };
+    let plan = pre_plan(&conds, &rows, &catalog, &scorers);
     let mut log = EpisodeLog::open(&path).unwrap();
     let c = run_episodes(&student, &plan, &mut log).unwrap();
     assert_eq!(c.ran, 2 * rows.len());
@@ -278,16 +270,7 @@ fn a_tiny_random_qwen_with_the_real_tokenizer_answers_in_batches() {
     let scorers = [Scorer::offline()];
     let conds = conditions();
     let mut log = EpisodeLog::open(&dir.path().join("episodes.jsonl")).unwrap();
-    let plan = RunPlan {
-        stage: "pre",
-        conditions: &conds,
-        holdout: &rows,
-        catalog: &catalog,
-        scorers: &scorers,
-        progress: false,
-        stop: None,
-        concurrency: 1,
-    };
+    let plan = pre_plan(&conds, &rows, &catalog, &scorers);
     assert_eq!(run_episodes(&student, &plan, &mut log).unwrap().ran, 2 * rows.len());
 
     // A tokenizer that does not belong to the model is caught before generation.
@@ -323,16 +306,7 @@ fn a_judge_without_a_verdict_does_not_stop_the_run() {
     let scorers = [Scorer::offline(), parse_scorer("llm-only:openai:judge", Some(&url), &cache).unwrap()];
     let student = ApiStudent::new("api-student".into(), client(&url, "student"), 256, None);
     let conds = conditions();
-    let plan = RunPlan {
-        stage: "pre",
-        conditions: &conds,
-        holdout: &rows,
-        catalog: &catalog,
-        scorers: &scorers,
-        progress: false,
-        stop: None,
-        concurrency: 1,
-    };
+    let plan = pre_plan(&conds, &rows, &catalog, &scorers);
     let mut log = EpisodeLog::open(&path).unwrap();
     let c = run_episodes(&student, &plan, &mut log).unwrap();
     assert_eq!(c.ran, 2 * rows.len(), "every episode is written");
@@ -384,16 +358,7 @@ fn concurrent_requests_write_the_same_episodes_as_serial_ones() {
         let path = dir.path().join("episodes.jsonl");
         let scorers = [Scorer::offline(), Scorer::llm(client(&url, "judge"), true)];
         let student = ApiStudent::new("api".into(), client(&url, "student"), 256, None).with_concurrency(concurrency);
-        let plan = RunPlan {
-            stage: "pre",
-            conditions: &conds,
-            holdout: &rows,
-            catalog: &catalog,
-            scorers: &scorers,
-            progress: false,
-            stop: None,
-            concurrency,
-        };
+        let plan = RunPlan { concurrency, ..pre_plan(&conds, &rows, &catalog, &scorers) };
         let mut log = EpisodeLog::open(&path).unwrap();
         assert_eq!(run_episodes(&student, &plan, &mut log).unwrap().ran, 2 * rows.len());
         // And a second path added afterwards, concurrently too.

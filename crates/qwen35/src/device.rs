@@ -91,9 +91,7 @@ impl DeviceChoice {
                 },
             }),
             Self::Cuda(i) => {
-                if !cfg!(feature = "cuda") {
-                    return Err(missing_feature(self, "cuda"));
-                }
+                // Without the `cuda` feature this is `CudaUnavailable::NotBuilt`.
                 let devs = cuda::devices().map_err(|why| Qwen35Error::DeviceUnavailable(why.long(self)))?;
                 match devs.get(i) {
                     Some(d) => Ok(ResolvedDevice { choice: self, description: format!("cuda:{i}, {d}") }),

@@ -435,7 +435,7 @@ impl PeftAdapter {
 
 /// `…layers.N.<mixer>.<proj>.lora_A.weight` -> (`layers.N.<mixer>.<proj>`, is_A), whatever
 /// prefix PEFT put before `layers.`.
-fn peft_key_to_path(key: &str) -> Option<(String, bool)> {
+pub fn peft_key_to_path(key: &str) -> Option<(String, bool)> {
     let start = key.find("layers.")?;
     let rest = &key[start..];
     if let Some(m) = rest.strip_suffix(".lora_A.weight") {

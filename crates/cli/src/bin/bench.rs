@@ -187,7 +187,7 @@ fn run(mut cli: Cli) -> Result<()> {
         | Command::Train { common, .. }
         | Command::Layer { common, .. }
         | Command::Rule { common, .. }
-        | Command::Attention { common, .. } => common.device = skillsft_cli::pick_device(&common.device)?,
+        | Command::Attention { common, .. } => common.device = skillsft_cli::pick_device(&common.device)?.to_string(),
         Command::Check { .. } => {}
     }
     match cli.command {
@@ -201,7 +201,7 @@ fn run(mut cli: Cli) -> Result<()> {
             attention(heads, kv_heads, head_dim, &form, &common)
         }
         Command::Check { fixtures, peft, out, device, bf16 } => {
-            let choice: DeviceChoice = skillsft_cli::pick_device(&device)?.parse()?;
+            let choice = skillsft_cli::pick_device(&device)?;
             let mut dtypes = vec![DType::F32];
             if bf16.unwrap_or(choice.prefers_bf16()?) {
                 dtypes.push(DType::BF16);

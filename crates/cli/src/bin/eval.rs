@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use qwen35::{DeviceChoice, DtypeChoice, GenerationConfig};
+use qwen35::{DtypeChoice, GenerationConfig};
 use skillsft_data::api::cache::ResponseCache;
 use skillsft_data::api::http::Transport;
 use skillsft_data::api::{ChatClient, ModelSpec};
@@ -215,7 +215,7 @@ fn run_students(a: RunArgs) -> Result<()> {
     let scorers = scorers(&a.judges, a.judge_base_url.as_deref(), &a.out.join(".cache"))?;
     let student: Box<dyn Student> = if let Some(dir) = a.student.strip_prefix("qwen:") {
         let dir = PathBuf::from(dir);
-        let device_choice: DeviceChoice = skillsft_cli::pick_device(&a.device)?.parse()?;
+        let device_choice = skillsft_cli::pick_device(&a.device)?;
         let dtype = match &a.dtype {
             Some(d) => d.parse::<DtypeChoice>()?,
             None if device_choice.prefers_bf16()? => DtypeChoice::Bf16,

@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::{DType, Device, Tensor};
 use clap::{Args, Parser, Subcommand};
 use qwen35::checkpoint::read_int_tensor;
-use qwen35::{DeviceChoice, DtypeChoice, GenerationConfig, Inputs, Qwen35, Qwen35Config, generate};
+use qwen35::{DtypeChoice, GenerationConfig, Inputs, Qwen35, Qwen35Config, generate};
 
 #[derive(Parser, Debug)]
 #[command(name = "qwen35", version, about = "Run the Qwen3.5 dense text decoder (Burn) on cpu, cuda or wgpu")]
@@ -110,7 +110,7 @@ struct Loaded {
 }
 
 fn load(args: &ModelArgs) -> Result<Loaded> {
-    let device: Device = skillsft_cli::pick_device(&args.device)?.parse::<DeviceChoice>()?.device()?;
+    let device: Device = skillsft_cli::pick_device(&args.device)?.device()?;
     let dtype: DType = args.dtype.parse::<DtypeChoice>()?.dtype();
     let start = Instant::now();
     let loaded = match (&args.model, args.random_init) {

@@ -116,7 +116,7 @@ fn run(cli: Cli) -> Result<()> {
         print!("{}", toml::to_string_pretty(&cfg).context("serializing the study")?);
         return Ok(());
     }
-    cfg.device = skillsft_cli::pick_device(&cfg.device)?;
+    cfg.device = skillsft_cli::pick_device(&cfg.device)?.to_string();
     let stop = skillsft_cli::stop_on_ctrl_c("Ctrl-C: stopping at the next checkpoint or batch")?;
     let started = Instant::now();
     let outcome = run_study(&cfg, !cli.quiet, Some(stop))?;

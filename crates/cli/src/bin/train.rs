@@ -235,7 +235,7 @@ fn run(cli: Cli) -> Result<()> {
     }
     let args = cli.run;
     let mut cfg = resolve_config(&args)?;
-    cfg.device = skillsft_cli::pick_device(&cfg.device)?;
+    cfg.device = skillsft_cli::pick_device(&cfg.device)?.to_string();
     let (model_dir, base_name) = if cfg.random_init {
         (None, None)
     } else {

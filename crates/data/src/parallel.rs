@@ -1,6 +1,6 @@
-//! Order-keeping parallel map for API requests (students and judges): results come back in
-//! input order whatever order the requests finish in, so a run's files do not depend on the
-//! concurrency.
+//! Order-keeping parallel map for API requests (teachers, students, judges): results come back
+//! in input order whatever order the requests finish in, so what a build or a run writes does
+//! not depend on the concurrency.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
