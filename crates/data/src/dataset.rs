@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::Catalog;
 use crate::error::{DataError, Result};
-use crate::generators::{generate, task_seed};
+use crate::generators::{distinct_tasks, generate, task_seed};
 use crate::judge::{Judge, Verdict};
 use crate::prompt::{Condition, user_prompt};
 use crate::skill::{Skill, Split};
@@ -170,6 +170,13 @@ pub struct Counts {
     pub holdout_skills: usize,
     /// Holdout tasks.
     pub holdout_tasks: usize,
+    /// Holdout draws skipped because they repeated an earlier task of their skill (same
+    /// prompt) and were replaced by the next seed index. Absent (0) in older manifests.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub holdout_duplicates_redrawn: usize,
+    /// `holdout_duplicates_redrawn` per holdout skill, skills with none left out.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub holdout_duplicates: BTreeMap<String, usize>,
     /// Holdout tasks scored by the extractor.
     pub holdout_exact: usize,
     /// `holdout_exact / holdout_tasks`.
@@ -190,8 +197,25 @@ pub struct Built {
     pub counts: Counts,
 }
 
-/// The holdout: `tasks_per_skill` tasks of each of the first `holdout_skills` holdout skills.
+/// The holdout and the duplicates redrawn to build it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Holdout {
+    /// Holdout rows, skill by skill in catalog order.
+    pub rows: Vec<HoldoutRow>,
+    /// Per holdout skill used (every one, zeros included): draws skipped as repeats.
+    pub duplicates_redrawn: BTreeMap<String, usize>,
+}
+
+/// The holdout: `tasks_per_skill` distinct tasks of each of the first `holdout_skills`
+/// holdout skills (see [`build_holdout_counted`]).
 pub fn build_holdout(catalog: &Catalog, cfg: &BuildConfig) -> Result<Vec<HoldoutRow>> {
+    build_holdout_counted(catalog, cfg).map(|h| h.rows)
+}
+
+/// The holdout with its redraw counts. Each skill's tasks have distinct prompts
+/// ([`distinct_tasks`]): a draw that repeats one is skipped and the next seed index drawn, so
+/// where no draw repeats the holdout is what plain seed indices `0..tasks_per_skill` give.
+pub fn build_holdout_counted(catalog: &Catalog, cfg: &BuildConfig) -> Result<Holdout> {
     let skills = catalog.split(Split::Holdout);
     if skills.len() < cfg.holdout_skills {
         return Err(DataError::Build(format!(
@@ -201,9 +225,11 @@ pub fn build_holdout(catalog: &Catalog, cfg: &BuildConfig) -> Result<Vec<Holdout
         )));
     }
     let mut rows = Vec::new();
+    let mut duplicates_redrawn = BTreeMap::new();
     for skill in skills.into_iter().take(cfg.holdout_skills) {
-        for i in 0..cfg.tasks_per_skill {
-            let task = generate(skill, task_seed(cfg.seed, &skill.id, i))?;
+        let drawn = distinct_tasks(skill, cfg.seed, cfg.tasks_per_skill)?;
+        duplicates_redrawn.insert(skill.id.clone(), drawn.duplicates_redrawn);
+        for task in drawn.tasks {
             let prompts =
                 Condition::ALL.iter().map(|c| (c.name().to_string(), user_prompt(skill, &task, *c))).collect();
             rows.push(HoldoutRow {
@@ -221,7 +247,7 @@ pub fn build_holdout(catalog: &Catalog, cfg: &BuildConfig) -> Result<Vec<Holdout
             });
         }
     }
-    Ok(rows)
+    Ok(Holdout { rows, duplicates_redrawn })
 }
 
 /// Builds corpus and holdout. `progress(done, total)` is called as candidates finish.
@@ -232,7 +258,7 @@ pub fn build(
     judge: &Judge,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Built> {
-    let holdout = build_holdout(catalog, cfg)?;
+    let Holdout { rows: holdout, duplicates_redrawn } = build_holdout_counted(catalog, cfg)?;
     let train = catalog.split(Split::Train);
     if train.is_empty() && cfg.rows > 0 {
         return Err(DataError::Build("the catalog has no training skills".into()));
@@ -301,6 +327,8 @@ pub fn build(
         train_skills: train.len(),
         holdout_skills: used_holdout.len(),
         holdout_tasks: holdout.len(),
+        holdout_duplicates_redrawn: duplicates_redrawn.values().sum(),
+        holdout_duplicates: duplicates_redrawn.into_iter().filter(|(_, n)| *n > 0).collect(),
         holdout_exact,
         holdout_exact_share: if holdout.is_empty() { 0.0 } else { holdout_exact as f64 / holdout.len() as f64 },
         domains,

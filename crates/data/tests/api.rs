@@ -315,7 +315,7 @@ fn api_teacher_and_judge(url: &str, cache: &ResponseCache) -> (Teacher, Judge) {
 fn api_build_resumes_from_the_cache() {
     let skills = tempfile::tempdir().unwrap();
     let catalog = small_catalog(skills.path());
-    let cfg = BuildConfig { rows: 2, holdout_skills: 1, tasks_per_skill: 2, concurrency: 2, ..BuildConfig::default() };
+    let cfg = BuildConfig { rows: 2, holdout_skills: 1, tasks_per_skill: 1, concurrency: 2, ..BuildConfig::default() };
     let run = |url: &str, cache: &std::path::Path, out: &std::path::Path| {
         let (teacher, judge) = api_teacher_and_judge(url, &ResponseCache::open(cache).unwrap());
         let built = dataset::build(&catalog, &cfg, &teacher, &judge, &|_, _| {})?;
@@ -435,7 +435,7 @@ fn api_build_counts_candidates_the_judge_cannot_score() {
     let server = serve(vec![], Some(mute_on_t1));
     let (cache, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (teacher, judge) = api_teacher_and_judge(&server.url, &ResponseCache::open(cache.path()).unwrap());
-    let cfg = BuildConfig { rows: 2, holdout_skills: 1, tasks_per_skill: 2, concurrency: 2, ..BuildConfig::default() };
+    let cfg = BuildConfig { rows: 2, holdout_skills: 1, tasks_per_skill: 1, concurrency: 2, ..BuildConfig::default() };
     let built = dataset::build(&catalog, &cfg, &teacher, &judge, &|_, _| {}).unwrap();
     let c = &built.counts;
     assert_eq!(c.corpus_rows, 2);

@@ -53,6 +53,13 @@ pub struct Episode {
     pub task_id: String,
     /// The task's skill.
     pub skill_id: String,
+    /// The seed of the training run behind a post-SFT student (0 when absent, and before SFT).
+    #[serde(default)]
+    pub seed: u64,
+    /// Which reply to this (task, condition) this is, when a task is answered several times
+    /// at temperature > 0 (0 when absent).
+    #[serde(default)]
+    pub sample: u32,
     /// `exact` or `free_form`.
     pub answer_kind: String,
     /// SHA-256 of exactly what the student was sent (rendered chat prompt for a local model;
@@ -78,12 +85,46 @@ pub struct Episode {
 }
 
 /// What identifies an episode in a log.
-pub type EpisodeKey = (String, String, String, String);
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EpisodeKey {
+    /// Student.
+    pub student: String,
+    /// `pre` or `post`.
+    pub stage: String,
+    /// `curated` or `baseline`.
+    pub condition: String,
+    /// Holdout task.
+    pub task_id: String,
+    /// Training seed.
+    pub seed: u64,
+    /// Sample index.
+    pub sample: u32,
+}
+
+impl std::fmt::Display for EpisodeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} {} {}", self.student, self.stage, self.condition, self.task_id)?;
+        if self.seed != 0 {
+            write!(f, " seed {}", self.seed)?;
+        }
+        if self.sample != 0 {
+            write!(f, " sample {}", self.sample)?;
+        }
+        Ok(())
+    }
+}
 
 impl Episode {
-    /// (student, stage, condition, task_id).
+    /// (student, stage, condition, task_id, seed, sample).
     pub fn key(&self) -> EpisodeKey {
-        (self.student.clone(), self.stage.clone(), self.condition.clone(), self.task_id.clone())
+        EpisodeKey {
+            student: self.student.clone(),
+            stage: self.stage.clone(),
+            condition: self.condition.clone(),
+            task_id: self.task_id.clone(),
+            seed: self.seed,
+            sample: self.sample,
+        }
     }
 
     /// The report's view: one [`Verdict`] per path.
@@ -93,6 +134,9 @@ impl Episode {
             stage: self.stage.clone(),
             condition: self.condition.clone(),
             task_id: self.task_id.clone(),
+            skill_id: Some(self.skill_id.clone()),
+            seed: self.seed,
+            sample: self.sample,
             judge: v.judge.clone(),
             pass: v.pass,
         })
@@ -139,7 +183,7 @@ impl EpisodeLog {
                         return Err(EvalError::Episodes {
                             path: path.into(),
                             line: i + 1,
-                            message: format!("episode {key:?} appears twice"),
+                            message: format!("episode ({key}) appears twice"),
                         });
                     }
                     log.index.insert(key, log.episodes.len());
@@ -186,7 +230,7 @@ impl EpisodeLog {
     pub fn append(&mut self, episode: Episode) -> Result<()> {
         let key = episode.key();
         if self.index.contains_key(&key) {
-            return Err(EvalError::Config(format!("episode {key:?} is already in {}", self.path.display())));
+            return Err(EvalError::Config(format!("episode ({key}) is already in {}", self.path.display())));
         }
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io(dir))?;
@@ -223,7 +267,8 @@ impl EpisodeLog {
 
 /// Reads verdicts for `eval report`: each line is either an [`Episode`] (one verdict per
 /// entry of `verdicts`) or a flat verdict record
-/// `{"student","stage","condition","task_id","judge","pass"}`.
+/// `{"student","stage","condition","task_id","judge","pass"}` with optional `skill_id`, `seed`
+/// and `sample`.
 pub fn read_verdicts(path: &Path) -> Result<Vec<Verdict>> {
     let text = std::fs::read_to_string(path).map_err(io(path))?;
     let mut out = Vec::new();
@@ -239,7 +284,7 @@ pub fn read_verdicts(path: &Path) -> Result<Vec<Verdict>> {
         } else {
             out.push(serde_json::from_value(value).map_err(|e| {
                 bad(format!(
-                    "neither an episode nor a verdict record {{student, stage, condition, task_id, judge, pass}}: {e}"
+                    "neither an episode nor a verdict record {{student, stage, condition, task_id, judge, pass; optional skill_id, seed, sample}}: {e}"
                 ))
             })?);
         }
@@ -258,6 +303,8 @@ mod tests {
             condition: "curated".into(),
             task_id: task.into(),
             skill_id: "k".into(),
+            seed: 0,
+            sample: 0,
             answer_kind: "exact".into(),
             prompt_hash: sha256_hex(task),
             output: "ANSWER: 4".into(),

@@ -37,7 +37,7 @@ pub enum EvalError {
     Train(Box<skillsft_train::TrainError>),
     /// The statistics refused the verdicts (e.g. mixed scoring paths).
     #[error(transparent)]
-    Report(#[from] crate::report::ReportError),
+    Report(Box<crate::report::ReportError>),
     /// Drawing or encoding a plot.
     #[error("plot {path}: {message}")]
     Plot {
@@ -49,6 +49,12 @@ pub enum EvalError {
 }
 
 // The wrapped errors are boxed so that `Result<T, EvalError>` stays small.
+impl From<crate::report::ReportError> for EvalError {
+    fn from(e: crate::report::ReportError) -> Self {
+        EvalError::Report(Box::new(e))
+    }
+}
+
 impl From<skillsft_data::DataError> for EvalError {
     fn from(e: skillsft_data::DataError) -> Self {
         EvalError::Data(Box::new(e))

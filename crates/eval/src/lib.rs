@@ -19,6 +19,7 @@
 pub mod episode;
 pub mod error;
 pub mod plot;
+pub mod power;
 pub mod report;
 pub mod runner;
 pub mod scoring;

@@ -109,14 +109,21 @@ fn intervals(chart: &mut Chart, pts: &[(f64, f64, f64, f64)], color: RGBColor) -
     Ok(())
 }
 
-/// Δ (curated − baseline) per student, pre and post SFT, with paired-bootstrap 95% intervals.
+/// Δ (curated − baseline) per student, pre and post SFT: the pooled Δ with its skill-clustered
+/// 95% interval, and each training seed's Δ as a small open circle beside it.
 pub fn delta_svg(report: &Report, path: &str) -> Result<String> {
     let names = students(report);
     let rows: Vec<_> = report.deltas.iter().filter(|d| d.judge == path).collect();
-    let lo = rows.iter().map(|d| d.ci_low).fold(0.0f64, f64::min).min(-0.05) - 0.02;
-    let hi = rows.iter().map(|d| d.ci_high).fold(0.0f64, f64::max).max(0.05) + 0.02;
+    let lo = rows.iter().map(|d| d.skill_ci_low.min(d.delta)).fold(0.0f64, f64::min).min(-0.05) - 0.02;
+    let hi = rows.iter().map(|d| d.skill_ci_high.max(d.delta)).fold(0.0f64, f64::max).max(0.05) + 0.02;
     let title = format!("Procedural Δ = pass(curated) − pass(baseline)  [{path}]");
-    categorical_svg(&title, &names, lo..hi, "Δ (95% paired bootstrap CI)", |chart| {
+    let several_seeds = rows.iter().any(|d| d.seed.is_some());
+    let y_desc = if several_seeds {
+        "Δ (95% skill-clustered CI; open circles: seeds)"
+    } else {
+        "Δ (95% skill-clustered bootstrap CI)"
+    };
+    categorical_svg(&title, &names, lo..hi, y_desc, |chart| {
         let n = names.len().max(1) as f64;
         chart.draw_series(LineSeries::new([(-0.5, 0.0), (n - 0.5, 0.0)], BLACK.mix(0.4))).map_err(plot_err)?;
         for (stage, color, dx) in [("pre", PRE, -0.06), ("post", POST, 0.06)] {
@@ -125,8 +132,8 @@ pub fn delta_svg(report: &Report, path: &str) -> Result<String> {
                 .enumerate()
                 .filter_map(|(i, s)| {
                     rows.iter()
-                        .find(|d| &d.student == s && d.stage == stage)
-                        .map(|d| (i as f64 + dx, d.ci_low, d.delta, d.ci_high))
+                        .find(|d| &d.student == s && d.stage == stage && d.seed.is_none())
+                        .map(|d| (i as f64 + dx, d.skill_ci_low, d.delta, d.skill_ci_high))
                 })
                 .collect();
             chart
@@ -135,6 +142,17 @@ pub fn delta_svg(report: &Report, path: &str) -> Result<String> {
                 .label(format!("{stage}-SFT"))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
             intervals(chart, &pts, color)?;
+            // Per-seed Δ, just outside the pooled point.
+            let seeds: Vec<(f64, f64)> = names
+                .iter()
+                .enumerate()
+                .flat_map(|(i, s)| {
+                    rows.iter()
+                        .filter(move |d| &d.student == s && d.stage == stage && d.seed.is_some())
+                        .map(move |d| (i as f64 + 2.5 * dx, d.delta))
+                })
+                .collect();
+            chart.draw_series(seeds.into_iter().map(|p| Circle::new(p, 3, color.stroke_width(1)))).map_err(plot_err)?;
         }
         Ok(())
     })

@@ -1,12 +1,26 @@
 //! The study's table from episode verdicts: pass rates, procedural Δ, SFT lift and judge
-//! agreement, each with its statistics.
+//! agreement, each with its statistics, and how stable Δ and lift are across training seeds.
 //!
-//! Input: one [`Verdict`] per (student, stage, condition, task, judge). The `judge` string is
-//! the *scoring path* (the extractor, or a judge model + prompt hash + `--llm-only`): Δ and
-//! lift are computed only between verdicts of one path, and a comparison that would mix paths
-//! — a student's pre-SFT scored by one path and its post-SFT only by another — is refused
-//! with an error naming both, because the study this reproduces retracted two findings that
-//! were exactly that mistake.
+//! Input: one [`Verdict`] per (student, stage, condition, task, seed, sample, judge). The
+//! `judge` string is the *scoring path* (the extractor, or a judge model + prompt hash +
+//! `--llm-only`): Δ and lift are computed only between verdicts of one path, and a comparison
+//! that would mix paths — a student's pre-SFT scored by one path and its post-SFT only by
+//! another — is refused with an error naming both, because the study this reproduces
+//! retracted two findings that were exactly that mistake.
+//!
+//! `seed` is the training run's seed (a study trains each recipe once per seed), `sample` the
+//! reply's index when a task is answered several times at temperature > 0. Baseline pairs
+//! with curated by task, seed and sample. A lift pairs each post-SFT seed with the pre-SFT
+//! episodes of the same seed, or with the only pre-SFT seed there is (an untrained model has
+//! no training seed). With several seeds every Δ and lift has one row per seed and one pooled
+//! row without a `seed`; with one seed only the pooled row.
+//!
+//! Each Δ and lift has two 95% intervals: resampling tasks (`ci_*`, the paper's) and
+//! resampling skills with their tasks together (`skill_ci_*`): tasks of one skill share a
+//! procedure, so they are not independent, and the clustered interval is the honest one (the
+//! plots draw it). Each Δ row also gets its minimum detectable effect under the exact McNemar
+//! test ([`crate::power`]); a lift whose clustered interval covers 0, or that is smaller than
+//! its post-SFT MDE, carries a `caution` in words.
 //!
 //! A verdict may be unscorable (`pass: null`: an LLM judge answered without a verdict). Rates
 //! count only scored episodes, Δ and lift only pairs scored on every side, agreement only
@@ -17,12 +31,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{self, Interval};
+use crate::power::McNemarPower;
+use crate::stats::{self, Interval, SkillValues};
 
 /// One judge's verdict on one episode (the fields `report` needs; episode files may carry more).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
-    /// The student model (`qwen3.5-0.8b`, `claude-haiku-4-5`, ...).
+    /// The student model (`qwen3.5-0.8b`, `claude-haiku-4-5`, ...), without the seed.
     pub student: String,
     /// `pre` or `post` (SFT).
     pub stage: String,
@@ -30,6 +45,16 @@ pub struct Verdict {
     pub condition: String,
     /// The holdout task.
     pub task_id: String,
+    /// The task's skill: the unit of the skill-clustered intervals (a task without one is its
+    /// own cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skill_id: Option<String>,
+    /// The training run's seed (0 when absent, and for an untrained model).
+    #[serde(default)]
+    pub seed: u64,
+    /// Which reply to the task this is, when each task is answered several times (0 when absent).
+    #[serde(default)]
+    pub sample: u32,
     /// The scoring path.
     pub judge: String,
     /// Pass or fail; `None` when the judge gave no usable verdict.
@@ -47,15 +72,29 @@ pub struct ReportConfig {
     pub resamples: usize,
     /// Bootstrap seed.
     pub seed: u64,
+    /// Two-sided significance level of the MDE.
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// Power at which the MDE is read.
+    #[serde(default = "default_power")]
+    pub power: f64,
+}
+
+fn default_alpha() -> f64 {
+    0.05
+}
+
+fn default_power() -> f64 {
+    0.8
 }
 
 impl Default for ReportConfig {
     fn default() -> Self {
-        ReportConfig { resamples: 10_000, seed: 0 }
+        ReportConfig { resamples: 10_000, seed: 0, alpha: default_alpha(), power: default_power() }
     }
 }
 
-/// A pass rate with its Wilson 95% interval.
+/// A pass rate with its Wilson 95% interval, over every seed and sample of the cell.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RateRow {
     /// Student.
@@ -88,25 +127,45 @@ pub struct DeltaRow {
     pub student: String,
     /// Stage.
     pub stage: String,
+    /// The training seed of a per-seed row; absent on the pooled row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// Scoring path.
     pub judge: String,
-    /// Paired tasks (scored in both conditions).
+    /// Paired episodes (task × seed × sample, scored in both conditions).
     pub n: usize,
-    /// Tasks present in both conditions but unscorable in at least one, left out.
+    /// Distinct tasks among them.
+    #[serde(default)]
+    pub tasks: usize,
+    /// Distinct skills among them (the clusters of `skill_ci_*`).
+    #[serde(default)]
+    pub skills: usize,
+    /// Pairs present in both conditions but unscorable in at least one, left out.
     #[serde(default)]
     pub dropped_pairs: usize,
     /// Δ.
     pub delta: f64,
-    /// Paired bootstrap 95% lower bound.
+    /// Task-level paired bootstrap 95% lower bound.
     pub ci_low: f64,
-    /// Paired bootstrap 95% upper bound.
+    /// Task-level paired bootstrap 95% upper bound.
     pub ci_high: f64,
+    /// Skill-clustered bootstrap 95% lower bound.
+    #[serde(default)]
+    pub skill_ci_low: f64,
+    /// Skill-clustered bootstrap 95% upper bound.
+    #[serde(default)]
+    pub skill_ci_high: f64,
     /// Exact McNemar p-value on the discordant pairs.
     pub mcnemar_p: f64,
-    /// Tasks passed with the procedure only.
+    /// Pairs passed with the procedure only.
     pub discordant_b: usize,
-    /// Tasks passed without the procedure only.
+    /// Pairs passed without the procedure only.
     pub discordant_c: usize,
+    /// Minimum detectable |Δ| at this `n` and discordant rate (b + c) / n: the smallest Δ the
+    /// exact McNemar test finds with the configured power at level α; `null` when no Δ
+    /// reaches it (or there are no discordant pairs).
+    #[serde(default)]
+    pub mde: Option<f64>,
 }
 
 /// SFT lift = Δpost − Δpre over the tasks scored in all four cells, one path.
@@ -114,19 +173,66 @@ pub struct DeltaRow {
 pub struct LiftRow {
     /// Student.
     pub student: String,
+    /// The post-SFT training seed of a per-seed row; absent on the pooled row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// Scoring path.
     pub judge: String,
-    /// Tasks (scored in all four cells).
+    /// Units (task × seed × sample) scored in all four cells.
     pub n: usize,
-    /// Tasks present in all four cells but unscorable in at least one, left out.
+    /// Distinct tasks among them.
+    #[serde(default)]
+    pub tasks: usize,
+    /// Distinct skills among them.
+    #[serde(default)]
+    pub skills: usize,
+    /// Units present in all four cells but unscorable in at least one, left out.
     #[serde(default)]
     pub dropped: usize,
     /// Lift.
     pub lift: f64,
-    /// Paired bootstrap 95% lower bound.
+    /// Task-level paired bootstrap 95% lower bound.
     pub ci_low: f64,
-    /// Paired bootstrap 95% upper bound.
+    /// Task-level paired bootstrap 95% upper bound.
     pub ci_high: f64,
+    /// Skill-clustered bootstrap 95% lower bound.
+    #[serde(default)]
+    pub skill_ci_low: f64,
+    /// Skill-clustered bootstrap 95% upper bound.
+    #[serde(default)]
+    pub skill_ci_high: f64,
+    /// The MDE of the matching post-SFT Δ row: a lift smaller than this is below what the
+    /// post-SFT comparison alone can detect (a lift, a difference of two Δs, needs more).
+    #[serde(default)]
+    pub mde: Option<f64>,
+    /// Why this lift should not be read as real, in words (`null` when neither check fires).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caution: Option<String>,
+}
+
+/// How Δ and lift vary across training seeds, per student, stage and scoring path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeedSummaryRow {
+    /// Student (seed-free name).
+    pub student: String,
+    /// Stage.
+    pub stage: String,
+    /// Scoring path.
+    pub judge: String,
+    /// Seeds with a Δ.
+    pub seeds: usize,
+    /// Mean of the per-seed Δ.
+    pub delta_mean: f64,
+    /// Sample standard deviation (n − 1) of the per-seed Δ; `null` with one seed.
+    pub delta_sd: Option<f64>,
+    /// Smallest per-seed Δ.
+    pub delta_min: f64,
+    /// Largest per-seed Δ.
+    pub delta_max: f64,
+    /// Mean of the per-seed lifts (post-SFT rows only).
+    pub lift_mean: Option<f64>,
+    /// Sample standard deviation of the per-seed lifts (post-SFT rows with two or more seeds).
+    pub lift_sd: Option<f64>,
 }
 
 /// Agreement of two scoring paths on the episodes both scored.
@@ -145,8 +251,8 @@ pub struct AgreementRow {
     pub kappa: Option<f64>,
     /// Raw agreement.
     pub agreement: f64,
-    /// Largest |Δ_b − Δ_a| over the (student, stage) cells both paths scored: how far the
-    /// headline Δ moves when the judge changes.
+    /// Largest |Δ_b − Δ_a| over the (student, stage) cells both paths scored (pooled rows):
+    /// how far the headline Δ moves when the judge changes.
     pub max_delta_shift: Option<f64>,
 }
 
@@ -161,6 +267,9 @@ pub struct Report {
     pub deltas: Vec<DeltaRow>,
     /// SFT lift.
     pub lifts: Vec<LiftRow>,
+    /// Δ and lift across seeds.
+    #[serde(default)]
+    pub seed_summary: Vec<SeedSummaryRow>,
     /// Judge agreement.
     pub agreement: Vec<AgreementRow>,
     /// Unscorable verdicts per scoring path (every path, also those with none).
@@ -199,18 +308,10 @@ pub enum ReportError {
         post: Vec<String>,
     },
     /// One episode has two verdicts from the same path.
-    #[error(
-        "duplicate verdict: student {student:?} stage {stage:?} condition {condition:?} task {task_id:?} judge {judge:?}"
-    )]
+    #[error("duplicate verdict of judge {judge:?} on {episode}")]
     Duplicate {
-        /// Student.
-        student: String,
-        /// Stage.
-        stage: String,
-        /// Condition.
-        condition: String,
-        /// Task.
-        task_id: String,
+        /// The episode: student, stage, condition, task, seed and sample.
+        episode: String,
         /// Path.
         judge: String,
     },
@@ -224,14 +325,95 @@ pub enum ReportError {
         /// What was found.
         value: String,
     },
+    /// One task is said to belong to two skills.
+    #[error("task {task_id:?} is given skill {a:?} in one verdict and {b:?} in another")]
+    SkillConflict {
+        /// Task.
+        task_id: String,
+        /// One skill.
+        a: String,
+        /// The other.
+        b: String,
+    },
 }
 
-type Cell = BTreeMap<String, Option<bool>>; // task -> pass (None: unscorable)
+/// (student, stage, judge, condition, seed).
+type CellKey = (String, String, String, String, u64);
+/// (task, sample) -> pass (None: unscorable).
+type Cell = BTreeMap<(String, u32), Option<bool>>;
+
+/// One paired unit of a Δ or lift: a task at one (seed, sample), and its difference.
+struct Unit<'a> {
+    task: &'a str,
+    replicate: (u64, u32),
+    diff: f64,
+}
+
+/// Point estimate and both intervals of a mean over paired units.
+struct Summary {
+    n: usize,
+    tasks: usize,
+    skills: usize,
+    by_task: Interval,
+    by_skill: Interval,
+}
+
+/// Everything the rows are computed from.
+struct Data {
+    cells: BTreeMap<CellKey, Cell>,
+    skill_of: BTreeMap<String, String>,
+    cfg: ReportConfig,
+}
+
+impl Data {
+    fn cell(&self, student: &str, stage: &str, judge: &str, condition: &str, seed: u64) -> Option<&Cell> {
+        self.cells.get(&(student.into(), stage.into(), judge.into(), condition.into(), seed))
+    }
+
+    /// The seeds with both conditions of (student, stage, judge).
+    fn seeds(&self, student: &str, stage: &str, judge: &str) -> Vec<u64> {
+        let seeds: BTreeSet<u64> = self
+            .cells
+            .keys()
+            .filter(|k| k.0 == student && k.1 == stage && k.2 == judge)
+            .map(|k| k.4)
+            .filter(|&s| {
+                self.cell(student, stage, judge, "curated", s).is_some()
+                    && self.cell(student, stage, judge, "baseline", s).is_some()
+            })
+            .collect();
+        seeds.into_iter().collect()
+    }
+
+    fn summarize(&self, units: &[Unit]) -> Summary {
+        // Tasks in id order (as the single-seed report always resampled them), each with its
+        // values in replicate order.
+        let mut by_task: BTreeMap<&str, BTreeMap<(u64, u32), f64>> = BTreeMap::new();
+        for u in units {
+            by_task.entry(u.task).or_default().insert(u.replicate, u.diff);
+        }
+        let replicates: BTreeSet<(u64, u32)> = units.iter().map(|u| u.replicate).collect();
+        let replicates: Vec<(u64, u32)> = replicates.into_iter().collect();
+        let mut by_skill: BTreeMap<&str, Vec<Vec<Option<f64>>>> = BTreeMap::new();
+        for (task, values) in &by_task {
+            let skill = self.skill_of.get(*task).map_or(*task, String::as_str);
+            by_skill.entry(skill).or_default().push(replicates.iter().map(|r| values.get(r).copied()).collect());
+        }
+        let groups: Vec<Vec<f64>> = by_task.values().map(|v| v.values().copied().collect()).collect();
+        let skills: Vec<SkillValues> = by_skill.into_values().collect();
+        Summary {
+            n: units.len(),
+            tasks: groups.len(),
+            skills: skills.len(),
+            by_task: stats::task_bootstrap(&groups, self.cfg.resamples, self.cfg.seed),
+            by_skill: stats::skill_bootstrap(&skills, self.cfg.resamples, self.cfg.seed),
+        }
+    }
+}
 
 /// Computes the report.
 pub fn report(verdicts: &[Verdict], cfg: ReportConfig) -> Result<Report, ReportError> {
-    // (student, stage, judge, condition) -> task -> pass
-    let mut cells: BTreeMap<(String, String, String, String), Cell> = BTreeMap::new();
+    let mut data = Data { cells: BTreeMap::new(), skill_of: BTreeMap::new(), cfg };
     for v in verdicts {
         if !matches!(v.stage.as_str(), "pre" | "post") {
             return Err(ReportError::BadValue { field: "stage", allowed: "pre, post", value: v.stage.clone() });
@@ -243,75 +425,171 @@ pub fn report(verdicts: &[Verdict], cfg: ReportConfig) -> Result<Report, ReportE
                 value: v.condition.clone(),
             });
         }
-        let key = (v.student.clone(), v.stage.clone(), v.judge.clone(), v.condition.clone());
-        if cells.entry(key).or_default().insert(v.task_id.clone(), v.pass).is_some() {
+        if let Some(skill) = &v.skill_id {
+            match data.skill_of.get(&v.task_id) {
+                Some(known) if known != skill => {
+                    return Err(ReportError::SkillConflict {
+                        task_id: v.task_id.clone(),
+                        a: known.clone(),
+                        b: skill.clone(),
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    data.skill_of.insert(v.task_id.clone(), skill.clone());
+                }
+            }
+        }
+        let key = (v.student.clone(), v.stage.clone(), v.judge.clone(), v.condition.clone(), v.seed);
+        if data.cells.entry(key).or_default().insert((v.task_id.clone(), v.sample), v.pass).is_some() {
             return Err(ReportError::Duplicate {
-                student: v.student.clone(),
-                stage: v.stage.clone(),
-                condition: v.condition.clone(),
-                task_id: v.task_id.clone(),
+                episode: format!(
+                    "student {:?} stage {:?} condition {:?} task {:?} seed {} sample {}",
+                    v.student, v.stage, v.condition, v.task_id, v.seed, v.sample
+                ),
                 judge: v.judge.clone(),
             });
         }
     }
-    let rates = cells
-        .iter()
-        .map(|((student, stage, judge, condition), cell)| {
-            let passed = cell.values().filter(|&&p| p == Some(true)).count();
-            let n = cell.values().filter(|p| p.is_some()).count();
+    let rates = rates(&data);
+    let deltas = deltas(&data);
+    let lifts = lifts(&data, &deltas)?;
+    let seed_summary = seed_summary(&deltas, &lifts);
+    let agreement = agreement(&data, &deltas);
+    let unscorable = unscorable(&data);
+    Ok(Report { config: cfg, rates, deltas, lifts, seed_summary, agreement, unscorable })
+}
+
+/// Pass rates per (student, stage, condition, judge), over every seed and sample.
+fn rates(data: &Data) -> Vec<RateRow> {
+    // (student, stage, condition, judge) -> (passed, scored, unscorable)
+    type Counts<'a> = BTreeMap<(&'a str, &'a str, &'a str, &'a str), (usize, usize, usize)>;
+    let mut pooled: Counts = BTreeMap::new();
+    for ((student, stage, judge, condition, _), cell) in &data.cells {
+        let e = pooled.entry((student, stage, condition, judge)).or_default();
+        e.0 += cell.values().filter(|&&p| p == Some(true)).count();
+        e.1 += cell.values().filter(|p| p.is_some()).count();
+        e.2 += cell.values().filter(|p| p.is_none()).count();
+    }
+    // Row order as the cells': student, stage, judge, condition.
+    let mut keys: Vec<_> = pooled.keys().copied().collect();
+    keys.sort_by_key(|k| (k.0, k.1, k.3, k.2));
+    keys.into_iter()
+        .map(|k| {
+            let (passed, n, unscorable) = pooled[&k];
             let (lo, hi) = stats::wilson(passed, n);
             RateRow {
-                student: student.clone(),
-                stage: stage.clone(),
-                condition: condition.clone(),
-                judge: judge.clone(),
+                student: k.0.into(),
+                stage: k.1.into(),
+                condition: k.2.into(),
+                judge: k.3.into(),
                 n,
-                unscorable: cell.len() - n,
+                unscorable,
                 passed,
                 rate: passed as f64 / n.max(1) as f64,
                 wilson_low: lo,
                 wilson_high: hi,
             }
         })
-        .collect();
+        .collect()
+}
 
-    // Δ per (student, stage, judge) over tasks present in both conditions.
-    let mut deltas = Vec::new();
-    let mut delta_of: BTreeMap<(String, String, String), f64> = BTreeMap::new();
-    let triples: BTreeSet<(String, String, String)> =
-        cells.keys().map(|(s, st, j, _)| (s.clone(), st.clone(), j.clone())).collect();
-    for (student, stage, judge) in &triples {
-        let get = |c: &str| cells.get(&(student.clone(), stage.clone(), judge.clone(), c.to_string()));
-        let (Some(cur), Some(base)) = (get("curated"), get("baseline")) else { continue };
-        let (a, b, dropped_pairs) = paired(cur, base);
-        if a.is_empty() {
-            continue;
+/// Δ rows: per seed when there are several, and one pooled row per (student, stage, judge).
+fn deltas(data: &Data) -> Vec<DeltaRow> {
+    let triples: BTreeSet<(&str, &str, &str)> =
+        data.cells.keys().map(|k| (k.0.as_str(), k.1.as_str(), k.2.as_str())).collect();
+    let mut power = McNemarPower::new(data.cfg.alpha);
+    let mut rows = Vec::new();
+    for (student, stage, judge) in triples {
+        let seeds = data.seeds(student, stage, judge);
+        let mut pooled: Vec<Unit> = Vec::new();
+        let mut pooled_dropped = 0;
+        let mut per_seed = Vec::new();
+        for &seed in &seeds {
+            let cur = data.cell(student, stage, judge, "curated", seed).expect("seeds() checked");
+            let base = data.cell(student, stage, judge, "baseline", seed).expect("seeds() checked");
+            let (units, dropped) = pair_units(seed, &[cur, base], |v| f(v[0]) - f(v[1]));
+            if units.is_empty() {
+                continue;
+            }
+            if seeds.len() > 1 {
+                per_seed.push(delta_row(data, &mut power, (student, stage, judge), Some(seed), &units, dropped));
+            }
+            pooled.extend(units);
+            pooled_dropped += dropped;
         }
-        let d = stats::differences(&a, &b);
-        let ci = stats::paired_bootstrap(&d, cfg.resamples, cfg.seed);
-        let (db, dc) = stats::discordant(&a, &b);
-        delta_of.insert((student.clone(), stage.clone(), judge.clone()), ci.estimate);
-        deltas.push(DeltaRow {
-            student: student.clone(),
-            stage: stage.clone(),
-            judge: judge.clone(),
-            n: a.len(),
-            dropped_pairs,
-            delta: ci.estimate,
-            ci_low: ci.low,
-            ci_high: ci.high,
-            mcnemar_p: stats::mcnemar_exact(db, dc),
-            discordant_b: db,
-            discordant_c: dc,
-        });
+        if !pooled.is_empty() {
+            rows.push(delta_row(data, &mut power, (student, stage, judge), None, &pooled, pooled_dropped));
+            rows.extend(per_seed);
+        }
     }
+    rows
+}
 
-    // Lift per (student, judge) with all four cells on that one path.
-    let mut lifts = Vec::new();
-    let students: BTreeSet<&String> = cells.keys().map(|k| &k.0).collect();
+fn delta_row(
+    data: &Data,
+    power: &mut McNemarPower,
+    (student, stage, judge): (&str, &str, &str),
+    seed: Option<u64>,
+    units: &[Unit],
+    dropped_pairs: usize,
+) -> DeltaRow {
+    let s = data.summarize(units);
+    let b = units.iter().filter(|u| u.diff > 0.0).count();
+    let c = units.iter().filter(|u| u.diff < 0.0).count();
+    let r = (b + c) as f64 / s.n as f64;
+    DeltaRow {
+        student: student.into(),
+        stage: stage.into(),
+        seed,
+        judge: judge.into(),
+        n: s.n,
+        tasks: s.tasks,
+        skills: s.skills,
+        dropped_pairs,
+        delta: s.by_task.estimate,
+        ci_low: s.by_task.low,
+        ci_high: s.by_task.high,
+        skill_ci_low: s.by_skill.low,
+        skill_ci_high: s.by_skill.high,
+        mcnemar_p: stats::mcnemar_exact(b, c),
+        discordant_b: b,
+        discordant_c: c,
+        mde: power.mde(s.n, r, data.cfg.power),
+    }
+}
+
+fn f(pass: bool) -> f64 {
+    f64::from(u8::from(pass))
+}
+
+/// The units (task, sample) present in every cell of `cells` and scored in all of them, with
+/// `diff` of their verdicts, and how many present in all were left out as unscorable.
+fn pair_units<'a>(seed: u64, cells: &[&'a Cell], diff: impl Fn(&[bool]) -> f64) -> (Vec<Unit<'a>>, usize) {
+    let (first, rest) = cells.split_first().expect("at least one cell");
+    let mut units = Vec::new();
+    let mut dropped = 0;
+    for ((task, sample), &p) in *first {
+        let key = (task.clone(), *sample);
+        let others: Option<Vec<Option<bool>>> = rest.iter().map(|c| c.get(&key).copied()).collect();
+        let Some(others) = others else { continue };
+        let all: Option<Vec<bool>> = std::iter::once(p).chain(others).collect();
+        match all {
+            Some(v) => units.push(Unit { task: task.as_str(), replicate: (seed, *sample), diff: diff(&v) }),
+            None => dropped += 1,
+        }
+    }
+    (units, dropped)
+}
+
+/// Lift rows per (student, judge): each post-SFT seed against the pre-SFT episodes of the same
+/// seed (or of the only pre-SFT seed), per seed when there are several, and pooled.
+fn lifts(data: &Data, deltas: &[DeltaRow]) -> Result<Vec<LiftRow>, ReportError> {
+    let mut rows = Vec::new();
+    let students: BTreeSet<&String> = data.cells.keys().map(|k| &k.0).collect();
     for student in students {
         let paths = |stage: &str| -> BTreeSet<String> {
-            delta_of.keys().filter(|(s, st, _)| s == student && st == stage).map(|k| k.2.clone()).collect()
+            deltas.iter().filter(|d| &d.student == student && d.stage == stage).map(|d| d.judge.clone()).collect()
         };
         let (pre, post) = (paths("pre"), paths("post"));
         if pre.is_empty() || post.is_empty() {
@@ -326,58 +604,171 @@ pub fn report(verdicts: &[Verdict], cfg: ReportConfig) -> Result<Report, ReportE
             });
         }
         for judge in common {
-            let cell = |stage: &str, cond: &str| {
-                &cells[&(student.clone(), stage.to_string(), judge.clone(), cond.to_string())]
-            };
-            let (pc, pb, qc, qb) =
-                (cell("pre", "curated"), cell("pre", "baseline"), cell("post", "curated"), cell("post", "baseline"));
-            let in_all: Vec<&String> =
-                pc.keys().filter(|t| pb.contains_key(*t) && qc.contains_key(*t) && qb.contains_key(*t)).collect();
-            let scored = |t: &&String| [pc, pb, qc, qb].iter().all(|c| c[*t].is_some());
-            let tasks: Vec<&String> = in_all.iter().copied().filter(scored).collect();
-            let d: Vec<f64> = tasks
-                .iter()
-                .map(|t| {
-                    let x = |c: &Cell| f64::from(u8::from(c[*t] == Some(true)));
-                    (x(qc) - x(qb)) - (x(pc) - x(pb))
-                })
-                .collect();
-            let ci: Interval = stats::paired_bootstrap(&d, cfg.resamples, cfg.seed);
-            lifts.push(LiftRow {
-                student: student.clone(),
-                judge: judge.clone(),
-                n: d.len(),
-                dropped: in_all.len() - tasks.len(),
-                lift: ci.estimate,
-                ci_low: ci.low,
-                ci_high: ci.high,
-            });
+            let pre_seeds = data.seeds(student, "pre", judge);
+            let post_seeds = data.seeds(student, "post", judge);
+            let mut pooled: Vec<Unit> = Vec::new();
+            let mut pooled_dropped = 0;
+            let mut per_seed = Vec::new();
+            for &seed in &post_seeds {
+                let pre_seed = if pre_seeds.len() == 1 { pre_seeds[0] } else { seed };
+                let cell = |stage: &str, seed: u64, cond: &str| data.cell(student, stage, judge, cond, seed);
+                let (Some(pc), Some(pb), Some(qc), Some(qb)) = (
+                    cell("pre", pre_seed, "curated"),
+                    cell("pre", pre_seed, "baseline"),
+                    cell("post", seed, "curated"),
+                    cell("post", seed, "baseline"),
+                ) else {
+                    continue;
+                };
+                let (units, dropped) =
+                    pair_units(seed, &[qc, qb, pc, pb], |v| (f(v[0]) - f(v[1])) - (f(v[2]) - f(v[3])));
+                if units.is_empty() {
+                    continue;
+                }
+                if post_seeds.len() > 1 {
+                    per_seed.push(lift_row(data, deltas, (student, judge), Some(seed), &units, dropped));
+                }
+                pooled.extend(units);
+                pooled_dropped += dropped;
+            }
+            if !pooled.is_empty() {
+                rows.push(lift_row(data, deltas, (student, judge), None, &pooled, pooled_dropped));
+                rows.extend(per_seed);
+            }
         }
     }
+    Ok(rows)
+}
 
-    // Agreement per pair of paths over the episodes both scored.
-    let judges: BTreeSet<&String> = cells.keys().map(|k| &k.2).collect();
+fn lift_row(
+    data: &Data,
+    deltas: &[DeltaRow],
+    (student, judge): (&str, &str),
+    seed: Option<u64>,
+    units: &[Unit],
+    dropped: usize,
+) -> LiftRow {
+    let s = data.summarize(units);
+    let mde = deltas
+        .iter()
+        .find(|d| d.student == student && d.judge == judge && d.stage == "post" && d.seed == seed)
+        .and_then(|d| d.mde);
+    let mut row = LiftRow {
+        student: student.into(),
+        seed,
+        judge: judge.into(),
+        n: s.n,
+        tasks: s.tasks,
+        skills: s.skills,
+        dropped,
+        lift: s.by_task.estimate,
+        ci_low: s.by_task.low,
+        ci_high: s.by_task.high,
+        skill_ci_low: s.by_skill.low,
+        skill_ci_high: s.by_skill.high,
+        mde,
+        caution: None,
+    };
+    row.caution = lift_caution(&row, data.cfg);
+    row
+}
+
+/// The words a reader must not miss when a lift may be noise.
+fn lift_caution(row: &LiftRow, cfg: ReportConfig) -> Option<String> {
+    let mut why = Vec::new();
+    if row.skill_ci_low <= 0.0 && 0.0 <= row.skill_ci_high {
+        why.push(format!(
+            "its skill-clustered 95% interval [{:+.3}, {:+.3}] includes 0, so the data are consistent with no lift at all",
+            row.skill_ci_low, row.skill_ci_high
+        ));
+    }
+    match row.mde {
+        Some(mde) if row.lift.abs() < mde => why.push(format!(
+            "|lift| = {:.3} is below {mde:.3}, the smallest Δ the post-SFT comparison detects with {:.0}% power at α = {}, so a lift this size is more often missed than found",
+            row.lift.abs(),
+            100.0 * cfg.power,
+            cfg.alpha
+        )),
+        None => why.push(format!(
+            "the post-SFT comparison cannot reach {:.0}% power for any Δ with its tasks and discordance",
+            100.0 * cfg.power
+        )),
+        Some(_) => {}
+    }
+    (!why.is_empty()).then(|| format!("Not evidence of a lift: {}.", why.join("; and ")))
+}
+
+/// Seed spread of Δ (and lift, post-SFT) per (student, stage, judge): from the per-seed rows
+/// when there are several seeds, from the pooled row when there is one.
+fn seed_summary(deltas: &[DeltaRow], lifts: &[LiftRow]) -> Vec<SeedSummaryRow> {
+    let mut groups: BTreeMap<(&str, &str, &str), Vec<&DeltaRow>> = BTreeMap::new();
+    for d in deltas {
+        groups.entry((&d.student, &d.stage, &d.judge)).or_default().push(d);
+    }
+    groups
+        .into_iter()
+        .map(|((student, stage, judge), rows)| {
+            let per_seed: Vec<f64> = rows.iter().filter(|d| d.seed.is_some()).map(|d| d.delta).collect();
+            let values = if per_seed.is_empty() { vec![rows[0].delta] } else { per_seed };
+            let (delta_mean, delta_sd) = stats::mean_sd(&values);
+            let (lift_mean, lift_sd) = if stage == "post" {
+                let mine: Vec<&LiftRow> = lifts.iter().filter(|l| l.student == student && l.judge == judge).collect();
+                let per_seed: Vec<f64> = mine.iter().filter(|l| l.seed.is_some()).map(|l| l.lift).collect();
+                let values = if per_seed.is_empty() { mine.iter().map(|l| l.lift).collect() } else { per_seed };
+                if values.is_empty() {
+                    (None, None)
+                } else {
+                    let (m, sd) = stats::mean_sd(&values);
+                    (Some(m), sd)
+                }
+            } else {
+                (None, None)
+            };
+            SeedSummaryRow {
+                student: student.into(),
+                stage: stage.into(),
+                judge: judge.into(),
+                seeds: values.len(),
+                delta_mean,
+                delta_sd,
+                delta_min: values.iter().copied().fold(f64::INFINITY, f64::min),
+                delta_max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                lift_mean,
+                lift_sd,
+            }
+        })
+        .collect()
+}
+
+/// Agreement per pair of paths over the episodes both scored.
+fn agreement(data: &Data, deltas: &[DeltaRow]) -> Vec<AgreementRow> {
+    let pooled = |student: &str, stage: &str, judge: &str| {
+        deltas
+            .iter()
+            .find(|d| d.student == student && d.stage == stage && d.judge == judge && d.seed.is_none())
+            .map(|d| d.delta)
+    };
+    let judges: BTreeSet<&String> = data.cells.keys().map(|k| &k.2).collect();
     let judges: Vec<&String> = judges.into_iter().collect();
-    let mut agreement = Vec::new();
+    let mut rows = Vec::new();
     for (i, ja) in judges.iter().enumerate() {
         for jb in &judges[i + 1..] {
             let (mut a, mut b, mut dropped) = (Vec::new(), Vec::new(), 0);
             let mut shift: Option<f64> = None;
-            for ((student, stage, judge, condition), cell) in &cells {
+            for ((student, stage, judge, condition, seed), cell) in &data.cells {
                 if judge != *ja {
                     continue;
                 }
-                if let Some(other) = cells.get(&(student.clone(), stage.clone(), (*jb).clone(), condition.clone())) {
-                    let (x, y, left_out) = paired(cell, other);
-                    a.extend(x);
-                    b.extend(y);
+                if let Some(other) = data.cell(student, stage, jb, condition, *seed) {
+                    let (units, left_out) = pair_units(*seed, &[cell, other], |v| f(v[0]) * 2.0 + f(v[1]));
+                    for u in units {
+                        a.push(u.diff >= 2.0);
+                        b.push(u.diff % 2.0 == 1.0);
+                    }
                     dropped += left_out;
                 }
                 if condition == "curated"
-                    && let (Some(da), Some(db)) = (
-                        delta_of.get(&(student.clone(), stage.clone(), (*ja).clone())),
-                        delta_of.get(&(student.clone(), stage.clone(), (*jb).clone())),
-                    )
+                    && let (Some(da), Some(db)) = (pooled(student, stage, ja), pooled(student, stage, jb))
                 {
                     let s = (db - da).abs();
                     shift = Some(shift.map_or(s, |m: f64| m.max(s)));
@@ -386,7 +777,7 @@ pub fn report(verdicts: &[Verdict], cfg: ReportConfig) -> Result<Report, ReportE
             if a.is_empty() {
                 continue;
             }
-            agreement.push(AgreementRow {
+            rows.push(AgreementRow {
                 judge_a: (*ja).clone(),
                 judge_b: (*jb).clone(),
                 n: a.len(),
@@ -397,13 +788,17 @@ pub fn report(verdicts: &[Verdict], cfg: ReportConfig) -> Result<Report, ReportE
             });
         }
     }
-    let mut unscorable: BTreeMap<&String, (usize, usize)> = BTreeMap::new();
-    for ((_, _, judge, _), cell) in &cells {
-        let e = unscorable.entry(judge).or_default();
+    rows
+}
+
+fn unscorable(data: &Data) -> Vec<UnscorableRow> {
+    let mut counts: BTreeMap<&String, (usize, usize)> = BTreeMap::new();
+    for ((_, _, judge, _, _), cell) in &data.cells {
+        let e = counts.entry(judge).or_default();
         e.0 += cell.len();
         e.1 += cell.values().filter(|p| p.is_none()).count();
     }
-    let unscorable = unscorable
+    counts
         .into_iter()
         .map(|(judge, (verdicts, n))| {
             let share = n as f64 / verdicts.max(1) as f64;
@@ -415,87 +810,153 @@ pub fn report(verdicts: &[Verdict], cfg: ReportConfig) -> Result<Report, ReportE
                 flagged: share > UNSCORABLE_FLAG_SHARE,
             }
         })
-        .collect();
-    Ok(Report { config: cfg, rates, deltas, lifts, agreement, unscorable })
+        .collect()
 }
 
-/// The verdicts of the tasks present and scored in both cells, in task order, and how many
-/// tasks present in both were left out because one side is unscorable.
-fn paired(a: &Cell, b: &Cell) -> (Vec<bool>, Vec<bool>, usize) {
-    let both: Vec<(Option<bool>, Option<bool>)> = a.iter().filter_map(|(t, &x)| b.get(t).map(|&y| (x, y))).collect();
-    let scored: (Vec<bool>, Vec<bool>) = both.iter().filter_map(|&(x, y)| Some((x?, y?))).unzip();
-    let dropped = both.len() - scored.0.len();
-    (scored.0, scored.1, dropped)
-}
+/// The columns of `report.csv`, in order.
+const CSV_COLUMNS: &[&str] = &[
+    "section",
+    "student",
+    "stage",
+    "condition",
+    "seed",
+    "judge",
+    "judge_b",
+    "n",
+    "passed",
+    "value",
+    "ci_low",
+    "ci_high",
+    "skill_ci_low",
+    "skill_ci_high",
+    "mcnemar_p",
+    "discordant_b",
+    "discordant_c",
+    "mde",
+    "kappa",
+    "max_delta_shift",
+    "seeds",
+    "sd",
+    "min",
+    "max",
+    "lift_mean",
+    "lift_sd",
+];
 
-/// `report.csv`: one table with a `section` column (`rate`, `delta`, `lift`, `agreement`)
-/// and the union of the sections' fields; empty where a field does not apply.
+/// `report.csv`: one table with a `section` column (`rate`, `delta`, `lift`, `seed_summary`,
+/// `agreement`) and the union of the sections' fields ([`CSV_COLUMNS`]); empty where a field
+/// does not apply. `value` is the section's figure: rate, Δ, lift, mean Δ, agreement.
 pub fn to_csv(r: &Report) -> String {
-    let header = "section,student,stage,condition,judge,judge_b,n,passed,value,ci_low,ci_high,mcnemar_p,discordant_b,discordant_c,kappa";
-    let mut out = vec![header.to_string()];
     let f = |x: f64| format!("{x:.6}");
-    let q =
-        |s: &str| if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() };
+    let of = |x: Option<f64>| x.map(f).unwrap_or_default();
+    let mut rows: Vec<Vec<(&str, String)>> = Vec::new();
     for x in &r.rates {
-        out.push(format!(
-            "rate,{},{},{},{},,{},{},{},{},{},,,,",
-            q(&x.student),
-            q(&x.stage),
-            q(&x.condition),
-            q(&x.judge),
-            x.n,
-            x.passed,
-            f(x.rate),
-            f(x.wilson_low),
-            f(x.wilson_high)
-        ));
+        rows.push(vec![
+            ("section", "rate".into()),
+            ("student", x.student.clone()),
+            ("stage", x.stage.clone()),
+            ("condition", x.condition.clone()),
+            ("judge", x.judge.clone()),
+            ("n", x.n.to_string()),
+            ("passed", x.passed.to_string()),
+            ("value", f(x.rate)),
+            ("ci_low", f(x.wilson_low)),
+            ("ci_high", f(x.wilson_high)),
+        ]);
     }
     for x in &r.deltas {
-        out.push(format!(
-            "delta,{},{},,{},,{},,{},{},{},{},{},{},",
-            q(&x.student),
-            q(&x.stage),
-            q(&x.judge),
-            x.n,
-            f(x.delta),
-            f(x.ci_low),
-            f(x.ci_high),
-            f(x.mcnemar_p),
-            x.discordant_b,
-            x.discordant_c
-        ));
+        rows.push(vec![
+            ("section", "delta".into()),
+            ("student", x.student.clone()),
+            ("stage", x.stage.clone()),
+            ("seed", x.seed.map(|s| s.to_string()).unwrap_or_default()),
+            ("judge", x.judge.clone()),
+            ("n", x.n.to_string()),
+            ("value", f(x.delta)),
+            ("ci_low", f(x.ci_low)),
+            ("ci_high", f(x.ci_high)),
+            ("skill_ci_low", f(x.skill_ci_low)),
+            ("skill_ci_high", f(x.skill_ci_high)),
+            ("mcnemar_p", f(x.mcnemar_p)),
+            ("discordant_b", x.discordant_b.to_string()),
+            ("discordant_c", x.discordant_c.to_string()),
+            ("mde", of(x.mde)),
+        ]);
     }
     for x in &r.lifts {
-        out.push(format!(
-            "lift,{},,,{},,{},,{},{},{},,,,",
-            q(&x.student),
-            q(&x.judge),
-            x.n,
-            f(x.lift),
-            f(x.ci_low),
-            f(x.ci_high)
-        ));
+        rows.push(vec![
+            ("section", "lift".into()),
+            ("student", x.student.clone()),
+            ("seed", x.seed.map(|s| s.to_string()).unwrap_or_default()),
+            ("judge", x.judge.clone()),
+            ("n", x.n.to_string()),
+            ("value", f(x.lift)),
+            ("ci_low", f(x.ci_low)),
+            ("ci_high", f(x.ci_high)),
+            ("skill_ci_low", f(x.skill_ci_low)),
+            ("skill_ci_high", f(x.skill_ci_high)),
+            ("mde", of(x.mde)),
+        ]);
+    }
+    for x in &r.seed_summary {
+        rows.push(vec![
+            ("section", "seed_summary".into()),
+            ("student", x.student.clone()),
+            ("stage", x.stage.clone()),
+            ("judge", x.judge.clone()),
+            ("value", f(x.delta_mean)),
+            ("seeds", x.seeds.to_string()),
+            ("sd", of(x.delta_sd)),
+            ("min", f(x.delta_min)),
+            ("max", f(x.delta_max)),
+            ("lift_mean", of(x.lift_mean)),
+            ("lift_sd", of(x.lift_sd)),
+        ]);
     }
     for x in &r.agreement {
-        let kappa = x.kappa.map(f).unwrap_or_default();
-        let shift = x.max_delta_shift.map(f).unwrap_or_default();
-        out.push(format!(
-            "agreement,,,,{},{},{},,{},{shift},,,,,{kappa}",
-            q(&x.judge_a),
-            q(&x.judge_b),
-            x.n,
-            f(x.agreement)
-        ));
+        rows.push(vec![
+            ("section", "agreement".into()),
+            ("judge", x.judge_a.clone()),
+            ("judge_b", x.judge_b.clone()),
+            ("n", x.n.to_string()),
+            ("value", f(x.agreement)),
+            ("kappa", of(x.kappa)),
+            ("max_delta_shift", of(x.max_delta_shift)),
+        ]);
     }
-    out.join("\n") + "\n"
+    let quote =
+        |s: &str| if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() };
+    let mut out = CSV_COLUMNS.join(",") + "\n";
+    for row in rows {
+        let cells: Vec<String> = CSV_COLUMNS
+            .iter()
+            .map(|c| row.iter().find(|(k, _)| k == c).map(|(_, v)| quote(v)).unwrap_or_default())
+            .collect();
+        debug_assert!(row.iter().all(|(k, _)| CSV_COLUMNS.contains(k)), "unknown CSV column in {row:?}");
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
 }
 
-/// `report.md`: the four tables for people.
+/// A seed column's text: the seed, or `all` on a pooled row.
+fn seed_label(seed: Option<u64>) -> String {
+    seed.map_or_else(|| "all".into(), |s| s.to_string())
+}
+
+fn mde_label(mde: Option<f64>) -> String {
+    mde.map_or_else(|| "none".into(), |m| format!("{m:.3}"))
+}
+
+/// `report.md`: the tables for people, the cautions in bold where they cannot be missed.
 pub fn to_markdown(r: &Report) -> String {
     let mut s = String::from("# Procedural Δ report\n\n");
     s.push_str(&format!(
-        "Intervals: Wilson 95% for rates; paired bootstrap 95% (percentile, {} resamples, seed {}) for Δ and lift; exact McNemar on discordant pairs.\n\n",
-        r.config.resamples, r.config.seed
+        "Intervals: Wilson 95% for rates. For Δ and lift, two percentile bootstraps ({} resamples, seed {}): **task CI** resamples tasks (as the paper did); **skill CI** resamples skills with all their tasks (and, with several seeds or samples, those within each skill): tasks of one skill share a procedure and pass or fail together, so the skill CI is the honest one, and the plots draw it. McNemar: exact, on the discordant pairs. MDE: the smallest |Δ| the exact McNemar test detects with {:.0}% power at α = {} given n and the discordant rate (b + c) / n.\n\n",
+        r.config.resamples,
+        r.config.seed,
+        100.0 * r.config.power,
+        r.config.alpha
     ));
     let some_unscorable: Vec<&UnscorableRow> = r.unscorable.iter().filter(|u| u.unscorable > 0).collect();
     if !some_unscorable.is_empty() {
@@ -526,7 +987,7 @@ pub fn to_markdown(r: &Report) -> String {
             x.student, x.stage, x.condition, x.judge, x.n, x.passed, x.rate, x.wilson_low, x.wilson_high
         ));
     }
-    s.push_str("\n## Procedural Δ = pass(curated) − pass(baseline)\n\n| student | stage | judge | n | Δ | 95% CI | McNemar p | b / c |\n|---|---|---|---|---|---|---|---|\n");
+    s.push_str("\n## Procedural Δ = pass(curated) − pass(baseline)\n\n| student | stage | seed | judge | n | Δ | task CI | skill CI | McNemar p | b / c | MDE |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     for x in &r.deltas {
         let dropped = if x.dropped_pairs > 0 {
             format!(" ({} unscorable pairs left out)", x.dropped_pairs)
@@ -534,16 +995,73 @@ pub fn to_markdown(r: &Report) -> String {
             String::new()
         };
         s.push_str(&format!(
-            "| {} | {} | {} | {}{dropped} | {:+.3} | [{:+.3}, {:+.3}] | {:.4} | {} / {} |\n",
-            x.student, x.stage, x.judge, x.n, x.delta, x.ci_low, x.ci_high, x.mcnemar_p, x.discordant_b, x.discordant_c
+            "| {} | {} | {} | {} | {}{dropped} | {:+.3} | [{:+.3}, {:+.3}] | [{:+.3}, {:+.3}] | {:.4} | {} / {} | {} |\n",
+            x.student,
+            x.stage,
+            seed_label(x.seed),
+            x.judge,
+            x.n,
+            x.delta,
+            x.ci_low,
+            x.ci_high,
+            x.skill_ci_low,
+            x.skill_ci_high,
+            x.mcnemar_p,
+            x.discordant_b,
+            x.discordant_c,
+            mde_label(x.mde)
         ));
     }
-    s.push_str("\n## SFT lift = Δpost − Δpre\n\n| student | judge | n | lift | 95% CI |\n|---|---|---|---|---|\n");
+    s.push_str("\n## SFT lift = Δpost − Δpre\n\n| student | seed | judge | n | lift | task CI | skill CI | post MDE |\n|---|---|---|---|---|---|---|---|\n");
     for x in &r.lifts {
         s.push_str(&format!(
-            "| {} | {} | {} | {:+.3} | [{:+.3}, {:+.3}] |\n",
-            x.student, x.judge, x.n, x.lift, x.ci_low, x.ci_high
+            "| {} | {} | {} | {} | {:+.3} | [{:+.3}, {:+.3}] | [{:+.3}, {:+.3}] | {} |\n",
+            x.student,
+            seed_label(x.seed),
+            x.judge,
+            x.n,
+            x.lift,
+            x.ci_low,
+            x.ci_high,
+            x.skill_ci_low,
+            x.skill_ci_high,
+            mde_label(x.mde)
         ));
+    }
+    let cautions: Vec<&LiftRow> = r.lifts.iter().filter(|l| l.caution.is_some()).collect();
+    if !cautions.is_empty() {
+        s.push('\n');
+        for x in cautions {
+            s.push_str(&format!(
+                "- **Caution: {} (seed {}, {}), lift {:+.3}. {}**\n",
+                x.student,
+                seed_label(x.seed),
+                x.judge,
+                x.lift,
+                x.caution.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    if !r.seed_summary.is_empty() {
+        s.push_str("\n## Across training seeds\n\nΔ and lift of each seed's run (sd: sample standard deviation, n − 1). One seed says nothing about seed noise: train more (`seeds = [0, 1, 2]` in the study file).\n\n| student | stage | judge | seeds | Δ mean | Δ sd | Δ min … max | lift mean | lift sd |\n|---|---|---|---|---|---|---|---|---|\n");
+        let opt = |x: Option<f64>, signed: bool| {
+            x.map_or_else(|| "—".into(), |v| if signed { format!("{v:+.3}") } else { format!("{v:.3}") })
+        };
+        for x in &r.seed_summary {
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {:+.3} | {} | {:+.3} … {:+.3} | {} | {} |\n",
+                x.student,
+                x.stage,
+                x.judge,
+                x.seeds,
+                x.delta_mean,
+                opt(x.delta_sd, false),
+                x.delta_min,
+                x.delta_max,
+                opt(x.lift_mean, true),
+                opt(x.lift_sd, false)
+            ));
+        }
     }
     s.push_str(
         "\n## Judge agreement\n\n| judge A | judge B | n | κ | agreement | max Δ shift |\n|---|---|---|---|---|---|\n",
@@ -567,6 +1085,9 @@ mod tests {
             stage: stage.into(),
             condition: condition.into(),
             task_id: format!("t{task}"),
+            skill_id: None,
+            seed: 0,
+            sample: 0,
             judge: judge.into(),
         }
     }
@@ -589,7 +1110,7 @@ mod tests {
 
     #[test]
     fn rates_deltas_lifts_agreement() {
-        let r = report(&episodes(), ReportConfig { resamples: 2000, seed: 1 }).unwrap();
+        let r = report(&episodes(), ReportConfig { resamples: 2000, seed: 1, ..ReportConfig::default() }).unwrap();
         let rate =
             r.rates.iter().find(|x| x.stage == "post" && x.condition == "curated" && x.judge == "extractor").unwrap();
         assert_eq!((rate.n, rate.passed), (10, 9));
@@ -605,8 +1126,11 @@ mod tests {
         assert_eq!((ag.judge_a.as_str(), ag.judge_b.as_str(), ag.n), ("extractor", "llm", 40));
         assert!((ag.agreement - 39.0 / 40.0).abs() < 1e-12);
         assert!((ag.max_delta_shift.unwrap() - 0.1).abs() < 1e-12);
-        assert!(to_csv(&r).lines().count() == 1 + r.rates.len() + r.deltas.len() + r.lifts.len() + r.agreement.len());
-        assert!(to_markdown(&r).contains("| s | extractor | 10 | +0.300 |"));
+        assert!(
+            to_csv(&r).lines().count()
+                == 1 + r.rates.len() + r.deltas.len() + r.lifts.len() + r.seed_summary.len() + r.agreement.len()
+        );
+        assert!(to_markdown(&r).contains("| s | all | extractor | 10 | +0.300 |"));
     }
 
     #[test]
@@ -623,8 +1147,8 @@ mod tests {
                 x.pass = None;
             }
         }
-        let full = report(&full, ReportConfig { resamples: 500, seed: 1 }).unwrap();
-        let r = report(&eps, ReportConfig { resamples: 500, seed: 1 }).unwrap();
+        let full = report(&full, ReportConfig { resamples: 500, seed: 1, ..ReportConfig::default() }).unwrap();
+        let r = report(&eps, ReportConfig { resamples: 500, seed: 1, ..ReportConfig::default() }).unwrap();
         let rate = r.rates.iter().find(|x| x.stage == "pre" && x.condition == "curated").unwrap();
         assert_eq!((rate.n, rate.unscorable, rate.passed), (9, 1, 5), "t0 passed before; it no longer counts");
         let d = r.deltas.iter().find(|x| x.stage == "pre").unwrap();
@@ -663,5 +1187,94 @@ mod tests {
         assert!(matches!(report(&eps, ReportConfig::default()), Err(ReportError::Duplicate { .. })));
         let bad = vec![v("s", "mid", "curated", 0, "x", true)];
         assert!(report(&bad, ReportConfig::default()).unwrap_err().to_string().contains("stage"));
+    }
+    /// A synthetic study: 8 skills × 5 tasks whose procedure helps all-or-nothing per skill
+    /// (skills 0..3 pass curated only, the rest pass or fail in both), three training seeds
+    /// after SFT, two samples each.
+    fn clustered_study() -> Vec<Verdict> {
+        let mut out = Vec::new();
+        let mut push = |stage: &str, seed: u64, sample: u32, skill: usize, task: usize, cond: &str, pass: bool| {
+            out.push(Verdict {
+                student: "s".into(),
+                stage: stage.into(),
+                condition: cond.into(),
+                task_id: format!("k{skill}-t{task}"),
+                skill_id: Some(format!("k{skill}")),
+                seed,
+                sample,
+                judge: "offline".into(),
+                pass: Some(pass),
+            });
+        };
+        for skill in 0..8 {
+            for task in 0..5 {
+                for sample in 0..2 {
+                    // Pre-SFT: the procedure helps skills 0 and 1.
+                    push("pre", 0, sample, skill, task, "curated", skill < 2 || skill == 7);
+                    push("pre", 0, sample, skill, task, "baseline", skill == 7);
+                    for seed in [0, 1, 2] {
+                        // Post-SFT: it helps skills 0..=seed+1 (seed noise in how many).
+                        let helped = skill <= seed as usize + 1;
+                        push("post", seed, sample, skill, task, "curated", helped || skill == 7);
+                        push("post", seed, sample, skill, task, "baseline", skill == 7);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn seeds_samples_and_skill_clusters() {
+        let r =
+            report(&clustered_study(), ReportConfig { resamples: 2000, seed: 3, ..ReportConfig::default() }).unwrap();
+        let pre: Vec<&DeltaRow> = r.deltas.iter().filter(|d| d.stage == "pre").collect();
+        assert_eq!(pre.len(), 1, "one pre-SFT seed: only the pooled row");
+        assert_eq!((pre[0].n, pre[0].tasks, pre[0].skills), (80, 40, 8));
+        assert!((pre[0].delta - 0.25).abs() < 1e-12);
+        // Every task of a skill moves together: resampling skills sees 8 units, not 40.
+        let (task_w, skill_w) = (pre[0].ci_high - pre[0].ci_low, pre[0].skill_ci_high - pre[0].skill_ci_low);
+        assert!(skill_w > 1.8 * task_w, "skill CI {skill_w} vs task CI {task_w}");
+        let post = |seed: Option<u64>| r.deltas.iter().find(|d| d.stage == "post" && d.seed == seed).unwrap();
+        for (seed, helped) in [(0, 2.0), (1, 3.0), (2, 4.0)] {
+            assert!((post(Some(seed)).delta - helped / 8.0).abs() < 1e-12);
+            let lift = r.lifts.iter().find(|l| l.seed == Some(seed)).unwrap();
+            assert!((lift.lift - (helped - 2.0) / 8.0).abs() < 1e-12, "seed {seed} lifts against the one pre seed");
+            assert_eq!(lift.n, 80);
+        }
+        assert!((post(None).delta - 3.0 / 8.0).abs() < 1e-12);
+        assert_eq!(post(None).n, 240);
+        let pooled_lift = r.lifts.iter().find(|l| l.seed.is_none()).unwrap();
+        assert!((pooled_lift.lift - 0.125).abs() < 1e-12);
+        let s = r.seed_summary.iter().find(|s| s.stage == "post").unwrap();
+        assert_eq!(s.seeds, 3);
+        assert!((s.delta_mean - 0.375).abs() < 1e-12 && (s.delta_sd.unwrap() - 0.125).abs() < 1e-12);
+        assert_eq!((s.delta_min, s.delta_max), (0.25, 0.5));
+        assert!((s.lift_mean.unwrap() - 0.125).abs() < 1e-12 && (s.lift_sd.unwrap() - 0.125).abs() < 1e-12);
+        // Seed 0 adds nothing to pre-SFT: the lift is 0 and the report says so in words.
+        let zero = r.lifts.iter().find(|l| l.seed == Some(0)).unwrap();
+        assert!(zero.caution.as_deref().unwrap().contains("includes 0"), "{zero:?}");
+        let md = to_markdown(&r);
+        assert!(md.contains("**Caution: s (seed 0, offline), lift +0.000. Not evidence of a lift"), "{md}");
+        assert!(md.contains("## Across training seeds"));
+        // MDE: n = 80 pairs, discordance 20 / 80 = 0.25.
+        let mde = crate::power::mde(80, 0.25, 0.05, 0.8).unwrap();
+        assert_eq!(pre[0].mde, Some(mde));
+        // Flat records with seed and sample pair by them; a sample missing on one side drops out.
+        let mut v = clustered_study();
+        v.retain(|x| !(x.stage == "pre" && x.condition == "baseline" && x.sample == 1 && x.task_id == "k0-t0"));
+        let r2 = report(&v, ReportConfig { resamples: 200, ..ReportConfig::default() }).unwrap();
+        assert_eq!(r2.deltas.iter().find(|d| d.stage == "pre").unwrap().n, 79);
+    }
+
+    #[test]
+    fn a_task_in_two_skills_is_refused() {
+        let mut eps = episodes();
+        eps[0].skill_id = Some("a".into());
+        eps[1].skill_id = Some("b".into());
+        eps[1].task_id = eps[0].task_id.clone();
+        eps[1].condition = "baseline".into();
+        let err = report(&eps, ReportConfig::default()).unwrap_err();
+        assert!(matches!(err, ReportError::SkillConflict { .. }), "{err}");
     }
 }

@@ -10,7 +10,7 @@ use skillsft_data::catalog::Catalog;
 use skillsft_data::dataset::HoldoutRow;
 use skillsft_data::judge::extract;
 
-use crate::episode::{Episode, EpisodeLog};
+use crate::episode::{Episode, EpisodeKey, EpisodeLog};
 use crate::error::{EvalError, Result};
 use crate::scoring::Scorer;
 use crate::student::Student;
@@ -34,6 +34,12 @@ pub struct RunPlan<'a> {
     /// Replies scored at once (LLM judges: requests in flight); 1 scores one after another.
     /// Episodes are written in holdout order whatever the concurrency.
     pub concurrency: usize,
+    /// The seed of the training run behind the student (recorded in every episode; 0 before
+    /// SFT).
+    pub seed: u64,
+    /// Replies per (condition, task): sample k is drawn with sampling seed `seed + k` (see
+    /// [`Student::respond`]); more than one needs temperature > 0.
+    pub samples: u32,
 }
 
 /// Which verdicts [`score_missing`] asks for.
@@ -68,6 +74,14 @@ pub struct RunCounts {
     pub interrupted: bool,
 }
 
+/// An episode still to run.
+struct Pending<'a> {
+    sample: u32,
+    condition: &'a str,
+    row: &'a HoldoutRow,
+    user: String,
+}
+
 /// Runs the episodes of `plan` for `student` that `log` does not hold yet.
 pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog) -> Result<RunCounts> {
     if !matches!(plan.stage, "pre" | "post") {
@@ -77,26 +91,38 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
         return Err(EvalError::Config("no scoring path: give at least one judge".into()));
     }
     let mut counts = RunCounts::default();
-    let mut pending: Vec<(&str, &HoldoutRow, String)> = Vec::new();
-    for condition in plan.conditions {
-        for row in plan.holdout {
-            let user = row.prompts.get(condition).ok_or_else(|| {
-                EvalError::Config(format!("holdout task {} has no {condition:?} prompt", row.task_id))
-            })?;
-            let key = (student.name().to_string(), plan.stage.to_string(), condition.clone(), row.task_id.clone());
-            match log.get(&key) {
-                Some(done) => {
-                    let hash = student.prompt_hash(user)?;
-                    if done.prompt_hash != hash {
-                        return Err(EvalError::Config(format!(
-                            "{}: episode {key:?} was run with another prompt (hash {} there, {hash} now): the holdout, template or student settings changed; use a new --out",
-                            log.path().display(),
-                            &done.prompt_hash[..12.min(done.prompt_hash.len())]
-                        )));
+    if plan.samples == 0 {
+        return Err(EvalError::Config("samples must be at least 1".into()));
+    }
+    let mut pending: Vec<Pending> = Vec::new();
+    for sample in 0..plan.samples {
+        for condition in plan.conditions {
+            for row in plan.holdout {
+                let user = row.prompts.get(condition).ok_or_else(|| {
+                    EvalError::Config(format!("holdout task {} has no {condition:?} prompt", row.task_id))
+                })?;
+                let key = EpisodeKey {
+                    student: student.name().to_string(),
+                    stage: plan.stage.to_string(),
+                    condition: condition.clone(),
+                    task_id: row.task_id.clone(),
+                    seed: plan.seed,
+                    sample,
+                };
+                match log.get(&key) {
+                    Some(done) => {
+                        let hash = student.prompt_hash(user)?;
+                        if done.prompt_hash != hash {
+                            return Err(EvalError::Config(format!(
+                                "{}: episode ({key}) was run with another prompt (hash {} there, {hash} now): the holdout, template or student settings changed; use a new --out",
+                                log.path().display(),
+                                &done.prompt_hash[..12.min(done.prompt_hash.len())]
+                            )));
+                        }
+                        counts.skipped += 1;
                     }
-                    counts.skipped += 1;
+                    None => pending.push(Pending { sample, condition: condition.as_str(), row, user: user.clone() }),
                 }
-                None => pending.push((condition.as_str(), row, user.clone())),
             }
         }
     }
@@ -123,15 +149,17 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
         ProgressBar::hidden()
     };
     let mut passed = 0usize;
-    for batch in pending.chunks(student.batch_size()) {
+    // A batch never mixes samples: one generation call draws with one sampling seed.
+    let batches = pending.chunk_by(|a, b| a.sample == b.sample).flat_map(|same| same.chunks(student.batch_size()));
+    for batch in batches {
         if plan.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
             counts.interrupted = true;
             break;
         }
-        let users: Vec<String> = batch.iter().map(|(_, _, u)| u.clone()).collect();
-        let replies = student.respond(&users)?;
-        let scored: Vec<(&(&str, &HoldoutRow, String), &crate::student::Reply)> = batch.iter().zip(&replies).collect();
-        let verdicts = skillsft_data::parallel::par_map(&scored, plan.concurrency, |((_, row, _), reply)| {
+        let users: Vec<String> = batch.iter().map(|p| p.user.clone()).collect();
+        let replies = student.respond(&users, batch[0].sample)?;
+        let scored: Vec<(&Pending, &crate::student::Reply)> = batch.iter().zip(&replies).collect();
+        let verdicts = skillsft_data::parallel::par_map(&scored, plan.concurrency, |(Pending { row, .. }, reply)| {
             let skill = plan.catalog.get(&row.skill_id).ok_or_else(|| {
                 EvalError::Config(format!(
                     "holdout task {} names skill {:?}, not in the catalog",
@@ -141,7 +169,7 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
             let task = row.task();
             plan.scorers.iter().map(|s| s.score(skill, &task, &reply.answer_text)).collect::<Result<Vec<_>>>()
         });
-        for (((condition, row, user), reply), verdicts) in batch.iter().zip(replies).zip(verdicts) {
+        for ((Pending { sample, condition, row, user }, reply), verdicts) in batch.iter().zip(replies).zip(verdicts) {
             let verdicts = verdicts?;
             passed += usize::from(verdicts[0].pass == Some(true));
             log.append(Episode {
@@ -150,6 +178,8 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
                 condition: condition.to_string(),
                 task_id: row.task_id.clone(),
                 skill_id: row.skill_id.clone(),
+                seed: plan.seed,
+                sample: *sample,
                 answer_kind: row.answer_kind.clone(),
                 prompt_hash: student.prompt_hash(user)?,
                 // "ANSWER:" with nothing after it (the budget ran out) is not an answer.

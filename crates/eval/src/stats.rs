@@ -58,20 +58,114 @@ pub struct Interval {
     pub high: f64,
 }
 
+impl Interval {
+    /// No data: every field NaN.
+    pub const EMPTY: Interval = Interval { estimate: f64::NAN, low: f64::NAN, high: f64::NAN };
+
+    /// The interval of the sorted bootstrap statistics `stats` around `estimate`.
+    fn percentile_of(estimate: f64, mut stats: Vec<f64>) -> Interval {
+        if stats.is_empty() {
+            return Interval { estimate, low: f64::NAN, high: f64::NAN };
+        }
+        stats.sort_by(f64::total_cmp);
+        Interval { estimate, low: percentile(&stats, 2.5), high: percentile(&stats, 97.5) }
+    }
+}
+
 /// Mean of `diffs` with a 95% percentile bootstrap interval from `resamples` resamples of the
 /// tasks (with replacement), seeded so a report is reproducible. Percentiles interpolate
 /// linearly between order statistics, as `numpy.percentile` does.
 pub fn paired_bootstrap(diffs: &[f64], resamples: usize, seed: u64) -> Interval {
-    let n = diffs.len();
-    if n == 0 {
-        return Interval { estimate: f64::NAN, low: f64::NAN, high: f64::NAN };
+    let groups: Vec<Vec<f64>> = diffs.iter().map(|&d| vec![d]).collect();
+    task_bootstrap(&groups, resamples, seed)
+}
+
+/// Mean over every value of `tasks` (one inner vector per task: its differences over seeds and
+/// samples) with a 95% percentile interval from resampling **tasks** with replacement, each
+/// with all of its values. With one value per task this is [`paired_bootstrap`] (the same
+/// random draws); with several it is scipy's bootstrap over per-task means when tasks are
+/// balanced.
+pub fn task_bootstrap(tasks: &[Vec<f64>], resamples: usize, seed: u64) -> Interval {
+    let n = tasks.len();
+    let count: usize = tasks.iter().map(Vec::len).sum();
+    if count == 0 {
+        return Interval::EMPTY;
     }
-    let estimate = diffs.iter().sum::<f64>() / n as f64;
+    let sums: Vec<(f64, usize)> = tasks.iter().map(|t| (t.iter().sum(), t.len())).collect();
+    let estimate = sums.iter().map(|s| s.0).sum::<f64>() / count as f64;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut means: Vec<f64> =
-        (0..resamples.max(1)).map(|_| (0..n).map(|_| diffs[rng.random_range(0..n)]).sum::<f64>() / n as f64).collect();
-    means.sort_by(f64::total_cmp);
-    Interval { estimate, low: percentile(&means, 2.5), high: percentile(&means, 97.5) }
+    let stats = (0..resamples.max(1))
+        .filter_map(|_| {
+            let (s, c) = (0..n).fold((0.0, 0usize), |(s, c), _| {
+                let t = sums[rng.random_range(0..n)];
+                (s + t.0, c + t.1)
+            });
+            (c > 0).then(|| s / c as f64)
+        })
+        .collect();
+    Interval::percentile_of(estimate, stats)
+}
+
+/// One skill's paired differences for [`skill_bootstrap`]: `values[task][replicate]`, `None`
+/// where that (task, replicate) pair is missing or unscorable. Every task of a row has the
+/// same replicate columns (the row's (seed, sample) combinations).
+pub type SkillValues = Vec<Vec<Option<f64>>>;
+
+/// Mean over every present value with a 95% percentile interval from a **skill-clustered**
+/// bootstrap: each resample draws as many skills as there are, with replacement, keeping each
+/// skill's tasks together (tasks of one skill share a procedure and succeed or fail together,
+/// so they are not independent draws); when there are several replicates (seeds, samples), it
+/// also draws that many replicate columns with replacement within each drawn skill. With one
+/// replicate and equal-sized skills this is scipy's bootstrap over per-skill means.
+pub fn skill_bootstrap(skills: &[SkillValues], resamples: usize, seed: u64) -> Interval {
+    let (mut sum, mut count) = (0.0, 0usize);
+    for v in skills.iter().flatten().flatten().flatten() {
+        sum += v;
+        count += 1;
+    }
+    if count == 0 {
+        return Interval::EMPTY;
+    }
+    let reps = skills.iter().flat_map(|s| s.iter().map(Vec::len)).max().unwrap_or(0);
+    // Per skill and replicate column: (sum, count) over the skill's tasks.
+    let columns: Vec<Vec<(f64, usize)>> = skills
+        .iter()
+        .map(|tasks| {
+            (0..reps)
+                .map(|r| {
+                    tasks.iter().filter_map(|t| t.get(r).copied().flatten()).fold((0.0, 0), |(s, c), v| (s + v, c + 1))
+                })
+                .collect()
+        })
+        .collect();
+    let n = skills.len();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let stats = (0..resamples.max(1))
+        .filter_map(|_| {
+            let (mut s, mut c) = (0.0, 0usize);
+            for _ in 0..n {
+                let cols = &columns[rng.random_range(0..n)];
+                if reps == 1 {
+                    (s, c) = (s + cols[0].0, c + cols[0].1);
+                } else {
+                    for _ in 0..reps {
+                        let col = cols[rng.random_range(0..reps)];
+                        (s, c) = (s + col.0, c + col.1);
+                    }
+                }
+            }
+            (c > 0).then(|| s / c as f64)
+        })
+        .collect();
+    Interval::percentile_of(sum / count as f64, stats)
+}
+
+/// Sample mean and standard deviation (n − 1; `None` below two values).
+pub fn mean_sd(xs: &[f64]) -> (f64, Option<f64>) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let sd = (xs.len() > 1).then(|| (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
+    (mean, sd)
 }
 
 /// `numpy.percentile(sorted, q)` with linear interpolation (`sorted` ascending, non-empty).

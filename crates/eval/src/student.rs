@@ -34,8 +34,10 @@ pub trait Student {
     fn name(&self) -> &str;
     /// Hash of exactly what would be sent for `user` (the resume check).
     fn prompt_hash(&self, user: &str) -> Result<String>;
-    /// Answers a batch of user turns (same order).
-    fn respond(&self, users: &[String]) -> Result<Vec<Reply>>;
+    /// Answers a batch of user turns (same order). `sample` numbers repeated answers to the
+    /// same prompts: a local student samples reply k with its sampling seed + k; an API
+    /// student answers at temperature 0 and refuses k > 0 (the replies would repeat).
+    fn respond(&self, users: &[String], sample: u32) -> Result<Vec<Reply>>;
     /// How many user turns [`Student::respond`] takes at once.
     fn batch_size(&self) -> usize;
 }
@@ -162,7 +164,7 @@ impl Student for LocalStudent {
         Ok(sha256_hex(&self.render(user)?))
     }
 
-    fn respond(&self, users: &[String]) -> Result<Vec<Reply>> {
+    fn respond(&self, users: &[String], sample: u32) -> Result<Vec<Reply>> {
         let vocab = self.model.vocab_size();
         let prompts = users
             .iter()
@@ -176,7 +178,9 @@ impl Student for LocalStudent {
                 Ok(ids)
             })
             .collect::<Result<Vec<_>>>()?;
-        let outputs = qwen35::generate(&self.model, &prompts, &self.generation, |_| {})?;
+        let generation =
+            GenerationConfig { seed: self.generation.seed.wrapping_add(u64::from(sample)), ..self.generation.clone() };
+        let outputs = qwen35::generate(&self.model, &prompts, &generation, |_| {})?;
         outputs.into_iter().map(|ids| self.decode(&ids)).collect()
     }
 
@@ -268,7 +272,13 @@ impl Student for ApiStudent {
         Ok(sha256_hex(&text.to_string()))
     }
 
-    fn respond(&self, users: &[String]) -> Result<Vec<Reply>> {
+    fn respond(&self, users: &[String], sample: u32) -> Result<Vec<Reply>> {
+        if sample > 0 {
+            return Err(EvalError::Config(format!(
+                "{}: an API student answers at temperature 0, so a second sample would repeat the first; use samples = 1",
+                self.name
+            )));
+        }
         skillsft_data::parallel::par_map(users, self.concurrency, |u| {
             let r = self.client.chat(&self.request(u))?;
             let length = matches!(r.stop_reason.as_deref(), Some("max_tokens" | "length"));

@@ -52,6 +52,10 @@ pub struct StudyConfig {
     pub eval: EvalSection,
     /// Training recipes, each run on every size and reported side by side.
     pub recipes: Vec<Recipe>,
+    /// Training seeds: each recipe is trained once per seed (data order, dropout, LoRA init)
+    /// and the report gives Δ and lift per seed, pooled, and their spread across seeds.
+    /// Seed 0 trains into `runs/SIZE-RECIPE`, seed s into `runs/SIZE-RECIPE-seedS`.
+    pub seeds: Vec<u64>,
 }
 
 /// Where the corpus and holdout come from.
@@ -102,8 +106,11 @@ pub struct EvalSection {
     pub thinking: Thinking,
     /// 0: greedy.
     pub temperature: f32,
-    /// Sampling seed.
+    /// Sampling seed (sample k of a task samples with seed + k).
     pub seed: u64,
+    /// Replies per task and condition, each sampled with its own seed; more than one needs
+    /// `temperature > 0` (greedy replies would repeat).
+    pub samples: u32,
     /// Use only the first N holdout tasks (0: all).
     pub holdout_limit: usize,
     /// Bootstrap resamples.
@@ -122,6 +129,7 @@ impl Default for EvalSection {
             thinking: Thinking::Auto,
             temperature: 0.0,
             seed: 0,
+            samples: 1,
             holdout_limit: 0,
             resamples: 10_000,
             concurrency: 4,
@@ -153,6 +161,7 @@ impl Default for StudyConfig {
             data: DataSection::default(),
             eval: EvalSection::default(),
             recipes: vec![Recipe { name: "lora-r16".into(), train: toml::Table::new() }],
+            seeds: vec![0],
         }
     }
 }
@@ -218,7 +227,32 @@ impl StudyConfig {
             if r.name.is_empty() || r.name.contains(['/', '\\', ' ']) || !names.insert(&r.name) {
                 return bad(format!("recipe names must be unique, non-empty, without spaces or slashes: {:?}", r.name));
             }
-            self.train_config(&self.sizes[0], r, Path::new("x"), Path::new("x"))?;
+            if r.train.contains_key("seed") {
+                return bad(format!(
+                    "recipe {:?} sets `seed`: a study trains every recipe once per seed of its top-level `seeds = [...]`",
+                    r.name
+                ));
+            }
+            self.train_config(
+                &self.sizes[0],
+                r,
+                self.seeds.first().copied().unwrap_or(0),
+                Path::new("x"),
+                Path::new("x"),
+            )?;
+        }
+        let distinct: std::collections::BTreeSet<&u64> = self.seeds.iter().collect();
+        if self.seeds.is_empty() || distinct.len() != self.seeds.len() {
+            return bad(format!("seeds must be a non-empty list of distinct training seeds, got {:?}", self.seeds));
+        }
+        if self.eval.samples == 0 {
+            return bad("eval.samples must be at least 1".into());
+        }
+        if self.eval.samples > 1 && self.eval.temperature <= 0.0 {
+            return bad(format!(
+                "eval.samples = {} needs eval.temperature > 0: greedy decoding gives the same reply every time",
+                self.eval.samples
+            ));
         }
         if self.eval.judges.is_empty() {
             return bad("eval.judges is empty: give at least one scoring path (e.g. \"offline\")".into());
@@ -226,8 +260,15 @@ impl StudyConfig {
         Ok(())
     }
 
-    /// The trainer's config for `size` × `recipe`.
-    pub fn train_config(&self, size: &str, recipe: &Recipe, model_dir: &Path, corpus: &Path) -> Result<TrainConfig> {
+    /// The trainer's config for `size` × `recipe` × training `seed`.
+    pub fn train_config(
+        &self,
+        size: &str,
+        recipe: &Recipe,
+        seed: u64,
+        model_dir: &Path,
+        corpus: &Path,
+    ) -> Result<TrainConfig> {
         let mut table = toml::Table::try_from(TrainConfig::default()).expect("TrainConfig serializes");
         for (k, v) in &recipe.train {
             match (table.get_mut(k), v) {
@@ -245,7 +286,10 @@ impl StudyConfig {
         cfg.model = Some(model_dir.to_path_buf());
         cfg.random_init = false;
         cfg.data = corpus.to_path_buf();
-        cfg.out = self.out.join("runs").join(format!("{size}-{}", recipe.name));
+        cfg.seed = seed;
+        let run =
+            if seed == 0 { format!("{size}-{}", recipe.name) } else { format!("{size}-{}-seed{seed}", recipe.name) };
+        cfg.out = self.out.join("runs").join(run);
         cfg.device = self.device.clone();
         if !self.dtype.is_empty() {
             cfg.dtype = self.dtype.clone();
@@ -360,7 +404,7 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
             generation: generation.clone(),
             batch_size: cfg.eval.batch_size,
         };
-        let plan = |stage: &'static str| RunPlan {
+        let plan = |stage: &'static str, seed: u64| RunPlan {
             stage,
             conditions: &conditions,
             holdout: &holdout,
@@ -369,56 +413,41 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
             progress,
             stop: stop.clone(),
             concurrency: cfg.eval.concurrency,
+            seed,
+            samples: cfg.eval.samples,
         };
 
         // 3. Pre-SFT episodes.
         say(format!("[eval] {pre_name} pre-SFT: {} tasks × {} conditions", holdout.len(), conditions.len()));
         let student = LocalStudent::load(&spec(pre_name.clone(), model_dir.clone(), None))?;
-        let c = run_episodes(&student, &plan("pre"), &mut log)?;
+        let c = run_episodes(&student, &plan("pre", 0), &mut log)?;
         drop(student);
         if c.interrupted {
             return Err(interrupted());
         }
 
         for recipe in &cfg.recipes {
-            // 4. Train.
-            let tc = cfg.train_config(size, recipe, &model_dir, &corpus)?;
-            let run = tc.out.clone();
-            let (post_dir, adapter) = match tc.mode {
-                Mode::Lora => (model_dir.clone(), Some(run.join("adapter"))),
-                Mode::Full => (run.join("model"), None),
-            };
-            let done = match &adapter {
-                Some(a) => a.join("adapter_model.safetensors").is_file(),
-                None => post_dir.join("model.safetensors").is_file(),
-            };
-            if done {
-                say(format!("[train] reusing {}", run.display()));
-            } else {
-                say(format!("[train] {size} recipe {:?} into {}", recipe.name, run.display()));
-                let resume = skillsft_train::checkpoint::latest(&run).is_some();
-                let summary = skillsft_train::train(
-                    &tc,
-                    &RunOptions {
-                        model_dir: Some(model_dir.clone()),
-                        base_name: Some(model_dir.display().to_string()),
-                        resume,
-                        progress,
-                        stop: stop.clone(),
-                        stop_after: None,
-                    },
-                )?;
-                if summary.interrupted {
-                    return Err(interrupted());
-                }
-            }
-            // 5. Post-SFT episodes.
             let post_name = format!("{pre_name}/{}", recipe.name);
-            say(format!("[eval] {post_name} post-SFT"));
-            let student = LocalStudent::load(&spec(post_name.clone(), post_dir, adapter))?;
-            let c = run_episodes(&student, &plan("post"), &mut log)?;
-            if c.interrupted {
-                return Err(interrupted());
+            for &seed in &cfg.seeds {
+                train_and_evaluate(
+                    cfg,
+                    &Step { size, recipe, seed, model_dir: &model_dir, corpus: &corpus },
+                    |dir, adapter| {
+                        say(format!(
+                            "[eval] {post_name} post-SFT{}",
+                            if cfg.seeds.len() > 1 { format!(" (seed {seed})") } else { String::new() }
+                        ));
+                        let student = LocalStudent::load(&spec(post_name.clone(), dir, adapter))?;
+                        let c = run_episodes(&student, &plan("post", seed), &mut log)?;
+                        if c.interrupted {
+                            return Err(interrupted());
+                        }
+                        Ok(())
+                    },
+                    &say,
+                    progress,
+                    &stop,
+                )?;
             }
             pairs.push((pre_name.clone(), post_name));
         }
@@ -427,7 +456,10 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
     // 6. Report: each post-SFT student is paired with its size's pre-SFT episodes.
     let all = read_verdicts(&episodes_path)?;
     let verdicts = pair_verdicts(&all, &pairs);
-    let report = report::report(&verdicts, ReportConfig { resamples: cfg.eval.resamples, seed: cfg.eval.seed })?;
+    let report = report::report(
+        &verdicts,
+        ReportConfig { resamples: cfg.eval.resamples, seed: cfg.eval.seed, ..ReportConfig::default() },
+    )?;
     let report_dir = cfg.out.join("report");
     let plots = crate::write_report(&report, &report_dir)?;
     let mut parsable: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
@@ -437,6 +469,58 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
         e.1 += 1;
     }
     Ok(StudyOutcome { report, plots, report_dir, parsable })
+}
+
+/// One training run of the study.
+struct Step<'a> {
+    size: &'a str,
+    recipe: &'a Recipe,
+    seed: u64,
+    model_dir: &'a Path,
+    corpus: &'a Path,
+}
+
+/// Trains `step` (or reuses its finished run), then hands the post-SFT model (directory and
+/// adapter) to `evaluate`.
+fn train_and_evaluate(
+    cfg: &StudyConfig,
+    step: &Step,
+    evaluate: impl FnOnce(PathBuf, Option<PathBuf>) -> Result<()>,
+    say: &dyn Fn(String),
+    progress: bool,
+    stop: &Option<Arc<AtomicBool>>,
+) -> Result<()> {
+    let tc = cfg.train_config(step.size, step.recipe, step.seed, step.model_dir, step.corpus)?;
+    let run = tc.out.clone();
+    let (post_dir, adapter) = match tc.mode {
+        Mode::Lora => (step.model_dir.to_path_buf(), Some(run.join("adapter"))),
+        Mode::Full => (run.join("model"), None),
+    };
+    let done = match &adapter {
+        Some(a) => a.join("adapter_model.safetensors").is_file(),
+        None => post_dir.join("model.safetensors").is_file(),
+    };
+    if done {
+        say(format!("[train] reusing {}", run.display()));
+    } else {
+        say(format!("[train] {} recipe {:?} seed {} into {}", step.size, step.recipe.name, step.seed, run.display()));
+        let resume = skillsft_train::checkpoint::latest(&run).is_some();
+        let summary = skillsft_train::train(
+            &tc,
+            &RunOptions {
+                model_dir: Some(step.model_dir.to_path_buf()),
+                base_name: Some(step.model_dir.display().to_string()),
+                resume,
+                progress,
+                stop: stop.clone(),
+                stop_after: None,
+            },
+        )?;
+        if summary.interrupted {
+            return Err(interrupted());
+        }
+    }
+    evaluate(post_dir, adapter)
 }
 
 fn interrupted() -> EvalError {

@@ -45,7 +45,7 @@ impl Student for Scripted {
     fn prompt_hash(&self, user: &str) -> Result<String> {
         Ok(skillsft_eval::episode::sha256_hex(&format!("{}{user}", self.version)))
     }
-    fn respond(&self, users: &[String]) -> Result<Vec<Reply>> {
+    fn respond(&self, users: &[String], _sample: u32) -> Result<Vec<Reply>> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         if let Some((k, stop)) = &self.stop_after
             && n >= *k
@@ -80,7 +80,18 @@ fn pre_plan<'a>(
     catalog: &'a Catalog,
     scorers: &'a [Scorer],
 ) -> RunPlan<'a> {
-    RunPlan { stage: "pre", conditions, holdout, catalog, scorers, progress: false, stop: None, concurrency: 1 }
+    RunPlan {
+        stage: "pre",
+        conditions,
+        holdout,
+        catalog,
+        scorers,
+        progress: false,
+        stop: None,
+        concurrency: 1,
+        seed: 0,
+        samples: 1,
+    }
 }
 
 fn conditions() -> Vec<String> {
@@ -120,7 +131,9 @@ fn episodes_resume_after_an_interruption_and_refuse_a_changed_prompt() {
         assert_eq!(ep.verdicts[0].pass, Some(ep.condition == "curated"), "{}", ep.task_id);
         assert_eq!(ep.extracted.is_some(), ep.condition == "curated");
     }
-    let r = report(&read_verdicts(&path).unwrap(), ReportConfig { resamples: 1000, seed: 0 }).unwrap();
+    let r =
+        report(&read_verdicts(&path).unwrap(), ReportConfig { resamples: 1000, seed: 0, ..ReportConfig::default() })
+            .unwrap();
     let d = &r.deltas[0];
     assert!(d.delta >= exact.len() as f64 / rows.len() as f64 - 1e-12, "{d:?}");
 
@@ -229,7 +242,8 @@ fn api_student_with_two_judges_and_a_later_rejudge() {
     assert_eq!(added, 2 * rows.len());
     let log = EpisodeLog::open(&path).unwrap();
     assert!(log.episodes().iter().all(|e| e.verdicts.len() == 3));
-    let r = report(&read_verdicts(&path).unwrap(), ReportConfig { resamples: 500, seed: 0 }).unwrap();
+    let r = report(&read_verdicts(&path).unwrap(), ReportConfig { resamples: 500, seed: 0, ..ReportConfig::default() })
+        .unwrap();
     assert_eq!(r.agreement.len(), 3, "three paths, three pairs");
 }
 
@@ -258,8 +272,8 @@ fn a_tiny_random_qwen_with_the_real_tokenizer_answers_in_batches() {
     assert!(!student.thinking());
     let (catalog, rows) = holdout(2);
     let users: Vec<String> = rows.iter().map(|r| r.prompts["baseline"].clone()).collect();
-    let a = student.respond(&users).unwrap();
-    let b = student.respond(&users).unwrap();
+    let a = student.respond(&users, 0).unwrap();
+    let b = student.respond(&users, 0).unwrap();
     assert_eq!(a, b, "greedy generation is deterministic");
     for r in &a {
         assert!(r.tokens >= 1 && r.tokens <= 4);
@@ -287,7 +301,7 @@ fn a_tiny_random_qwen_with_the_real_tokenizer_answers_in_batches() {
         false,
         1,
     );
-    let err = mismatched.respond(&users[..1]).unwrap_err().to_string();
+    let err = mismatched.respond(&users[..1], 0).unwrap_err().to_string();
     assert!(err.contains("do not belong together"), "{err}");
 }
 
@@ -320,7 +334,8 @@ fn a_judge_without_a_verdict_does_not_stop_the_run() {
     let line = std::fs::read_to_string(&path).unwrap().lines().next().unwrap().to_string();
     assert!(line.contains("\"pass\":null") && line.contains("\"error\":"), "{line}");
 
-    let r = report(&read_verdicts(&path).unwrap(), ReportConfig { resamples: 200, seed: 0 }).unwrap();
+    let r = report(&read_verdicts(&path).unwrap(), ReportConfig { resamples: 200, seed: 0, ..ReportConfig::default() })
+        .unwrap();
     let llm_path = scorers[1].path();
     let u = r.unscorable.iter().find(|u| u.judge == llm_path).unwrap();
     assert_eq!((u.verdicts, u.unscorable, u.flagged), (2 * rows.len(), 2 * rows.len(), true));
@@ -340,7 +355,8 @@ fn a_judge_without_a_verdict_does_not_stop_the_run() {
     assert_eq!((c.ran, c.rescored), (0, 2 * rows.len()));
     let log = EpisodeLog::open(&path).unwrap();
     assert!(log.episodes().iter().all(|e| e.verdicts.iter().all(|v| v.pass.is_some() && v.error.is_none())));
-    let r = report(&read_verdicts(&path).unwrap(), ReportConfig { resamples: 200, seed: 0 }).unwrap();
+    let r = report(&read_verdicts(&path).unwrap(), ReportConfig { resamples: 200, seed: 0, ..ReportConfig::default() })
+        .unwrap();
     assert!(r.deltas.iter().any(|d| d.judge == llm_path && d.n == rows.len()));
     assert!(r.unscorable.iter().all(|u| u.unscorable == 0 && !u.flagged));
     assert_eq!((r.agreement[0].n, r.agreement[0].dropped), (2 * rows.len(), 0));

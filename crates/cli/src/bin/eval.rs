@@ -6,6 +6,7 @@
 //! eval run --student anthropic:claude-haiku-4-5 --holdout data/holdout.jsonl --out eval/
 //! eval judge --episodes eval/episodes.jsonl --holdout data/holdout.jsonl --judge llm-only:anthropic:claude-haiku-4-5
 //! eval report --episodes eval/episodes.jsonl --out eval/report/
+//! eval plan --delta 0.05 --discordance 0.2
 //! ```
 
 use std::path::PathBuf;
@@ -21,6 +22,7 @@ use skillsft_data::api::{ChatClient, ModelSpec};
 use skillsft_data::catalog::Catalog;
 use skillsft_data::dataset::{self, HoldoutRow};
 use skillsft_eval::episode::{EpisodeLog, read_verdicts};
+use skillsft_eval::power::McNemarPower;
 use skillsft_eval::report::{self, ReportConfig};
 use skillsft_eval::runner::{Rescore, RunPlan, run_episodes, score_missing};
 use skillsft_eval::scoring::{Scorer, parse_scorer};
@@ -59,6 +61,29 @@ enum Command {
     /// path: Δ and lift are only computed within one path, and a student whose pre- and post-SFT
     /// verdicts share no path is an error.
     Report(ReportArgs),
+    /// How many paired tasks a design needs to detect a procedural Δ: the exact McNemar
+    /// test's power by enumeration (no normal approximation).
+    ///
+    /// The discordance is the share of tasks that pass in exactly one condition (the report's
+    /// (b + c) / n; the May 2026 study's rows ran about 0.1 to 0.3). The answer is the first n
+    /// whose power reaches --power; the MDE of a few common holdout sizes is printed with it.
+    Plan(PlanArgs),
+}
+
+#[derive(Args, Debug)]
+struct PlanArgs {
+    /// The Δ to detect (pass(curated) − pass(baseline)), e.g. 0.05.
+    #[arg(long)]
+    delta: f64,
+    /// Expected share of discordant tasks, (b + c) / n; at least |Δ|.
+    #[arg(long)]
+    discordance: f64,
+    /// Wanted power.
+    #[arg(long, default_value_t = 0.8)]
+    power: f64,
+    /// Two-sided significance level.
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
 }
 
 #[derive(Args, Debug)]
@@ -112,9 +137,18 @@ struct RunArgs {
     /// 0: greedy.
     #[arg(long, default_value_t = 0.0)]
     temperature: f32,
-    /// Sampling seed.
+    /// Sampling seed (sample k samples with seed + k).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Replies per (condition, task), each sampled with its own seed; more than one needs
+    /// --temperature > 0 and a local student.
+    #[arg(long, default_value_t = 1)]
+    samples: u32,
+    /// The seed of the training run behind this post-SFT student, recorded in its episodes:
+    /// run once per seed's adapter, under one --name, and the report gives Δ and lift per seed
+    /// and their spread.
+    #[arg(long, default_value_t = 0)]
+    train_seed: u64,
     /// Local students: auto (the first CUDA GPU if this binary has `--features cuda` and the
     /// driver sees one, else the CPU), cpu, cuda, cuda:N, wgpu, wgpu-cpu.
     #[arg(long, default_value = "auto")]
@@ -179,6 +213,12 @@ struct ReportArgs {
     /// Bootstrap seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Significance level of the minimum detectable effect (MDE) column.
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    /// Power of the MDE column.
+    #[arg(long, default_value_t = 0.8)]
+    power: f64,
 }
 
 fn main() -> ExitCode {
@@ -190,7 +230,12 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run(a) => run_students(a),
         Command::Judge(a) => judge(a),
-        Command::Report(a) => report_cmd(&a.episodes, &a.out, a.resamples, a.seed),
+        Command::Report(a) => report_cmd(
+            &a.episodes,
+            &a.out,
+            ReportConfig { resamples: a.resamples, seed: a.seed, alpha: a.alpha, power: a.power },
+        ),
+        Command::Plan(a) => plan(a),
     }
 }
 
@@ -206,6 +251,12 @@ fn scorers(judges: &[String], base_url: Option<&str>, cache: &std::path::Path) -
 }
 
 fn run_students(a: RunArgs) -> Result<()> {
+    if a.samples == 0 {
+        bail!("--samples must be at least 1");
+    }
+    if a.samples > 1 && a.temperature <= 0.0 {
+        bail!("--samples {} needs --temperature > 0: greedy decoding gives the same reply every time", a.samples);
+    }
     let mut holdout: Vec<HoldoutRow> = dataset::read_jsonl(&a.holdout)?;
     if a.limit > 0 {
         holdout.truncate(a.limit);
@@ -270,6 +321,8 @@ fn run_students(a: RunArgs) -> Result<()> {
         progress: !a.quiet,
         stop: Some(stop),
         concurrency: a.concurrency,
+        seed: a.train_seed,
+        samples: a.samples,
     };
     let c = run_episodes(student.as_ref(), &plan, &mut log)?;
     eprintln!(
@@ -284,7 +337,7 @@ fn run_students(a: RunArgs) -> Result<()> {
         eprintln!("interrupted: run the same command again to continue");
         return Ok(());
     }
-    report_cmd(&episodes, &a.out.join("report"), a.resamples, 0)
+    report_cmd(&episodes, &a.out.join("report"), ReportConfig { resamples: a.resamples, ..ReportConfig::default() })
 }
 
 fn judge(a: JudgeArgs) -> Result<()> {
@@ -310,9 +363,10 @@ fn judge(a: JudgeArgs) -> Result<()> {
     Ok(())
 }
 
-fn report_cmd(episodes: &std::path::Path, out: &std::path::Path, resamples: usize, seed: u64) -> Result<()> {
+fn report_cmd(episodes: &std::path::Path, out: &std::path::Path, cfg: ReportConfig) -> Result<()> {
+    check_level(cfg.alpha, cfg.power)?;
     let verdicts = read_verdicts(episodes)?;
-    let r = report::report(&verdicts, ReportConfig { resamples, seed })?;
+    let r = report::report(&verdicts, cfg)?;
     let plots = skillsft_eval::write_report(&r, out)?;
     eprintln!(
         "{} verdicts → {} rates, {} deltas, {} lifts, {} judge pairs in {} ({} plots)",
@@ -324,5 +378,54 @@ fn report_cmd(episodes: &std::path::Path, out: &std::path::Path, resamples: usiz
         out.display(),
         plots.len()
     );
+    Ok(())
+}
+
+fn check_level(alpha: f64, power: f64) -> Result<()> {
+    if !(alpha > 0.0 && alpha < 1.0) {
+        bail!("--alpha must be in (0, 1), got {alpha}");
+    }
+    if !(power > 0.0 && power < 1.0) {
+        bail!("--power must be in (0, 1), got {power}");
+    }
+    Ok(())
+}
+
+/// Largest design `eval plan` searches (tasks).
+const PLAN_MAX_TASKS: usize = 1_000_000;
+
+fn plan(a: PlanArgs) -> Result<()> {
+    check_level(a.alpha, a.power)?;
+    let (delta, r) = (a.delta.abs(), a.discordance);
+    if !(r > 0.0 && r <= 1.0) {
+        bail!("--discordance must be in (0, 1], got {r}");
+    }
+    if delta == 0.0 || delta > r {
+        bail!(
+            "--delta must be non-zero and at most --discordance ({r}): Δ = (b − c) / n cannot exceed the discordant share (b + c) / n"
+        );
+    }
+    let mut power = McNemarPower::new(a.alpha);
+    match power.tasks_needed(delta, r, a.power, PLAN_MAX_TASKS) {
+        Some(n) => {
+            println!(
+                "{n} paired tasks detect Δ = {delta} at discordance {r} with power {:.3} (target {}), exact McNemar, two-sided α = {}.",
+                power.power(n, delta, r),
+                a.power,
+                a.alpha
+            );
+            let skills = n.div_ceil(40);
+            println!("With the holdout's 40 skills: --tasks-per-skill {skills} ({} tasks).", skills * 40);
+        }
+        None => println!(
+            "No design up to {PLAN_MAX_TASKS} tasks reaches power {} for Δ = {delta} at discordance {r}.",
+            a.power
+        ),
+    }
+    println!("\nMinimum detectable |Δ| at discordance {r} (power {}, α = {}):", a.power, a.alpha);
+    for n in [200, 400, 600, 1000] {
+        let mde = power.mde(n, r, a.power).map_or_else(|| "none".into(), |m| format!("{m:.3}"));
+        println!("  {n:>5} tasks: {mde}");
+    }
     Ok(())
 }

@@ -121,15 +121,34 @@ fn run(cli: Cli) -> Result<()> {
     let started = Instant::now();
     let outcome = run_study(&cfg, !cli.quiet, Some(stop))?;
     let r = &outcome.report;
-    println!("\nProcedural Δ = pass(curated) − pass(baseline), 95% paired bootstrap CI:");
+    println!("\nProcedural Δ = pass(curated) − pass(baseline), 95% skill-clustered bootstrap CI:");
+    let seed = |s: Option<u64>| s.map_or_else(String::new, |s| format!(" seed {s}"));
     for d in &r.deltas {
+        let mde = d.mde.map_or_else(|| "none".into(), |m| format!("{m:.3}"));
         println!(
-            "  {:<32} {:<4} Δ {:+.3} [{:+.3}, {:+.3}]  McNemar p {:.3}  ({})",
-            d.student, d.stage, d.delta, d.ci_low, d.ci_high, d.mcnemar_p, d.judge
+            "  {:<32} {:<4}{:<8} Δ {:+.3} [{:+.3}, {:+.3}]  McNemar p {:.3}  MDE {mde}  ({})",
+            d.student,
+            d.stage,
+            seed(d.seed),
+            d.delta,
+            d.skill_ci_low,
+            d.skill_ci_high,
+            d.mcnemar_p,
+            d.judge
         );
     }
     for l in &r.lifts {
-        println!("  {:<32} SFT lift {:+.3} [{:+.3}, {:+.3}]", l.student, l.lift, l.ci_low, l.ci_high);
+        println!(
+            "  {:<32} SFT lift{:<8} {:+.3} [{:+.3}, {:+.3}]",
+            l.student,
+            seed(l.seed),
+            l.lift,
+            l.skill_ci_low,
+            l.skill_ci_high
+        );
+        if let Some(c) = &l.caution {
+            println!("    caution: {c}");
+        }
     }
     println!("\nReplies with a parsable `ANSWER:` line:");
     for ((student, stage), (n_ok, n)) in &outcome.parsable {

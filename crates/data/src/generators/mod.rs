@@ -21,6 +21,8 @@ mod strings;
 mod tables;
 mod units;
 
+use std::collections::HashMap;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
@@ -97,6 +99,64 @@ pub fn generate(skill: &Skill, seed: u64) -> Result<Task> {
         steps: out.steps,
         rubric: out.rubric,
     })
+}
+
+/// Draws allowed per requested task before [`distinct_tasks`] gives up on a skill.
+pub const MAX_DRAWS_PER_TASK: usize = 50;
+
+/// `n` tasks of one skill, no two with the same prompt, and what it took to get them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DistinctTasks {
+    /// The tasks, in draw order.
+    pub tasks: Vec<Task>,
+    /// Draws skipped because their prompt repeated an earlier task's.
+    pub duplicates_redrawn: usize,
+}
+
+/// The first `n` tasks of `skill` with distinct prompts, drawn with seed indices 0, 1, 2, …
+/// ([`task_seed`]); a repeat is skipped and the next index drawn. While no draw repeats,
+/// task `i` is the one of index `i`, as before duplicates were checked.
+///
+/// A task's identity is its prompt: the student sees nothing else. Two draws with the same
+/// prompt but different answers mean the answer depends on something the prompt does not say,
+/// a generator bug reported as [`DataError::BadTask`]. A skill that gives fewer than `n`
+/// distinct tasks in `n × MAX_DRAWS_PER_TASK` draws is a [`DataError::Build`].
+pub fn distinct_tasks(skill: &Skill, build_seed: u64, n: usize) -> Result<DistinctTasks> {
+    let max_draws = n.saturating_mul(MAX_DRAWS_PER_TASK);
+    let mut tasks: Vec<Task> = Vec::with_capacity(n);
+    // Prompt -> index into `tasks`.
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(n);
+    let mut draws = 0;
+    while tasks.len() < n {
+        if draws == max_draws {
+            return Err(DataError::Build(format!(
+                "skill {:?} (generator {:?}) gave only {} distinct tasks in {draws} draws; {n} were asked for \
+                 (lower --tasks-per-skill or widen the generator's parameters)",
+                skill.id,
+                skill.generator.kind,
+                tasks.len()
+            )));
+        }
+        let task = generate(skill, task_seed(build_seed, &skill.id, draws))?;
+        draws += 1;
+        if let Some(&first) = seen.get(&task.prompt) {
+            let first = &tasks[first];
+            if first.answer != task.answer {
+                return Err(DataError::BadTask {
+                    skill: skill.id.clone(),
+                    seed: task.seed,
+                    message: format!(
+                        "same prompt as seed {} but a different answer ({:?} vs {:?})",
+                        first.seed, task.answer, first.answer
+                    ),
+                });
+            }
+            continue;
+        }
+        seen.insert(task.prompt.clone(), tasks.len());
+        tasks.push(task);
+    }
+    Ok(DistinctTasks { duplicates_redrawn: draws - tasks.len(), tasks })
 }
 
 /// What a generator function gets: a seeded random stream and its skill's parameters.
