@@ -2,8 +2,10 @@
 //!
 //! The built-in catalog is `datasets/skills/*.jsonl`, embedded at compile time so the
 //! binaries run anywhere; `Catalog::from_dir` loads a user's own directory in the same schema.
-//! Loading checks what one line cannot: unique ids, known generator kinds, and that no
-//! holdout skill shares a procedure or a generator kind with a training skill.
+//! Each line is checked on its own (schema, procedure, a known generator kind, and parameters
+//! that fit the kind's parameter struct: a misspelt key is an error naming the file, line and
+//! key); loading then checks what one line cannot: unique ids, and that no holdout skill
+//! shares a procedure or a generator kind with a training skill.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -78,9 +80,11 @@ impl Catalog {
             let at = |message: String| DataError::Line { path: path.to_path_buf(), line: i + 1, message };
             let skill: Skill = serde_json::from_str(line).map_err(|e| at(format!("not a valid skill: {e}")))?;
             skill.validate().map_err(at)?;
-            if generators::kind(&skill.generator.kind).is_none() {
+            let Some(kind) = generators::kind(&skill.generator.kind) else {
                 return Err(at(format!("skill {:?}: unknown generator kind {:?}", skill.id, skill.generator.kind)));
-            }
+            };
+            kind.check_params(&skill.generator.params)
+                .map_err(|e| at(format!("skill {:?}: generator {:?}: {e}", skill.id, kind.name)))?;
             self.skills.push(skill);
             self.origins.push(format!("{}:{}", path.display(), i + 1));
         }

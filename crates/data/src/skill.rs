@@ -84,7 +84,9 @@ impl AnswerSpec {
 pub struct GeneratorSpec {
     /// A kind registered in `generators::kinds()`.
     pub kind: String,
-    /// Kind-specific parameters (ranges, tables, word lists).
+    /// Kind-specific parameters (ranges, tables, word lists). A catalog checks them against
+    /// the kind's parameter struct when it loads: an unknown key is an error, a missing one
+    /// takes the kind's default.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub params: serde_json::Map<String, serde_json::Value>,
 }

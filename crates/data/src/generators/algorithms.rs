@@ -2,24 +2,22 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::{Gen, GenFn, criterion, step};
+use super::fmt::join;
+use super::params::{NoParams, NonEmpty, kinds, list, params};
+use super::{Gen, Kind, criterion, step};
 use crate::error::Result;
 use crate::task::Generated;
 
-pub(crate) const KINDS: &[(&str, GenFn)] = &[
-    ("binary_search_probes", binary_search_probes),
-    ("base_conversion", base_conversion),
-    ("bfs_shortest_path", bfs_shortest_path),
-    ("topo_order_check", topo_order_check),
-    ("bubble_sort_passes", bubble_sort_passes),
-    ("euclid_gcd_steps", euclid_gcd_steps),
-    ("rpn_evaluate", rpn_evaluate),
-    ("merge_intervals", merge_intervals),
+pub(crate) const KINDS: &[Kind] = kinds![
+    "binary_search_probes" => binary_search_probes(BinarySearchProbesParams),
+    "base_conversion" => base_conversion(BaseConversionParams),
+    "bfs_shortest_path" => bfs_shortest_path(BfsShortestPathParams),
+    "topo_order_check" => topo_order_check(TopoOrderCheckParams),
+    "bubble_sort_passes" => bubble_sort_passes(BubbleSortPassesParams),
+    "euclid_gcd_steps" => euclid_gcd_steps(NoParams),
+    "rpn_evaluate" => rpn_evaluate(RpnEvaluateParams),
+    "merge_intervals" => merge_intervals(MergeIntervalsParams),
 ];
-
-fn join<T: ToString>(items: &[T], sep: &str) -> String {
-    items.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(sep)
-}
 
 // ---------------------------------------------------------------- binary search
 
@@ -59,9 +57,19 @@ fn probe_text(p: &Probe, target: i64) -> String {
     format!("lo={lo}, hi={hi}: mid=⌊({lo}+{hi})/2⌋={mid}, value {v}; {next}")
 }
 
+params! {
+    /// Parameters of `binary_search_probes`.
+    struct BinarySearchProbesParams {
+        /// Shortest list (at least 2).
+        min_len: i64 = 8,
+        /// Longest list (at least 2).
+        max_len: i64 = 20,
+    }
+}
+
 /// The values a binary search probes, for a present or absent target.
-fn binary_search_probes(g: &mut Gen) -> Result<Generated> {
-    let n = g.range(g.int("min_len", 8)?.max(2), g.int("max_len", 20)?.max(2)) as usize;
+fn binary_search_probes(g: &mut Gen, p: &BinarySearchProbesParams) -> Result<Generated> {
+    let n = g.range(p.min_len.max(2), p.max_len.max(2)) as usize;
     let mut xs = Vec::with_capacity(n);
     let mut v = g.range(1, 20);
     for _ in 0..n {
@@ -153,21 +161,30 @@ fn to_base(mut n: u64, b: u64) -> String {
     out.iter().rev().collect()
 }
 
+params! {
+    /// Parameters of `base_conversion`.
+    struct BaseConversionParams {
+        /// The bases drawn from, each 2 to 16 (at least two different ones).
+        bases: NonEmpty<u64> = list(&[2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 16]),
+        /// Smallest value converted (at least 1).
+        min_value: i64 = 40,
+        /// Largest value converted (at least 2).
+        max_value: i64 = 3000,
+    }
+}
+
 /// Convert a number between two non-decimal (or decimal) bases via base 10.
-fn base_conversion(g: &mut Gen) -> Result<Generated> {
-    let bases: Vec<u64> = match g.raw("bases").and_then(|v| v.as_array()) {
-        Some(a) => a.iter().filter_map(|v| v.as_u64()).filter(|b| (2..=16).contains(b)).collect(),
-        None => vec![2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 16],
-    };
-    if bases.len() < 2 {
-        return Err(g.param_error("bases", "need at least two bases between 2 and 16"));
+fn base_conversion(g: &mut Gen, p: &BaseConversionParams) -> Result<Generated> {
+    let bases = &p.bases;
+    if bases.iter().any(|b| !(2..=16).contains(b)) || bases.iter().all(|b| *b == bases[0]) {
+        return Err(g.param_error("bases", "need at least two different bases, each between 2 and 16"));
     }
-    let from = *g.pick(&bases);
-    let mut to = *g.pick(&bases);
+    let from = *g.pick(bases);
+    let mut to = *g.pick(bases);
     while to == from {
-        to = *g.pick(&bases);
+        to = *g.pick(bases);
     }
-    let value = g.range(g.int("min_value", 40)?.max(1), g.int("max_value", 3000)?.max(2)) as u64;
+    let value = g.range(p.min_value.max(1), p.max_value.max(2)) as u64;
     let src = to_base(value, from);
     let answer = to_base(value, to);
     let prompt = format!(
@@ -263,9 +280,19 @@ fn path_to(parent: &BTreeMap<char, char>, start: char, target: char) -> Vec<char
     path
 }
 
+params! {
+    /// Parameters of `bfs_shortest_path`.
+    struct BfsShortestPathParams {
+        /// Fewest nodes (4 to 26).
+        min_nodes: i64 = 6,
+        /// Most nodes (4 to 26).
+        max_nodes: i64 = 9,
+    }
+}
+
 /// Shortest path by BFS on a small undirected graph, alphabetical tie-break.
-fn bfs_shortest_path(g: &mut Gen) -> Result<Generated> {
-    let n = g.range(g.int("min_nodes", 6)?.clamp(4, 26), g.int("max_nodes", 9)?.clamp(4, 26)) as usize;
+fn bfs_shortest_path(g: &mut Gen, p: &BfsShortestPathParams) -> Result<Generated> {
+    let n = g.range(p.min_nodes.clamp(4, 26), p.max_nodes.clamp(4, 26)) as usize;
     let order = g.distinct(n, n);
     let mut edges: BTreeSet<(char, char)> = BTreeSet::new();
     let add = |edges: &mut BTreeSet<(char, char)>, a: usize, b: usize| {
@@ -379,9 +406,19 @@ fn first_violation(order: &[char], edges: &[(char, char)]) -> Option<(char, char
     None
 }
 
+params! {
+    /// Parameters of `topo_order_check`.
+    struct TopoOrderCheckParams {
+        /// Fewest tasks (3 to 26).
+        min_tasks: i64 = 5,
+        /// Most tasks (3 to 26).
+        max_tasks: i64 = 8,
+    }
+}
+
 /// Free-form: is a proposed order a valid topological order, and which dependency fails first.
-fn topo_order_check(g: &mut Gen) -> Result<Generated> {
-    let n = g.range(g.int("min_tasks", 5)?.clamp(3, 26), g.int("max_tasks", 8)?.clamp(3, 26)) as usize;
+fn topo_order_check(g: &mut Gen, p: &TopoOrderCheckParams) -> Result<Generated> {
+    let n = g.range(p.min_tasks.clamp(3, 26), p.max_tasks.clamp(3, 26)) as usize;
     let topo: Vec<char> = g.distinct(n, n).into_iter().map(letter).collect();
     let mut edges: BTreeSet<(char, char)> = BTreeSet::new();
     for i in 1..n {
@@ -553,10 +590,22 @@ fn bubble_pass(xs: &mut [i64], end: usize) -> (Vec<String>, usize) {
     (log, swaps)
 }
 
+params! {
+    /// Parameters of `bubble_sort_passes`.
+    struct BubbleSortPassesParams {
+        /// Shortest list (at least 3).
+        min_len: i64 = 5,
+        /// Longest list (at least 3).
+        max_len: i64 = 8,
+        /// Largest value in the list (at least the list length).
+        max_value: i64 = 60,
+    }
+}
+
 /// The list after a given number of bubble-sort passes.
-fn bubble_sort_passes(g: &mut Gen) -> Result<Generated> {
-    let n = g.range(g.int("min_len", 5)?.max(3), g.int("max_len", 8)?.max(3)) as usize;
-    let hi = g.int("max_value", 60)?.max(n as i64);
+fn bubble_sort_passes(g: &mut Gen, p: &BubbleSortPassesParams) -> Result<Generated> {
+    let n = g.range(p.min_len.max(3), p.max_len.max(3)) as usize;
+    let hi = p.max_value.max(n as i64);
     let mut xs: Vec<i64> = (0..n).map(|_| g.range(1, hi)).collect();
     if g.chance(0.3) {
         let i = g.range(0, n as i64 - 2) as usize;
@@ -631,7 +680,7 @@ fn euclid(x: u64, y: u64) -> Vec<(u64, u64, u64, u64)> {
 }
 
 /// The gcd and number of divisions of the Euclidean algorithm.
-fn euclid_gcd_steps(g: &mut Gen) -> Result<Generated> {
+fn euclid_gcd_steps(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let (x, y) = loop {
         let (a, b) = if g.chance(0.3) {
             // Consecutive Fibonacci numbers (times a factor) give long runs.
@@ -748,9 +797,19 @@ fn tok_text(t: &Tok) -> String {
     }
 }
 
+params! {
+    /// Parameters of `rpn_evaluate`.
+    struct RpnEvaluateParams {
+        /// Fewest operators (at least 1).
+        min_ops: i64 = 3,
+        /// Most operators (at least 1).
+        max_ops: i64 = 5,
+    }
+}
+
 /// Evaluate a reverse-Polish expression with operand order and truncating division.
-fn rpn_evaluate(g: &mut Gen) -> Result<Generated> {
-    let k = g.range(g.int("min_ops", 3)?.max(1), g.int("max_ops", 5)?.max(1)) as usize;
+fn rpn_evaluate(g: &mut Gen, p: &RpnEvaluateParams) -> Result<Generated> {
+    let k = g.range(p.min_ops.max(1), p.max_ops.max(1)) as usize;
     let mut toks: Vec<Tok> = Vec::new();
     let mut st: Vec<i64> = Vec::new();
     let (mut nums, mut ops) = (k + 1, k);
@@ -816,10 +875,22 @@ fn merge(mut iv: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
     out
 }
 
+params! {
+    /// Parameters of `merge_intervals`.
+    struct MergeIntervalsParams {
+        /// Fewest intervals (at least 2).
+        min_intervals: i64 = 5,
+        /// Most intervals (at least 2).
+        max_intervals: i64 = 8,
+        /// Largest interval start (at least 10).
+        max_start: i64 = 60,
+    }
+}
+
 /// Merge a list of overlapping / touching intervals.
-fn merge_intervals(g: &mut Gen) -> Result<Generated> {
-    let n = g.range(g.int("min_intervals", 5)?.max(2), g.int("max_intervals", 8)?.max(2)) as usize;
-    let span = g.int("max_start", 60)?.max(10);
+fn merge_intervals(g: &mut Gen, p: &MergeIntervalsParams) -> Result<Generated> {
+    let n = g.range(p.min_intervals.max(2), p.max_intervals.max(2)) as usize;
+    let span = p.max_start.max(10);
     let mut iv: Vec<(i64, i64)> = Vec::new();
     for _ in 0..n {
         let s = g.range(0, span);

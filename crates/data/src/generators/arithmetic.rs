@@ -1,19 +1,19 @@
 //! Generators for the `arithmetic` domain.
 
-use super::fmt::near_half;
-use super::fmt::{fixed, grouped, trim};
-use super::{Gen, GenFn, step};
+use super::fmt::{fixed, grouped, mixed_number, near_half, trim, usd};
+use super::params::{NoParams, NonEmpty, kinds, params, words};
+use super::{Gen, Kind, step};
 use crate::error::Result;
 use crate::task::Generated;
 
-pub(crate) const KINDS: &[(&str, GenFn)] = &[
-    ("weighted_grade", weighted_grade),
-    ("percent_change_chain", percent_change_chain),
-    ("mixed_fraction_sum", mixed_fraction_sum),
-    ("round_sig_figs", round_sig_figs),
-    ("order_of_operations", order_of_operations),
-    ("lcm_cycle", lcm_cycle),
-    ("reverse_percent", reverse_percent),
+pub(crate) const KINDS: &[Kind] = kinds![
+    "weighted_grade" => weighted_grade(WeightedGradeParams),
+    "percent_change_chain" => percent_change_chain(PercentChangeChainParams),
+    "mixed_fraction_sum" => mixed_fraction_sum(MixedFractionSumParams),
+    "round_sig_figs" => round_sig_figs(NoParams),
+    "order_of_operations" => order_of_operations(OrderOfOperationsParams),
+    "lcm_cycle" => lcm_cycle(LcmCycleParams),
+    "reverse_percent" => reverse_percent(NoParams),
 ];
 
 fn gcd(a: i64, b: i64) -> i64 {
@@ -24,10 +24,18 @@ fn lcm(a: i64, b: i64) -> i64 {
     a / gcd(a, b) * b
 }
 
+params! {
+    /// Parameters of `weighted_grade`.
+    struct WeightedGradeParams {
+        /// Names of the graded components (3 to 5 are drawn).
+        components: NonEmpty<String> = words(&["homework", "quizzes", "midterm", "project", "final exam"]),
+    }
+}
+
 /// A course grade from weighted components, one of which is missing and counts as zero
 /// unless dropped by the syllabus rule.
-fn weighted_grade(g: &mut Gen) -> Result<Generated> {
-    let names = g.strings("components", &["homework", "quizzes", "midterm", "project", "final exam"])?;
+fn weighted_grade(g: &mut Gen, p: &WeightedGradeParams) -> Result<Generated> {
+    let names = &p.components;
     let n = g.range(3, names.len().min(5) as i64) as usize;
     let picked = g.distinct(names.len(), n);
     // Weights in 5% steps summing to 100.
@@ -43,7 +51,8 @@ fn weighted_grade(g: &mut Gen) -> Result<Generated> {
     let lines: Vec<String> =
         (0..n).map(|i| format!("- {}: weight {}%, score {}/100", names[picked[i]], weights[i], scores[i])).collect();
     let prompt = format!(
-        "{student}'s course grade is a weighted average of these components:\n{}\nWhat is {student}'s final grade, rounded to one decimal place?",
+        "{student}'s course grade is a weighted average of these components:\n\
+         {}\nWhat is {student}'s final grade, rounded to one decimal place?",
         lines.join("\n")
     );
     let products: Vec<f64> = (0..n).map(|i| weights[i] as f64 * scores[i] as f64 / 100.0).collect();
@@ -83,12 +92,24 @@ fn weighted_grade(g: &mut Gen) -> Result<Generated> {
     })
 }
 
+params! {
+    /// Parameters of `percent_change_chain`.
+    struct PercentChangeChainParams {
+        /// Fewest successive changes (at least 2).
+        min_changes: i64 = 2,
+        /// Most successive changes.
+        max_changes: i64 = 4,
+        /// Largest single change in percent (2 to 90).
+        max_percent: i64 = 40,
+    }
+}
+
 /// Successive percent changes: the net change is the product of the multipliers, not the
 /// sum of the percentages.
-fn percent_change_chain(g: &mut Gen) -> Result<Generated> {
-    let min_n = g.int("min_changes", 2)?.max(2);
-    let max_n = g.int("max_changes", 4)?.max(min_n);
-    let max_pct = g.int("max_percent", 40)?.clamp(2, 90);
+fn percent_change_chain(g: &mut Gen, p: &PercentChangeChainParams) -> Result<Generated> {
+    let min_n = p.min_changes.max(2);
+    let max_n = p.max_changes.max(min_n);
+    let max_pct = p.max_percent.clamp(2, 90);
     // (subject, money?, start range, period word)
     let subjects: &[(&str, bool, i64, i64, &str)] = &[
         ("The price of a bicycle", true, 200, 900, "month"),
@@ -131,7 +152,9 @@ fn percent_change_chain(g: &mut Gen) -> Result<Generated> {
         })
         .collect();
     let prompt = format!(
-        "{subject} started at {}. Then, {}. By what percent did it change overall, from the start to the end? Give the net percent change rounded to 2 decimal places, with a minus sign if it decreased overall (for example -3.25).",
+        "{subject} started at {}. Then, {}. By what percent did it change overall, from the start to the end? Give \
+         the net percent change rounded to 2 decimal places, with a minus sign if it decreased overall (for example \
+         -3.25).",
         show(start),
         sentences.join("; ")
     );
@@ -168,20 +191,18 @@ fn percent_change_chain(g: &mut Gen) -> Result<Generated> {
     })
 }
 
-/// Writes `num/den` (positive, in lowest terms) as a mixed number: `3 1/4`, `1/4` or `3`.
-fn mixed(num: i64, den: i64) -> String {
-    let (w, r) = (num / den, num % den);
-    match (w, r) {
-        (_, 0) => w.to_string(),
-        (0, _) => format!("{r}/{den}"),
-        _ => format!("{w} {r}/{den}"),
+params! {
+    /// Parameters of `mixed_fraction_sum`.
+    struct MixedFractionSumParams {
+        /// Largest whole part of a term (at least 1).
+        max_whole: i64 = 9,
     }
 }
 
 /// Adds and subtracts mixed numbers; the answer is a mixed number in lowest terms.
-fn mixed_fraction_sum(g: &mut Gen) -> Result<Generated> {
+fn mixed_fraction_sum(g: &mut Gen, p: &MixedFractionSumParams) -> Result<Generated> {
     let dens = [2i64, 3, 4, 5, 6, 8, 9, 10, 12];
-    let max_whole = g.int("max_whole", 9)?.max(1);
+    let max_whole = p.max_whole.max(1);
     let contexts = [
         "A recipe book asks you to work out",
         "A carpenter's cut list needs",
@@ -210,12 +231,12 @@ fn mixed_fraction_sum(g: &mut Gen) -> Result<Generated> {
         }
         let gd = gcd(total, l);
         let (rn, rd) = (total / gd, l / gd);
-        let answer = mixed(rn, rd);
+        let answer = mixed_number(rn, rd);
         let expr = terms
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                let m = mixed(t.1 * t.3 + t.2, t.3);
+                let m = mixed_number(t.1 * t.3 + t.2, t.3);
                 if i == 0 {
                     m
                 } else if t.0 > 0 {
@@ -228,12 +249,14 @@ fn mixed_fraction_sum(g: &mut Gen) -> Result<Generated> {
             .join(" ");
         let ctx = *g.pick(&contexts);
         let prompt = format!(
-            "{ctx} the value of {expr}. Give the result as a mixed number in lowest terms, written like `3 1/4` (whole part, a space, then the fraction); write just `1/4` if there is no whole part or just `3` if there is no fraction part."
+            "{ctx} the value of {expr}. Give the result as a mixed number in lowest terms, written like `3 1/4` \
+             (whole part, a space, then the fraction); write just `1/4` if there is no whole part or just `3` if \
+             there is no fraction part."
         );
         let imp_list = terms
             .iter()
             .zip(&improper)
-            .map(|(t, im)| format!("{} = {im}/{}", mixed(t.1 * t.3 + t.2, t.3), t.3))
+            .map(|(t, im)| format!("{} = {im}/{}", mixed_number(t.1 * t.3 + t.2, t.3), t.3))
             .collect::<Vec<_>>()
             .join(", ");
         let den_list = terms.iter().map(|t| t.3.to_string()).collect::<Vec<_>>().join(", ");
@@ -348,7 +371,7 @@ fn round_digits(d: &[u8], top: i32, n: usize) -> (Vec<u8>, i32, bool) {
 
 /// Rounds a number to n significant figures: leading zeros do not count, carries can ripple,
 /// and trailing zeros after the point stay.
-fn round_sig_figs(g: &mut Gen) -> Result<Generated> {
+fn round_sig_figs(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let k = g.range(4, 7) as usize;
     let n = g.range(2, (k as i64 - 1).min(4)) as usize;
     let top = if g.chance(0.4) { g.range(-4, -1) } else { g.range(0, 5) } as i32;
@@ -374,7 +397,8 @@ fn round_sig_figs(g: &mut Gen) -> Result<Generated> {
     let orig_last = top - n as i32 + 1;
     let what = *g.pick(&["a measured length in metres", "a lab reading", "a computed speed", "a survey estimate"]);
     let prompt = format!(
-        "The value {given} is {what}. Round it to {n} significant figures. Write the result as an ordinary decimal number (no scientific notation), keeping any trailing zeros after the decimal point that are significant."
+        "The value {given} is {what}. Round it to {n} significant figures. Write the result as an ordinary decimal \
+         number (no scientific notation), keeping any trailing zeros after the decimal point that are significant."
     );
     let sig: Vec<String> = d[..n].iter().map(|x| x.to_string()).collect();
     let first_note = if top < 0 {
@@ -414,14 +438,16 @@ fn round_sig_figs(g: &mut Gen) -> Result<Generated> {
                     (false, _) => format!("Keep {digits_now}."),
                     (true, false) => format!("{digits_now} + 1 in the last kept place = {digits_new}."),
                     (true, true) => format!(
-                        "{digits_now} + 1 carries through every nine into a new leading 1, so the {n} significant digits become {digits_new}, starting one place higher."
+                        "{digits_now} + 1 carries through every nine into a new leading 1, so the {n} significant \
+                         digits become {digits_new}, starting one place higher."
                     ),
                 },
                 digits_new,
             ),
             step(
                 format!(
-                    "Place the digits back with the last kept digit in the {} place, filling with zeros and keeping significant trailing zeros: {answer}.",
+                    "Place the digits back with the last kept digit in the {} place, filling with zeros and keeping \
+                     significant trailing zeros: {answer}.",
                     place_name(last)
                 ),
                 answer,
@@ -429,6 +455,19 @@ fn round_sig_figs(g: &mut Gen) -> Result<Generated> {
         ],
         rubric: vec![],
     })
+}
+
+/// How far an expression has been simplified when it is written out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    /// As given.
+    Given,
+    /// Parentheses evaluated.
+    Parens,
+    /// Powers evaluated too.
+    Powers,
+    /// × and ÷ evaluated too: every term is a number.
+    Products,
 }
 
 #[derive(Clone, Debug)]
@@ -449,20 +488,19 @@ impl Factor {
         }
     }
 
-    /// The factor as written after `stage` rounds of simplification: 0 as given, 1 with
-    /// parentheses evaluated, 2 with powers evaluated too.
-    fn show(&self, stage: u8) -> String {
+    /// The factor as written at `stage` of the simplification.
+    fn show(&self, stage: Stage) -> String {
         match self {
             Factor::Num(n) => n.to_string(),
             Factor::Paren(a, op, b) => {
-                if stage >= 1 {
+                if stage >= Stage::Parens {
                     self.value().to_string()
                 } else {
                     format!("({a} {op} {b})")
                 }
             }
             Factor::Pow(b, e) => {
-                if stage >= 2 {
+                if stage >= Stage::Powers {
                     self.value().to_string()
                 } else {
                     format!("{}^{e}", b.show(stage))
@@ -479,8 +517,8 @@ fn term_value(t: &Term) -> i64 {
     t.1.iter().fold(t.0.value(), |acc, (op, f)| if *op == '×' { acc * f.value() } else { acc / f.value() })
 }
 
-fn show_term(t: &Term, stage: u8) -> String {
-    if stage >= 3 {
+fn show_term(t: &Term, stage: Stage) -> String {
+    if stage >= Stage::Products {
         return term_value(t).to_string();
     }
     let mut s = t.0.show(stage);
@@ -490,7 +528,7 @@ fn show_term(t: &Term, stage: u8) -> String {
     s
 }
 
-fn show_expr(e: &[(char, Term)], stage: u8) -> String {
+fn show_expr(e: &[(char, Term)], stage: Stage) -> String {
     let mut s = String::new();
     for (i, (sign, t)) in e.iter().enumerate() {
         let v = show_term(t, stage);
@@ -551,10 +589,18 @@ fn gen_term(g: &mut Gen) -> Term {
     }
 }
 
+params! {
+    /// Parameters of `order_of_operations`.
+    struct OrderOfOperationsParams {
+        /// Most terms joined by + and − (at least 2).
+        max_terms: i64 = 4,
+    }
+}
+
 /// Evaluates an integer expression with parentheses, powers, × ÷ and + − in the standard
 /// order, × ÷ and + − each strictly left to right.
-fn order_of_operations(g: &mut Gen) -> Result<Generated> {
-    let max_terms = g.int("max_terms", 4)?.max(2);
+fn order_of_operations(g: &mut Gen, p: &OrderOfOperationsParams) -> Result<Generated> {
+    let max_terms = p.max_terms.max(2);
     let mut expr: Vec<(char, Term)>;
     loop {
         let n = g.range(2, max_terms) as usize;
@@ -567,22 +613,23 @@ fn order_of_operations(g: &mut Gen) -> Result<Generated> {
     }
     let values: Vec<i64> = expr.iter().map(|(_, t)| term_value(t)).collect();
     let total = expr.iter().zip(&values).fold(0, |acc, ((s, _), v)| if *s == '-' { acc - v } else { acc + v });
-    let given = show_expr(&expr, 0);
+    let given = show_expr(&expr, Stage::Given);
     let prompt = format!(
-        "Evaluate {given}. Use the standard order of operations; `^` means \"to the power of\", `×` multiplies and `÷` divides. Every division in this expression comes out exact. Give the exact integer result."
+        "Evaluate {given}. Use the standard order of operations; `^` means \"to the power of\", `×` multiplies and \
+         `÷` divides. Every division in this expression comes out exact. Give the exact integer result."
     );
     // Step 1: parentheses.
     let mut parens = Vec::new();
     let mut powers = Vec::new();
     let mut visit = |f: &Factor| {
         if let Factor::Paren(..) = f {
-            parens.push(format!("{} = {}", f.show(0), f.value()));
+            parens.push(format!("{} = {}", f.show(Stage::Given), f.value()));
         }
         if let Factor::Pow(b, _) = f {
             if let Factor::Paren(..) = **b {
-                parens.push(format!("{} = {}", b.show(0), b.value()));
+                parens.push(format!("{} = {}", b.show(Stage::Given), b.value()));
             }
-            powers.push(format!("{} = {}", f.show(1), f.value()));
+            powers.push(format!("{} = {}", f.show(Stage::Parens), f.value()));
         }
     };
     for (_, t) in &expr {
@@ -591,9 +638,9 @@ fn order_of_operations(g: &mut Gen) -> Result<Generated> {
             visit(f);
         }
     }
-    let s1 = show_expr(&expr, 1);
-    let s2 = show_expr(&expr, 2);
-    let s3 = show_expr(&expr, 3);
+    let s1 = show_expr(&expr, Stage::Parens);
+    let s2 = show_expr(&expr, Stage::Powers);
+    let s3 = show_expr(&expr, Stage::Products);
     let w1 = if parens.is_empty() {
         format!("No parentheses: {s1}.")
     } else {
@@ -665,11 +712,19 @@ fn show_factors(f: &[(i64, u32)]) -> String {
     f.iter().map(|(p, e)| if *e == 1 { p.to_string() } else { format!("{p}^{e}") }).collect::<Vec<_>>().join(" × ")
 }
 
+params! {
+    /// Parameters of `lcm_cycle`.
+    struct LcmCycleParams {
+        /// Largest least common multiple a task may have.
+        max_lcm: i64 = 2520,
+    }
+}
+
 /// When repeating events next coincide: the least common multiple, plus the start when the
 /// question asks for a day number.
-fn lcm_cycle(g: &mut Gen) -> Result<Generated> {
+fn lcm_cycle(g: &mut Gen, p: &LcmCycleParams) -> Result<Generated> {
     let pool = [4i64, 6, 8, 9, 10, 12, 14, 15, 16, 18, 20, 21, 24, 25, 28, 30, 35, 36, 40, 42, 45];
-    let max_lcm = g.int("max_lcm", 2520)?;
+    let max_lcm = p.max_lcm;
     let (nums, l) = loop {
         let n = g.range(2, 3) as usize;
         let idx = g.distinct(pool.len(), n);
@@ -699,7 +754,9 @@ fn lcm_cycle(g: &mut Gen) -> Result<Generated> {
             idx.iter().zip(&nums).map(|(i, n)| format!("{} every {n} days", machines[*i])).collect();
         (
             format!(
-                "A plant services {}. Today is day {start} of the plan, and every one of them was serviced today. On which day number of the plan will they next all be serviced on the same day? Give the day number as a whole number.",
+                "A plant services {}. Today is day {start} of the plan, and every one of them was serviced today. On \
+                 which day number of the plan will they next all be serviced on the same day? Give the day number as \
+                 a whole number.",
                 parts.join(", ")
             ),
             Some(start),
@@ -708,7 +765,8 @@ fn lcm_cycle(g: &mut Gen) -> Result<Generated> {
         let &(who, verb, unit) = g.pick(&names3);
         (
             format!(
-                "{who} {verb} every {list} {unit} respectively. They have just done so at the same moment. How many {unit} from now will they next do so at the same moment? Give a whole number."
+                "{who} {verb} every {list} {unit} respectively. They have just done so at the same moment. How many \
+                 {unit} from now will they next do so at the same moment? Give a whole number."
             ),
             None,
         )
@@ -747,32 +805,36 @@ fn lcm_cycle(g: &mut Gen) -> Result<Generated> {
 }
 
 /// Finds the original value from the value after a percent increase or decrease.
-fn reverse_percent(g: &mut Gen) -> Result<Generated> {
+fn reverse_percent(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     // (template, money?, increase?, original range)
     let cases: &[(&str, bool, bool, i64, i64)] = &[
         (
-            "After a {p}% price increase, a coffee machine costs {v}. What was its price before the increase? Round to the nearest cent.",
+            "After a {p}% price increase, a coffee machine costs {v}. What was its price before the increase? Round \
+             to the nearest cent.",
             true,
             true,
             40,
             600,
         ),
         (
-            "In a sale with {p}% off, a jacket costs {v}. What was its price before the discount? Round to the nearest cent.",
+            "In a sale with {p}% off, a jacket costs {v}. What was its price before the discount? Round to the \
+             nearest cent.",
             true,
             false,
             30,
             400,
         ),
         (
-            "A town's population grew by {p}% over a decade and is now {v}. What was the population a decade ago? Give a whole number.",
+            "A town's population grew by {p}% over a decade and is now {v}. What was the population a decade ago? \
+             Give a whole number.",
             false,
             true,
             2000,
             90000,
         ),
         (
-            "After a {p}% cut, a club has {v} members. How many members did it have before the cut? Give a whole number.",
+            "After a {p}% cut, a club has {v} members. How many members did it have before the cut? Give a whole \
+             number.",
             false,
             false,
             200,
@@ -786,7 +848,8 @@ fn reverse_percent(g: &mut Gen) -> Result<Generated> {
             900,
         ),
         (
-            "After a {p}% pay rise, Noor earns {v} a year. What did she earn before the rise? Round to the nearest cent.",
+            "After a {p}% pay rise, Noor earns {v} a year. What did she earn before the rise? Round to the nearest \
+             cent.",
             true,
             true,
             20000,
@@ -804,7 +867,7 @@ fn reverse_percent(g: &mut Gen) -> Result<Generated> {
     let units = g.range(lo * scale / step_n + 1, hi * scale / step_n) * step_n;
     let orig = units as f64 / scale as f64;
     let after = orig * m100 as f64 / 100.0;
-    let show = |x: f64| if money { format!("${}", super::fmt::money(x)) } else { grouped(x.round() as i64) };
+    let show = |x: f64| if money { usd(x) } else { grouped(x.round() as i64) };
     let prompt = tpl.replace("{p}", &p.to_string()).replace("{v}", &show(after));
     let mult = m100 as f64 / 100.0;
     let answer = if money { fixed(orig, 2) } else { fixed(orig, 0) };
@@ -835,13 +898,13 @@ mod tests {
 
     #[test]
     fn mixed_numbers_are_written_in_all_three_shapes() {
-        assert_eq!(mixed(13, 4), "3 1/4");
-        assert_eq!(mixed(3, 4), "3/4");
-        assert_eq!(mixed(12, 4), "3");
+        assert_eq!(mixed_number(13, 4), "3 1/4");
+        assert_eq!(mixed_number(3, 4), "3/4");
+        assert_eq!(mixed_number(12, 4), "3");
         // 2 1/3 + 1 3/4 - 5/6 = 28/12 + 21/12 - 10/12 = 39/12 = 13/4.
         let total = 28 + 21 - 10;
         let g = gcd(total, 12);
-        assert_eq!(mixed(total / g, 12 / g), "3 1/4");
+        assert_eq!(mixed_number(total / g, 12 / g), "3 1/4");
     }
 
     #[test]
@@ -874,6 +937,9 @@ mod tests {
         let t: Term = (Factor::Num(48), vec![('÷', Factor::Num(4)), ('×', Factor::Num(2))]);
         assert_eq!(term_value(&t), 24);
         let p = Factor::Pow(Box::new(Factor::Paren(2, '+', 3)), 2);
-        assert_eq!((p.show(0).as_str(), p.show(1).as_str(), p.value()), ("(2 + 3)^2", "5^2", 25));
+        assert_eq!(
+            (p.show(Stage::Given).as_str(), p.show(Stage::Parens).as_str(), p.value()),
+            ("(2 + 3)^2", "5^2", 25)
+        );
     }
 }

@@ -1,89 +1,109 @@
 //! Generators for the `checklists` domain: stated rules applied to a described situation.
 
 use super::calendar::{days_from_civil, ymd};
-use super::fmt::near_half;
-use super::fmt::{fixed, trim};
-use super::retry;
-use super::{Gen, GenFn, criterion, step};
+use super::fmt::{fixed, hhmm, list_or, near_half, trim};
+use super::params::{NoParams, NonEmpty, kinds, params, words};
+use super::{Gen, Kind, criterion, retry, step};
 use crate::error::Result;
 use crate::task::Generated;
 
-pub(crate) const KINDS: &[(&str, GenFn)] = &[
-    ("incident_severity", incident_severity),
-    ("expense_audit", expense_audit),
-    ("weight_balance_go", weight_balance_go),
-    ("dosing_window", dosing_window),
-    ("cold_chain_log", cold_chain_log),
-    ("access_review_count", access_review_count),
-    ("allergen_screen", allergen_screen),
-    ("stair_code_check", stair_code_check),
-    ("form_validation", form_validation),
-    ("sample_acceptance", sample_acceptance),
+pub(crate) const KINDS: &[Kind] = kinds![
+    "incident_severity" => incident_severity(IncidentSeverityParams),
+    "expense_audit" => expense_audit(ExpenseAuditParams),
+    "weight_balance_go" => weight_balance_go(WeightBalanceGoParams),
+    "dosing_window" => dosing_window(DosingWindowParams),
+    "cold_chain_log" => cold_chain_log(ColdChainLogParams),
+    "access_review_count" => access_review_count(AccessReviewCountParams),
+    "allergen_screen" => allergen_screen(AllergenScreenParams),
+    "stair_code_check" => stair_code_check(NoParams),
+    "form_validation" => form_validation(NoParams),
+    "sample_acceptance" => sample_acceptance(SampleAcceptanceParams),
 ];
-
-fn join(items: &[String], empty: &str) -> String {
-    if items.is_empty() { empty.to_string() } else { items.join(", ") }
-}
-
-/// `HH:MM` of a minute count (wrapping at midnight).
-fn hhmm(min: i64) -> String {
-    let m = min.rem_euclid(24 * 60);
-    format!("{:02}:{:02}", m / 60, m % 60)
-}
 
 // ---------------------------------------------------------------------------------------
 // Incident severity
 
+/// An impact or urgency level of the incident policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Level {
+    High,
+    Medium,
+    Low,
+}
+
+impl Level {
+    /// The level as the policy writes it.
+    fn name(self) -> &'static str {
+        match self {
+            Level::High => "High",
+            Level::Medium => "Medium",
+            Level::Low => "Low",
+        }
+    }
+}
+
 /// The severity (1 = worst) from the impact × urgency matrix, then the staging downgrade and
-/// the personal-data floor. Impact and urgency: 0 = high, 1 = medium, 2 = low.
-pub(crate) fn severity(impact: usize, urgency: usize, staging: bool, data_exposed: bool) -> (u32, u32, u32) {
+/// the personal-data floor.
+pub(crate) fn severity(impact: Level, urgency: Level, staging: bool, data_exposed: bool) -> (u32, u32, u32) {
+    // Rows: impact High, Medium, Low; columns: urgency High, Medium, Low.
     const MATRIX: [[u32; 3]; 3] = [[1, 2, 3], [2, 3, 4], [3, 4, 4]];
-    let base = MATRIX[impact][urgency];
+    let base = MATRIX[impact as usize][urgency as usize];
     let after_env = if staging { (base + 1).min(4) } else { base };
     let fin = if data_exposed { after_env.min(2) } else { after_env };
     (base, after_env, fin)
 }
 
-fn incident_severity(g: &mut Gen) -> Result<Generated> {
-    let services = g.strings(
-        "services",
-        &[
-            "checkout API",
-            "login service",
-            "payroll batch job",
-            "search index",
-            "email relay",
-            "push-notification gateway",
-            "reporting dashboard",
-            "file-storage service",
-        ],
-    )?;
-    let hi = g.int("high_users", 1000)?;
-    let med = g.int("medium_users", 100)?;
-    let svc = g.pick(&services).clone();
+params! {
+    /// Parameters of `incident_severity`.
+    struct IncidentSeverityParams {
+        /// Names of the failing service.
+        services: NonEmpty<String> = words(&[
+            "checkout API", "login service", "payroll batch job", "search index", "email relay",
+            "push-notification gateway", "reporting dashboard", "file-storage service",
+        ]),
+        /// Affected users from which impact is High.
+        high_users: i64 = 1000,
+        /// Affected users from which impact is Medium.
+        medium_users: i64 = 100,
+    }
+}
+
+/// The incident policy after its impact rule (whose thresholds are parameters): what [`severity`] computes.
+const INCIDENT_RULES: &str = "\
+- Urgency: High if there is no workaround, Medium if only a manual workaround exists, Low if an automatic failover \
+or workaround is in place.
+- Severity matrix (impact × urgency): High/High = SEV1, High/Medium = SEV2, High/Low = SEV3, Medium/High = SEV2, \
+Medium/Medium = SEV3, Medium/Low = SEV4, Low/High = SEV3, Low/Medium = SEV4, Low/Low = SEV4.
+- Adjustment A: an incident confined to a non-production environment is lowered by one level (SEV1→SEV2, SEV2→SEV3, \
+SEV3→SEV4; SEV4 stays SEV4).
+- Adjustment B (applied last): if personal data was exposed, the severity is at least SEV2 (SEV3 or SEV4 become \
+SEV2).";
+
+fn incident_severity(g: &mut Gen, p: &IncidentSeverityParams) -> Result<Generated> {
+    let (hi, med) = (p.high_users, p.medium_users);
+    let svc = g.pick(&p.services).clone();
     let users = match g.range(0, 5) {
         0 => hi,
         1 => med,
         2 => *g.pick(&[hi - 1, med - 1]),
         _ => g.range(5, hi * 5),
     };
-    let workaround = g.range(0, 2) as usize;
+    let urgency = [Level::High, Level::Medium, Level::Low][g.range(0, 2) as usize];
     let staging = g.chance(0.3);
     let data_exposed = g.chance(0.3);
     let impact = if users >= hi {
-        0
+        Level::High
     } else if users >= med {
-        1
+        Level::Medium
     } else {
-        2
+        Level::Low
     };
-    let (base, after_env, fin) = severity(impact, workaround, staging, data_exposed);
-    let levels = ["High", "Medium", "Low"];
-    let wa_text = [
-        "there is no workaround",
-        "a manual workaround exists (support staff can process requests by hand)",
-        "an automatic failover is handling requests",
-    ][workaround];
+    let (base, after_env, fin) = severity(impact, urgency, staging, data_exposed);
+    let wa_text = match urgency {
+        Level::High => "there is no workaround",
+        Level::Medium => "a manual workaround exists (support staff can process requests by hand)",
+        Level::Low => "an automatic failover is handling requests",
+    };
     let env_text = if staging { "the staging (non-production) environment" } else { "the production environment" };
     let data_text = if data_exposed {
         "Logs show that customer personal data (names and email addresses) was exposed to other users."
@@ -91,7 +111,9 @@ fn incident_severity(g: &mut Gen) -> Result<Generated> {
         "No personal data was exposed."
     };
     let prompt = format!(
-        "Incident policy:\n- Impact: High if {hi} or more users are affected, Medium if {med} to {} users, Low if fewer than {med}.\n- Urgency: High if there is no workaround, Medium if only a manual workaround exists, Low if an automatic failover or workaround is in place.\n- Severity matrix (impact × urgency): High/High = SEV1, High/Medium = SEV2, High/Low = SEV3, Medium/High = SEV2, Medium/Medium = SEV3, Medium/Low = SEV4, Low/High = SEV3, Low/Medium = SEV4, Low/Low = SEV4.\n- Adjustment A: an incident confined to a non-production environment is lowered by one level (SEV1→SEV2, SEV2→SEV3, SEV3→SEV4; SEV4 stays SEV4).\n- Adjustment B (applied last): if personal data was exposed, the severity is at least SEV2 (SEV3 or SEV4 become SEV2).\n\nIncident: the {svc} in {env_text} is failing for {users} users; {wa_text}. {data_text}\nWhat severity should be assigned? Answer with the level only, e.g. SEV3.",
+        "Incident policy:\n- Impact: High if {hi} or more users are affected, Medium if {med} to {} users, Low if \
+         fewer than {med}.\n{INCIDENT_RULES}\n\nIncident: the {svc} in {env_text} is failing for {users} users; \
+         {wa_text}. {data_text}\nWhat severity should be assigned? Answer with the level only, e.g. SEV3.",
         hi - 1
     );
     let ans = format!("SEV{fin}");
@@ -102,22 +124,17 @@ fn incident_severity(g: &mut Gen) -> Result<Generated> {
             step(
                 format!(
                     "{users} users: {} (High ≥ {hi}, Medium {med}–{}, Low < {med}).",
-                    if impact == 0 {
-                        format!("{users} ≥ {hi}")
-                    } else if impact == 1 {
-                        format!("{med} ≤ {users} < {hi}")
-                    } else {
-                        format!("{users} < {med}")
+                    match impact {
+                        Level::High => format!("{users} ≥ {hi}"),
+                        Level::Medium => format!("{med} ≤ {users} < {hi}"),
+                        Level::Low => format!("{users} < {med}"),
                     },
                     hi - 1
                 ),
-                format!("impact {}", levels[impact]),
+                format!("impact {}", impact.name()),
             ),
-            step(
-                format!("Workaround: {wa_text} → urgency {}.", levels[workaround]),
-                format!("urgency {}", levels[workaround]),
-            ),
-            step(format!("Matrix {}/{} = SEV{base}.", levels[impact], levels[workaround]), format!("SEV{base}")),
+            step(format!("Workaround: {wa_text} → urgency {}.", urgency.name()), format!("urgency {}", urgency.name())),
+            step(format!("Matrix {}/{} = SEV{base}.", impact.name(), urgency.name()), format!("SEV{base}")),
             step(
                 if staging {
                     format!("Staging only: lower one level, SEV{base} → SEV{after_env}.")
@@ -142,11 +159,21 @@ fn incident_severity(g: &mut Gen) -> Result<Generated> {
 // ---------------------------------------------------------------------------------------
 // Expense audit (free-form)
 
+/// What an expense line is for: the policy treats each kind its own way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ExpenseKind {
+    Meal,
+    Hotel,
+    Transport,
+    Alcohol,
+    Supplies,
+}
+
 #[derive(Clone)]
 struct Expense {
     id: String,
     desc: String,
-    kind: u8, // 0 meal, 1 hotel, 2 transport, 3 alcohol, 4 supplies
+    kind: ExpenseKind,
     nights: i64,
     cents: i64,
     receipt: bool,
@@ -157,13 +184,13 @@ fn audit_line(e: &Expense, meal_cap: i64, hotel_cap: i64, receipt_min: i64) -> (
     if e.cents >= receipt_min * 100 && !e.receipt {
         return (0, Some(format!("rejected: no receipt for an amount of ${receipt_min} or more")));
     }
-    if e.kind == 3 {
+    if e.kind == ExpenseKind::Alcohol {
         return (0, Some("rejected: alcohol is not reimbursable".into()));
     }
-    if e.kind == 0 && e.cents > meal_cap * 100 {
+    if e.kind == ExpenseKind::Meal && e.cents > meal_cap * 100 {
         return (meal_cap * 100, Some(format!("reduced to the meal cap of ${meal_cap}.00")));
     }
-    if e.kind == 1 && e.cents > hotel_cap * 100 * e.nights {
+    if e.kind == ExpenseKind::Hotel && e.cents > hotel_cap * 100 * e.nights {
         let c = hotel_cap * 100 * e.nights;
         return (
             c,
@@ -177,40 +204,51 @@ fn audit_line(e: &Expense, meal_cap: i64, hotel_cap: i64, receipt_min: i64) -> (
     (e.cents, None)
 }
 
-fn expense_audit(g: &mut Gen) -> Result<Generated> {
-    let meal_cap = g.int("meal_cap", 60)?;
-    let hotel_cap = g.int("hotel_cap", 180)?;
-    let receipt_min = g.int("receipt_min", 25)?;
+params! {
+    /// Parameters of `expense_audit`.
+    struct ExpenseAuditParams {
+        /// Most reimbursed per meal, in whole dollars.
+        meal_cap: i64 = 60,
+        /// Most reimbursed per hotel night, in whole dollars.
+        hotel_cap: i64 = 180,
+        /// Amount in whole dollars from which a line needs a receipt.
+        receipt_min: i64 = 25,
+    }
+}
+
+fn expense_audit(g: &mut Gen, p: &ExpenseAuditParams) -> Result<Generated> {
+    let (meal_cap, hotel_cap, receipt_min) = (p.meal_cap, p.hotel_cap, p.receipt_min);
     let cities = ["Denver", "Lyon", "Osaka", "Toronto", "Porto", "Austin"];
     let city = *g.pick(&cities);
     let (items, results) = loop {
         let n = g.range(5, 7) as usize;
         let mut items = Vec::new();
         for i in 0..n {
-            let kind = if i == 0 { 1 } else { *g.pick(&[0u8, 0, 2, 2, 3, 4]) };
+            use ExpenseKind::{Alcohol, Hotel, Meal, Supplies, Transport};
+            let kind = if i == 0 { Hotel } else { *g.pick(&[Meal, Meal, Transport, Transport, Alcohol, Supplies]) };
             let receipt = g.chance(0.75);
             let (desc, nights, cents) = match kind {
-                0 => (
+                Meal => (
                     format!("{} meal", g.pick(&["Client dinner", "Team lunch", "Breakfast", "Dinner"])),
                     0,
                     if g.chance(0.2) { meal_cap * 100 } else { g.range(12, 95) * 100 + g.range(0, 3) * 25 },
                 ),
-                1 => {
+                Hotel => {
                     let nights = g.range(1, 3);
                     let per = if g.chance(0.2) { hotel_cap } else { g.range(hotel_cap - 50, hotel_cap + 60) };
                     (format!("Hotel in {city}, {nights} night(s)"), nights, per * nights * 100 + g.range(0, 1) * 50)
                 }
-                2 => (
+                Transport => (
                     g.pick(&["Taxi to airport", "Train ticket", "Rideshare to venue", "Airport parking"]).to_string(),
                     0,
                     if g.chance(0.2) { receipt_min * 100 } else { g.range(8, 120) * 100 + g.range(0, 3) * 25 },
                 ),
-                3 => (
+                Alcohol => (
                     g.pick(&["Hotel bar tab", "Wine with dinner", "Drinks reception"]).to_string(),
                     0,
                     g.range(15, 90) * 100,
                 ),
-                _ => (
+                Supplies => (
                     g.pick(&["Printer paper and pens", "USB-C adapter", "Poster printing"]).to_string(),
                     0,
                     g.range(6, 70) * 100 + 50,
@@ -237,7 +275,12 @@ fn expense_audit(g: &mut Gen) -> Result<Generated> {
         })
         .collect();
     let prompt = format!(
-        "Travel expense policy:\n1. Any line of ${receipt_min}.00 or more must have a receipt; a line without one is rejected in full.\n2. Alcohol is never reimbursable.\n3. Meals are reimbursed up to ${meal_cap}.00 per meal; anything above the cap is not paid.\n4. Hotels are reimbursed up to ${hotel_cap}.00 per night.\n5. Everything else is reimbursed in full.\n\nExpense report for a trip to {city}:\n{}\n\nAudit the report: list each line that is rejected or reduced, with the reason, and state the total reimbursable amount in dollars (2 decimal places).",
+        "Travel expense policy:\n1. Any line of ${receipt_min}.00 or more must have a receipt; a line without one is \
+         rejected in full.\n2. Alcohol is never reimbursable.\n3. Meals are reimbursed up to ${meal_cap}.00 per meal; \
+         anything above the cap is not paid.\n4. Hotels are reimbursed up to ${hotel_cap}.00 per night.\n\
+         5. Everything else is reimbursed in full.\n\nExpense report for a trip to {city}:\n\
+         {}\n\nAudit the report: list each line that is rejected or reduced, with the reason, and state the total \
+         reimbursable amount in dollars (2 decimal places).",
         lines.join("\n")
     );
     let total: i64 = results.iter().map(|r| r.0).sum();
@@ -254,7 +297,8 @@ fn expense_audit(g: &mut Gen) -> Result<Generated> {
         items.iter().zip(&results).filter(|(e, r)| pred(e, r)).map(|(e, _)| e.id.clone()).collect()
     };
     let no_receipt = pick_lines(&|e, _| e.cents >= receipt_min * 100 && !e.receipt);
-    let alcohol = pick_lines(&|e, r| e.kind == 3 && r.1.as_deref().is_some_and(|w| w.contains("alcohol")));
+    let alcohol =
+        pick_lines(&|e, r| e.kind == ExpenseKind::Alcohol && r.1.as_deref().is_some_and(|w| w.contains("alcohol")));
     let capped = pick_lines(&|_, r| r.1.as_deref().is_some_and(|w| w.starts_with("reduced")));
     let approved: Vec<String> =
         items.iter().zip(&results).map(|(e, r)| format!("{} ${}", e.id, fixed(r.0 as f64 / 100.0, 2))).collect();
@@ -275,19 +319,22 @@ fn expense_audit(g: &mut Gen) -> Result<Generated> {
         answer,
         steps: vec![
             step(
-                format!("Receipt rule (≥ ${receipt_min}.00 needs a receipt): rejected {}.", join(&no_receipt, "none")),
-                format!("no-receipt rejects: {}", join(&no_receipt, "none")),
+                format!(
+                    "Receipt rule (≥ ${receipt_min}.00 needs a receipt): rejected {}.",
+                    list_or(&no_receipt, "none")
+                ),
+                format!("no-receipt rejects: {}", list_or(&no_receipt, "none")),
             ),
             step(
-                format!("Alcohol lines (not reimbursable): {}.", join(&alcohol, "none")),
-                format!("alcohol rejects: {}", join(&alcohol, "none")),
+                format!("Alcohol lines (not reimbursable): {}.", list_or(&alcohol, "none")),
+                format!("alcohol rejects: {}", list_or(&alcohol, "none")),
             ),
             step(
                 format!(
                     "Caps (meal ${meal_cap}.00/meal, hotel ${hotel_cap}.00/night): reduced {}.",
-                    join(&capped, "none")
+                    list_or(&capped, "none")
                 ),
-                format!("capped: {}", join(&capped, "none")),
+                format!("capped: {}", list_or(&capped, "none")),
             ),
             step(
                 format!("Approved amounts: {} → total ${total_text}.", approved.join(" + ")),
@@ -336,10 +383,24 @@ pub(crate) fn weight_balance(
     (w, m, cg, bad)
 }
 
-fn weight_balance_go(g: &mut Gen) -> Result<Generated> {
-    let mtow = g.float("max_takeoff_weight", 2550.0)?;
-    let (fwd, aft) = (g.float("cg_forward", 35.0)?, g.float("cg_aft", 47.3)?);
-    let baggage_max = g.float("baggage_max", 120.0)?;
+params! {
+    /// Parameters of `weight_balance_go`.
+    struct WeightBalanceGoParams {
+        /// Maximum takeoff weight in lb.
+        max_takeoff_weight: f64 = 2550.0,
+        /// Forward CG limit in inches aft of datum.
+        cg_forward: f64 = 35.0,
+        /// Aft CG limit in inches aft of datum.
+        cg_aft: f64 = 47.3,
+        /// Baggage limit in lb.
+        baggage_max: f64 = 120.0,
+    }
+}
+
+fn weight_balance_go(g: &mut Gen, p: &WeightBalanceGoParams) -> Result<Generated> {
+    let mtow = p.max_takeoff_weight;
+    let (fwd, aft) = (p.cg_forward, p.cg_aft);
+    let baggage_max = p.baggage_max;
     let (empty, empty_arm, front, rear, bag, gal) = retry(g, |g| {
         let empty = g.range(1450, 1700) as f64;
         let empty_arm = g.range(385, 405) as f64 / 10.0;
@@ -361,7 +422,12 @@ fn weight_balance_go(g: &mut Gen) -> Result<Generated> {
     let names = ["Empty aircraft", "Front seats", "Rear seats", "Baggage", "Fuel"];
     let tail = g.pick(&["N512TC", "N73KP", "G-BXRA", "C-FQWE", "N2219L"]);
     let prompt = format!(
-        "Aircraft {tail} (single-engine, four seats). Limits: maximum takeoff weight {} lb; CG range {} in to {} in aft of datum (limits inclusive); baggage limit {} lb. Fuel weighs 6 lb per US gallon.\nArms: empty aircraft {} in, front seats 37.0 in, rear seats 73.0 in, baggage 95.0 in, fuel 48.0 in.\nLoading: empty weight {} lb; pilot and front passenger {} lb together; rear passengers {} lb; baggage {} lb; fuel {} gal.\nDecide GO or NO-GO for takeoff. Give the total weight (lb), the CG (in, 1 decimal place) and name any limit that is exceeded.",
+        "Aircraft {tail} (single-engine, four seats). Limits: maximum takeoff weight {} lb; CG range {} in to {} in \
+         aft of datum (limits inclusive); baggage limit {} lb. Fuel weighs 6 lb per US gallon.\n\
+         Arms: empty aircraft {} in, front seats 37.0 in, rear seats 73.0 in, baggage 95.0 in, fuel 48.0 in.\n\
+         Loading: empty weight {} lb; pilot and front passenger {} lb together; rear passengers {} lb; baggage {} lb; \
+         fuel {} gal.\nDecide GO or NO-GO for takeoff. Give the total weight (lb), the CG (in, 1 decimal place) and \
+         name any limit that is exceeded.",
         trim(mtow, 1),
         fixed(fwd, 1),
         fixed(aft, 1),
@@ -383,7 +449,8 @@ fn weight_balance_go(g: &mut Gen) -> Result<Generated> {
         .collect();
     let answer = if bad.is_empty() {
         format!(
-            "GO. Total weight {w_text} lb (fuel {} gal × 6 = {} lb) is within the {} lb maximum takeoff weight, the CG is {cg_text} in, inside {}–{} in, and the baggage ({} lb) is within its limit. All limits are met.",
+            "GO. Total weight {w_text} lb (fuel {} gal × 6 = {} lb) is within the {} lb maximum takeoff weight, the \
+             CG is {cg_text} in, inside {}–{} in, and the baggage ({} lb) is within its limit. All limits are met.",
             trim(gal, 0),
             trim(fuel, 0),
             trim(mtow, 0),
@@ -393,7 +460,8 @@ fn weight_balance_go(g: &mut Gen) -> Result<Generated> {
         )
     } else {
         format!(
-            "NO-GO. Total weight {w_text} lb (fuel {} gal × 6 = {} lb), total moment {} lb·in, CG {cg_text} in (limits {}–{} in, maximum takeoff weight {} lb, baggage limit {} lb). Exceeded: {}.",
+            "NO-GO. Total weight {w_text} lb (fuel {} gal × 6 = {} lb), total moment {} lb·in, CG {cg_text} in \
+             (limits {}–{} in, maximum takeoff weight {} lb, baggage limit {} lb). Exceeded: {}.",
             trim(gal, 0),
             trim(fuel, 0),
             trim(m, 1),
@@ -480,9 +548,16 @@ pub(crate) fn next_dose(
     (earliest, by_interval, by_max, by_antacid)
 }
 
-fn dosing_window(g: &mut Gen) -> Result<Generated> {
-    let drugs = g.strings("drugs", &["Drug P", "Drug Q", "Drug R", "Drug T", "Drug V"])?;
-    let drug = g.pick(&drugs).clone();
+params! {
+    /// Parameters of `dosing_window`.
+    struct DosingWindowParams {
+        /// Drug names.
+        drugs: NonEmpty<String> = words(&["Drug P", "Drug Q", "Drug R", "Drug T", "Drug V"]),
+    }
+}
+
+fn dosing_window(g: &mut Gen, p: &DosingWindowParams) -> Result<Generated> {
+    let drug = g.pick(&p.drugs).clone();
     let patient = *g.pick(&["Mr. Alvarez", "Ms. Okafor", "Mrs. Lindqvist", "Mr. Tanaka", "Ms. Haddad"]);
     let (interval_h, max_n) = *g.pick(&[(4i64, 4usize), (4, 3), (6, 3), (3, 5), (4, 5), (6, 4), (8, 3)]);
     let day = 24 * 60;
@@ -522,7 +597,10 @@ fn dosing_window(g: &mut Gen) -> Result<Generated> {
         None => String::new(),
     };
     let prompt = format!(
-        "{drug} rules: at least {interval_h} hours between doses, and no more than {max_n} doses in any 24-hour period (a dose stops counting toward the limit exactly 24 hours after it was taken).\n{patient} took {drug} at: {dose_list}.{antacid_text}\nIt is now today {}. What is the earliest time {patient} may take the next dose? Answer in 24-hour HH:MM (it may fall tomorrow; give the clock time only).",
+        "{drug} rules: at least {interval_h} hours between doses, and no more than {max_n} doses in any 24-hour \
+         period (a dose stops counting toward the limit exactly 24 hours after it was taken).\n\
+         {patient} took {drug} at: {dose_list}.{antacid_text}\nIt is now today {}. What is the earliest time \
+         {patient} may take the next dose? Answer in 24-hour HH:MM (it may fall tomorrow; give the clock time only).",
         hhmm(now)
     );
     let ans = hhmm(earliest);
@@ -594,12 +672,27 @@ pub(crate) fn cold_chain_decision(
     (out, minutes, freeze, hot, d)
 }
 
-fn cold_chain_log(g: &mut Gen) -> Result<Generated> {
-    let products = g.strings(
-        "products",
-        &["influenza vaccine", "hepatitis B vaccine", "insulin pens", "MMR vaccine", "tetanus toxoid"],
-    )?;
-    let product = g.pick(&products).clone();
+params! {
+    /// Parameters of `cold_chain_log`.
+    struct ColdChainLogParams {
+        /// Names of the stored product.
+        products: NonEmpty<String> = words(&[
+            "influenza vaccine", "hepatitis B vaccine", "insulin pens", "MMR vaccine", "tetanus toxoid",
+        ]),
+    }
+}
+
+/// The cold-chain decision rules, in the order [`cold_chain_decision`] applies them.
+const COLD_CHAIN_RULES: &str = "\
+Decide in this order:
+1. Any reading below 0.0 °C → DISCARD.
+2. Otherwise, any reading above 12.0 °C, or more than 60 minutes in total outside 2.0–8.0 °C → QUARANTINE.
+3. Otherwise, any time outside 2.0–8.0 °C → REPORT (use, but file an excursion report).
+4. Otherwise → USE.
+(°F = °C × 9/5 + 32.)";
+
+fn cold_chain_log(g: &mut Gen, p: &ColdChainLogParams) -> Result<Generated> {
+    let product = g.pick(&p.products).clone();
     let fahrenheit = g.chance(0.4);
     let interval = *g.pick(&[10i64, 15, 20, 30]);
     let n = g.range(8, 14) as usize;
@@ -636,7 +729,10 @@ fn cold_chain_log(g: &mut Gen) -> Result<Generated> {
         .collect::<Vec<_>>()
         .join(", ");
     let prompt = format!(
-        "Storage rules for {product}: keep between 2.0 °C and 8.0 °C inclusive. Each logged reading stands for the {interval} minutes until the next reading. Decide in this order:\n1. Any reading below 0.0 °C → DISCARD.\n2. Otherwise, any reading above 12.0 °C, or more than 60 minutes in total outside 2.0–8.0 °C → QUARANTINE.\n3. Otherwise, any time outside 2.0–8.0 °C → REPORT (use, but file an excursion report).\n4. Otherwise → USE.\n(°F = °C × 9/5 + 32.)\n\nThe fridge logger records in {unit}, every {interval} minutes: {log}.\nWhat is the decision? Answer with one word: DISCARD, QUARANTINE, REPORT or USE."
+        "Storage rules for {product}: keep between 2.0 °C and 8.0 °C inclusive. Each logged reading stands for the \
+         {interval} minutes until the next reading. {COLD_CHAIN_RULES}\n\
+         \nThe fridge logger records in {unit}, every {interval} minutes: {log}.\n\
+         What is the decision? Answer with one word: DISCARD, QUARANTINE, REPORT or USE."
     );
     let f = |c: f64| {
         if fahrenheit { format!("{} °F", fixed(c * 9.0 / 5.0 + 32.0, 1)) } else { format!("{} °C", fixed(c, 1)) }
@@ -662,7 +758,7 @@ fn cold_chain_log(g: &mut Gen) -> Result<Generated> {
                 format!("{}–{}", f(2.0), f(8.0)),
             ),
             step(
-                format!("Readings outside the range (limits inclusive): {}.", join(&outs, "none")),
+                format!("Readings outside the range (limits inclusive): {}.", list_or(&outs, "none")),
                 format!("{out} out of range"),
             ),
             step(format!("Excursion time = {out} × {interval} min = {minutes} min."), format!("{minutes} min")),
@@ -678,7 +774,8 @@ fn cold_chain_log(g: &mut Gen) -> Result<Generated> {
             ),
             step(
                 format!(
-                    "Apply in order: freeze → DISCARD; hot or > 60 min ({minutes} min) → QUARANTINE; any excursion → REPORT; else USE. Result: {decision}."
+                    "Apply in order: freeze → DISCARD; hot or > 60 min ({minutes} min) → QUARANTINE; any excursion → \
+                     REPORT; else USE. Result: {decision}."
                 ),
                 decision,
             ),
@@ -690,15 +787,22 @@ fn cold_chain_log(g: &mut Gen) -> Result<Generated> {
 // ---------------------------------------------------------------------------------------
 // Access review
 
-fn access_review_count(g: &mut Gen) -> Result<Generated> {
-    let names = g.strings(
-        "names",
-        &[
+params! {
+    /// Parameters of `access_review_count`.
+    struct AccessReviewCountParams {
+        /// Account names (6 to 9 are drawn).
+        names: NonEmpty<String> = words(&[
             "a.kim", "b.osei", "c.novak", "d.reyes", "e.haas", "f.ito", "g.mensah", "h.silva", "i.petrov", "j.duarte",
             "k.lund", "l.wang",
-        ],
-    )?;
-    let max_idle = g.int("max_idle_days", 90)?;
+        ]),
+        /// Days since the last login above which an account is revoked.
+        max_idle_days: i64 = 90,
+    }
+}
+
+fn access_review_count(g: &mut Gen, p: &AccessReviewCountParams) -> Result<Generated> {
+    let names = &p.names;
+    let max_idle = p.max_idle_days;
     let review = days_from_civil(2025, g.range(1, 12), g.range(1, 28));
     let n = g.range(6, 9).min(names.len() as i64) as usize;
     let who = g.distinct(names.len(), n);
@@ -741,7 +845,11 @@ fn access_review_count(g: &mut Gen) -> Result<Generated> {
         .collect();
     let review_text = ymd(review);
     let prompt = format!(
-        "Quarterly access review on {review_text}. Revoke an account if ANY of these holds:\nA. its last login was more than {max_idle} days ago;\nB. it belongs to a contractor whose contract end date is before the review date;\nC. it has the admin role and MFA is off.\n\nAccounts:\n{}\n\nHow many accounts must be revoked? (An account that breaks several rules counts once.) Answer with the number only.",
+        "Quarterly access review on {review_text}. Revoke an account if ANY of these holds:\n\
+         A. its last login was more than {max_idle} days ago;\nB. it belongs to a contractor whose contract end date \
+         is before the review date;\nC. it has the admin role and MFA is off.\n\
+         \nAccounts:\n{}\n\nHow many accounts must be revoked? (An account that breaks several rules counts once.) \
+         Answer with the number only.",
         rows.join("\n")
     );
     let a_list: Vec<String> = accts.iter().filter(|a| a.idle > max_idle).map(|a| a.name.clone()).collect();
@@ -759,18 +867,21 @@ fn access_review_count(g: &mut Gen) -> Result<Generated> {
         answer: ans.clone(),
         steps: vec![
             step(
-                format!("Rule A (idle > {max_idle} days; exactly {max_idle} is kept): {}.", join(&a_list, "none")),
+                format!("Rule A (idle > {max_idle} days; exactly {max_idle} is kept): {}.", list_or(&a_list, "none")),
                 format!("A: {}", a_list.len()),
             ),
             step(
                 format!(
                     "Rule B (contract ended before {review_text}; ending on it is kept): {}.",
-                    join(&b_list, "none")
+                    list_or(&b_list, "none")
                 ),
                 format!("B: {}", b_list.len()),
             ),
-            step(format!("Rule C (admin with MFA off): {}.", join(&c_list, "none")), format!("C: {}", c_list.len())),
-            step(format!("Union of A, B and C without duplicates: {}.", join(&union, "none")), join(&union, "none")),
+            step(format!("Rule C (admin with MFA off): {}.", list_or(&c_list, "none")), format!("C: {}", c_list.len())),
+            step(
+                format!("Union of A, B and C without duplicates: {}.", list_or(&union, "none")),
+                list_or(&union, "none"),
+            ),
             step(format!("{} distinct accounts to revoke.", union.len()), ans),
         ],
         rubric: vec![],
@@ -818,9 +929,16 @@ const LABELED: &[(&str, &[&str], &[&str])] = &[
     ("corn tortillas", &[], &[]),
 ];
 
-fn allergen_screen(g: &mut Gen) -> Result<Generated> {
-    let dishes = g.strings("dishes", &["stir-fry", "pasta bake", "grain bowl", "curry", "salad", "tray bake"])?;
-    let dish = g.pick(&dishes).clone();
+params! {
+    /// Parameters of `allergen_screen`.
+    struct AllergenScreenParams {
+        /// Names of the dish screened.
+        dishes: NonEmpty<String> = words(&["stir-fry", "pasta bake", "grain bowl", "curry", "salad", "tray bake"]),
+    }
+}
+
+fn allergen_screen(g: &mut Gen, p: &AllergenScreenParams) -> Result<Generated> {
+    let dish = g.pick(&p.dishes).clone();
     let guest = *g.pick(&["Priya", "Tom", "Lea", "Kwame", "Sofia", "Jun"]);
     let groups = ["gluten", "milk", "egg", "soy", "tree nuts", "peanuts", "sesame", "fish", "shellfish"];
     let n_plain = g.range(4, 6) as usize;
@@ -857,7 +975,7 @@ fn allergen_screen(g: &mut Gen) -> Result<Generated> {
         let (name, al) = INGREDIENTS[i];
         recipe.push(name.to_string());
         let hit: Vec<String> = al.iter().filter(|a| allergies.contains(a)).map(|a| a.to_string()).collect();
-        checks.push(format!("{name}: {}", if al.is_empty() { "none".into() } else { al.join(", ") }));
+        checks.push(format!("{name}: {}", list_or(al, "none")));
         if !hit.is_empty() {
             offenders.push((name.to_string(), hit));
         }
@@ -869,16 +987,16 @@ fn allergen_screen(g: &mut Gen) -> Result<Generated> {
         recipe.push(name.to_string());
         label_lines.push(format!(
             "- {name}: contains {}; may contain {}",
-            if contains.is_empty() { "none".to_string() } else { contains.join(", ") },
-            if may.is_empty() { "none".to_string() } else { may.join(", ") }
+            list_or(contains, "none"),
+            list_or(may, "none")
         ));
         let mut hit: Vec<String> =
             contains.iter().chain(may.iter()).filter(|a| allergies.contains(a)).map(|a| a.to_string()).collect();
         hit.dedup();
         label_checks.push(format!(
             "{name}: contains {}, may contain {}",
-            join(&contains.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "none"),
-            join(&may.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "none")
+            list_or(contains, "none"),
+            list_or(may, "none")
         ));
         if !hit.is_empty() {
             offenders.push((name.to_string(), hit));
@@ -888,13 +1006,17 @@ fn allergen_screen(g: &mut Gen) -> Result<Generated> {
         .iter()
         .map(|&i| {
             let (name, al) = INGREDIENTS[i];
-            format!("- {name}: {}", if al.is_empty() { "none".to_string() } else { al.join(", ") })
+            format!("- {name}: {}", list_or(al, "none"))
         })
         .collect::<Vec<_>>()
         .join("\n");
     let allergy_text = allergies.join(" and ");
     let prompt = format!(
-        "{guest} is coming to dinner and has a severe allergy to {allergy_text}. Kitchen rule: an ingredient is unsafe if it contains the allergen OR its label says it \"may contain\" the allergen.\nThe {dish} uses: {}.\nAllergen groups of the fresh ingredients:\n{table}\nPackaged items (from their labels):\n{}\nScreen the recipe for {guest}: give a PASS or FAIL verdict and name every unsafe ingredient with the allergen it carries.",
+        "{guest} is coming to dinner and has a severe allergy to {allergy_text}. Kitchen rule: an ingredient is \
+         unsafe if it contains the allergen OR its label says it \"may contain\" the allergen.\n\
+         The {dish} uses: {}.\nAllergen groups of the fresh ingredients:\n\
+         {table}\nPackaged items (from their labels):\n{}\nScreen the recipe for {guest}: give a PASS or FAIL verdict \
+         and name every unsafe ingredient with the allergen it carries.",
         recipe.join(", "),
         label_lines.join("\n")
     );
@@ -902,7 +1024,8 @@ fn allergen_screen(g: &mut Gen) -> Result<Generated> {
     let off_text: Vec<String> = offenders.iter().map(|(n, a)| format!("{n} ({})", a.join(", "))).collect();
     let answer = if offenders.is_empty() {
         format!(
-            "PASS. None of the ingredients, including the packaged items' \"may contain\" warnings, carries {allergy_text}, so the {dish} is safe for {guest}."
+            "PASS. None of the ingredients, including the packaged items' \"may contain\" warnings, carries \
+             {allergy_text}, so the {dish} is safe for {guest}."
         )
     } else {
         format!("FAIL. The {dish} is not safe for {guest}: unsafe ingredients are {}.", off_text.join("; "))
@@ -932,7 +1055,7 @@ fn allergen_screen(g: &mut Gen) -> Result<Generated> {
                 "labels read",
             ),
             step(
-                format!("Matches with {allergy_text}: {}.", join(&off_text, "none")),
+                format!("Matches with {allergy_text}: {}.", list_or(&off_text, "none")),
                 format!("{} unsafe", offenders.len()),
             ),
             step(format!("Verdict: {verdict}."), verdict),
@@ -957,7 +1080,16 @@ pub(crate) fn eighths(n: i64) -> String {
     if whole == 0 { f } else { format!("{whole} {f}") }
 }
 
-fn stair_code_check(g: &mut Gen) -> Result<Generated> {
+/// The five stair rules a task checks.
+const STAIR_RULES: &str = "\
+Residential stair rules (1 in = 2.54 cm, 1 ft = 12 in):
+1. Riser height: at most 7 3/4 in (every riser).
+2. Riser variation: the tallest and shortest risers may differ by at most 3/8 in.
+3. Tread depth: at least 10 in.
+4. Handrail height: 34 in to 38 in, inclusive.
+5. Headroom: at least 6 ft 8 in.";
+
+fn stair_code_check(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     // Measurements in eighths of an inch except where given in cm.
     let n = g.range(4, 6) as usize;
     let base = g.range(56, 64); // 7 to 8 in
@@ -1002,7 +1134,9 @@ fn stair_code_check(g: &mut Gen) -> Result<Generated> {
     .collect();
     let riser_text = risers.iter().map(|r| format!("{} in", eighths(*r))).collect::<Vec<_>>().join(", ");
     let prompt = format!(
-        "Residential stair rules (1 in = 2.54 cm, 1 ft = 12 in):\n1. Riser height: at most 7 3/4 in (every riser).\n2. Riser variation: the tallest and shortest risers may differ by at most 3/8 in.\n3. Tread depth: at least 10 in.\n4. Handrail height: 34 in to 38 in, inclusive.\n5. Headroom: at least 6 ft 8 in.\n\nInspection of a stair: risers measured {riser_text}; tread depth {tread_text}; handrail height {rail_text}; headroom {head_text}.\nHow many of the five rules does the stair fail? Answer with the number only."
+        "{STAIR_RULES}\n\nInspection of a stair: risers measured {riser_text}; tread depth {tread_text}; handrail \
+         height {rail_text}; headroom {head_text}.\nHow many of the five rules does the stair fail? Answer with the \
+         number only."
     );
     let yn = |f: bool| if f { "FAIL" } else { "pass" };
     Ok(Generated {
@@ -1011,7 +1145,8 @@ fn stair_code_check(g: &mut Gen) -> Result<Generated> {
         steps: vec![
             step(
                 format!(
-                    "In inches: risers {}; tread {tread_text} = {} in; handrail {rail_text} = {} in; headroom {head_text} = {head_in} in.",
+                    "In inches: risers {}; tread {tread_text} = {} in; handrail {rail_text} = {} in; headroom \
+                     {head_text} = {head_in} in.",
                     risers.iter().map(|r| trim(*r as f64 / 8.0, 3)).collect::<Vec<_>>().join(", "),
                     trim(tread_in, 3),
                     trim(rail_in, 3)
@@ -1043,14 +1178,7 @@ fn stair_code_check(g: &mut Gen) -> Result<Generated> {
                 ),
                 format!("handrail {}, headroom {}", yn(fail_rail), yn(fail_head)),
             ),
-            step(
-                format!(
-                    "Failed rules: {} → {}.",
-                    join(&fails.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "none"),
-                    fails.len()
-                ),
-                fails.len().to_string(),
-            ),
+            step(format!("Failed rules: {} → {}.", list_or(&fails, "none"), fails.len()), fails.len().to_string()),
         ],
         rubric: vec![],
     })
@@ -1090,7 +1218,18 @@ pub(crate) fn invalid_fields(f: &[String; 7]) -> Vec<&'static str> {
         .collect()
 }
 
-fn form_validation(g: &mut Gen) -> Result<Generated> {
+/// The sign-up form rules, as [`invalid_fields`] applies them.
+const FORM_RULES: &str = "\
+Sign-up form rules:
+- username: 4 to 16 characters, only letters, digits and underscores, and it must start with a letter.
+- email: exactly one @, with at least one character before it and a dot somewhere after it (not first or last).
+- age: a whole number from 13 to 120 inclusive.
+- postal_code: exactly 5 digits.
+- phone: exactly 10 digits once spaces and dashes are removed.
+- password: at least 8 characters, including at least one digit and one uppercase letter.
+- confirm_password: identical to password (case matters).";
+
+fn form_validation(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let first = *g.pick(&["maria", "jonas", "aiko", "olu", "petra", "samir", "lena", "diego"]);
     let bad = |g: &mut Gen| g.chance(0.3);
     let username = if bad(g) {
@@ -1148,7 +1287,10 @@ fn form_validation(g: &mut Gen) -> Result<Generated> {
     let fields = [username, email, age, postal, phone, password, confirm];
     let bad_fields = invalid_fields(&fields);
     let prompt = format!(
-        "Sign-up form rules:\n- username: 4 to 16 characters, only letters, digits and underscores, and it must start with a letter.\n- email: exactly one @, with at least one character before it and a dot somewhere after it (not first or last).\n- age: a whole number from 13 to 120 inclusive.\n- postal_code: exactly 5 digits.\n- phone: exactly 10 digits once spaces and dashes are removed.\n- password: at least 8 characters, including at least one digit and one uppercase letter.\n- confirm_password: identical to password (case matters).\n\nSubmitted values:\nusername = {}\nemail = {}\nage = {}\npostal_code = {}\nphone = {}\npassword = {}\nconfirm_password = {}\n\nWhich fields are invalid? List the field names in form order, separated by commas, or answer none if every field is valid.",
+        "{FORM_RULES}\n\nSubmitted values:\nusername = {}\nemail = {}\n\
+         age = {}\npostal_code = {}\nphone = {}\npassword = {}\n\
+         confirm_password = {}\n\nWhich fields are invalid? List the field names in form order, separated by commas, \
+         or answer none if every field is valid.",
         fields[0], fields[1], fields[2], fields[3], fields[4], fields[5], fields[6]
     );
     let ans = if bad_fields.is_empty() { "none".to_string() } else { bad_fields.join(", ") };
@@ -1180,7 +1322,8 @@ fn form_validation(g: &mut Gen) -> Result<Generated> {
             ),
             step(
                 format!(
-                    "postal_code \"{}\" ({} chars) → {}; phone \"{}\" → {} digits/characters after removing separators → {}.",
+                    "postal_code \"{}\" ({} chars) → {}; phone \"{}\" → {} digits/characters after removing \
+                     separators → {}.",
                     fields[3],
                     fields[3].len(),
                     status("postal_code"),
@@ -1213,7 +1356,17 @@ fn form_validation(g: &mut Gen) -> Result<Generated> {
 // ---------------------------------------------------------------------------------------
 // Lab sample acceptance
 
-fn sample_acceptance(g: &mut Gen) -> Result<Generated> {
+params! {
+    /// Parameters of `sample_acceptance`.
+    struct SampleAcceptanceParams {
+        /// Hours a sample kept at room temperature may take to arrive.
+        room_temp_hours: i64 = 4,
+        /// Hours a refrigerated sample may take to arrive.
+        refrigerated_hours: i64 = 24,
+    }
+}
+
+fn sample_acceptance(g: &mut Gen, p: &SampleAcceptanceParams) -> Result<Generated> {
     // (test, minimum volume in tenths of mL, hemolysis matters)
     const TESTS: &[(&str, i64, bool)] = &[
         ("potassium", 5, true),
@@ -1222,8 +1375,7 @@ fn sample_acceptance(g: &mut Gen) -> Result<Generated> {
         ("glucose", 5, false),
         ("liver panel", 15, false),
     ];
-    let room_h = g.int("room_temp_hours", 4)?;
-    let fridge_h = g.int("refrigerated_hours", 24)?;
+    let (room_h, fridge_h) = (p.room_temp_hours, p.refrigerated_hours);
     let n = g.range(5, 7) as usize;
     let day = 24 * 60;
     struct Sample {
@@ -1284,7 +1436,14 @@ fn sample_acceptance(g: &mut Gen) -> Result<Generated> {
     let table =
         TESTS.iter().map(|t| format!("{} {} mL", t.0, trim(t.1 as f64 / 10.0, 1))).collect::<Vec<_>>().join(", ");
     let prompt = format!(
-        "Specimen acceptance rules. Reject a sample if ANY of these holds:\n1. The label lacks two identifiers (name AND date of birth).\n2. It arrived more than {room_h} hours after collection when kept at room temperature, or more than {fridge_h} hours when refrigerated (arriving exactly at the limit is accepted).\n3. Its volume is below the test minimum: {table}.\n4. It is hemolyzed and the test is potassium (hemolysis does not matter for other tests).\n\nSamples received:\n{}\n\nHow many samples must be rejected? (A sample that breaks several rules counts once.) Answer with the number only.",
+        "Specimen acceptance rules. Reject a sample if ANY of these holds:\n\
+         1. The label lacks two identifiers (name AND date of birth).\n\
+         2. It arrived more than {room_h} hours after collection when kept at room temperature, or more than \
+         {fridge_h} hours when refrigerated (arriving exactly at the limit is accepted).\n\
+         3. Its volume is below the test minimum: {table}.\n4. It is hemolyzed and the test is potassium (hemolysis \
+         does not matter for other tests).\n\nSamples received:\n\
+         {}\n\nHow many samples must be rejected? (A sample that breaks several rules counts once.) Answer with the \
+         number only.",
         rows.join("\n")
     );
     let r1: Vec<String> = samples.iter().filter(|s| !s.two_ids).map(|s| s.id.clone()).collect();
@@ -1316,19 +1475,22 @@ fn sample_acceptance(g: &mut Gen) -> Result<Generated> {
         answer: ans.clone(),
         steps: vec![
             step(
-                format!("Labels with only one identifier: {}.", join(&r1, "none")),
-                format!("rule 1: {}", join(&r1, "none")),
+                format!("Labels with only one identifier: {}.", list_or(&r1, "none")),
+                format!("rule 1: {}", list_or(&r1, "none")),
             ),
             step(
-                format!("Transit times: {}; over the limit: {}.", transit.join(", "), join(&r2, "none")),
-                format!("rule 2: {}", join(&r2, "none")),
+                format!("Transit times: {}; over the limit: {}.", transit.join(", "), list_or(&r2, "none")),
+                format!("rule 2: {}", list_or(&r2, "none")),
             ),
-            step(format!("Below minimum volume: {}.", join(&r3, "none")), format!("rule 3: {}", join(&r3, "none"))),
             step(
-                format!("Hemolyzed potassium samples: {}.", join(&r4, "none")),
-                format!("rule 4: {}", join(&r4, "none")),
+                format!("Below minimum volume: {}.", list_or(&r3, "none")),
+                format!("rule 3: {}", list_or(&r3, "none")),
             ),
-            step(format!("Distinct rejected samples: {} → {}.", join(&all, "none"), all.len()), ans),
+            step(
+                format!("Hemolyzed potassium samples: {}.", list_or(&r4, "none")),
+                format!("rule 4: {}", list_or(&r4, "none")),
+            ),
+            step(format!("Distinct rejected samples: {} → {}.", list_or(&all, "none"), all.len()), ans),
         ],
         rubric: vec![],
     })
@@ -1341,11 +1503,11 @@ mod tests {
     #[test]
     fn severity_matrix_and_adjustments() {
         // Medium impact, high urgency = SEV2; staging lowers to SEV3; data exposure floors it at SEV2.
-        assert_eq!(severity(1, 0, true, true), (2, 3, 2));
+        assert_eq!(severity(Level::Medium, Level::High, true, true), (2, 3, 2));
         // Low/Low = SEV4, staging keeps SEV4, no data → SEV4.
-        assert_eq!(severity(2, 2, true, false), (4, 4, 4));
+        assert_eq!(severity(Level::Low, Level::Low, true, false), (4, 4, 4));
         // High/Medium = SEV2 in production; data exposure leaves SEV2.
-        assert_eq!(severity(0, 1, false, true), (2, 2, 2));
+        assert_eq!(severity(Level::High, Level::Medium, false, true), (2, 2, 2));
     }
 
     #[test]

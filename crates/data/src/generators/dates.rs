@@ -4,8 +4,9 @@
 //! every kind works on day numbers internally and writes dates as `YYYY-MM-DD`.
 
 use super::calendar::{MONTHS, WEEKDAYS, civil_from_days, days_from_civil, is_leap, month_len, weekday, year_len, ymd};
-use super::fmt::{cents, fixed, trim};
-use super::{Gen, GenFn, criterion, step};
+use super::fmt::{cents, fixed, hhmm, list_or, trim};
+use super::params::{kinds, params};
+use super::{Gen, Kind, criterion, step};
 use crate::error::Result;
 use crate::task::Generated;
 
@@ -14,17 +15,17 @@ const PEOPLE: &[&str] = &[
     "Nadia", "Oscar", "Priya", "Quinn", "Rafael", "Sana", "Tomas",
 ];
 
-pub(crate) const KINDS: &[(&str, GenFn)] = &[
-    ("date_add_days", add_days),
-    ("date_business_days", business_days),
-    ("date_timezone_convert", timezone_convert),
-    ("date_iso_week", iso_week),
-    ("date_age_years", age_years),
-    ("date_weekday_from_anchor", weekday_from_anchor),
-    ("date_shift_hours", shift_hours),
-    ("date_plan_proration", plan_proration),
-    ("date_shift_rotation", shift_rotation),
-    ("date_notice_deadline", notice_deadline),
+pub(crate) const KINDS: &[Kind] = kinds![
+    "date_add_days" => add_days(AddDaysParams),
+    "date_business_days" => business_days(BusinessDaysParams),
+    "date_timezone_convert" => timezone_convert(TimezoneConvertParams),
+    "date_iso_week" => iso_week(IsoWeekParams),
+    "date_age_years" => age_years(AgeYearsParams),
+    "date_weekday_from_anchor" => weekday_from_anchor(WeekdayFromAnchorParams),
+    "date_shift_hours" => shift_hours(ShiftHoursParams),
+    "date_plan_proration" => plan_proration(PlanProrationParams),
+    "date_shift_rotation" => shift_rotation(ShiftRotationParams),
+    "date_notice_deadline" => notice_deadline(NoticeDeadlineParams),
 ];
 
 /// `March 2026`.
@@ -76,7 +77,8 @@ fn month_walk(start: i64, n: i64, forward: bool) -> ([(String, String); 3], i64)
                 [
                     (
                         format!(
-                            "{} has {len} days; from day {d} to its last day is {len} − {d} = {left} days; N = {n} ≤ {left}, so the date stays in this month.",
+                            "{} has {len} days; from day {d} to its last day is {len} − {d} = {left} days; N = {n} ≤ \
+                             {left}, so the date stays in this month.",
                             month_name(y, m)
                         ),
                         format!("stay in {}", month_name(y, m)),
@@ -90,7 +92,8 @@ fn month_walk(start: i64, n: i64, forward: bool) -> ([(String, String); 3], i64)
         let mut r = n - left;
         let s2 = (
             format!(
-                "{} has {len} days; reaching its last day uses {len} − {d} = {left} days; {n} − {left} = {r} days left.",
+                "{} has {len} days; reaching its last day uses {len} − {d} = {left} days; {n} − {left} = {r} days \
+                 left.",
                 month_name(y, m)
             ),
             format!("{r} days left"),
@@ -158,10 +161,24 @@ fn month_walk(start: i64, n: i64, forward: bool) -> ([(String, String); 3], i64)
     }
 }
 
+params! {
+    /// Parameters of `date_add_days`.
+    struct AddDaysParams {
+        /// First year a date is drawn from.
+        year_min: i64 = 2019,
+        /// Last year a date is drawn from.
+        year_max: i64 = 2031,
+        /// Fewest days added or subtracted.
+        min_days: i64 = 20,
+        /// Most days added or subtracted.
+        max_days: i64 = 420,
+    }
+}
+
 /// A date plus or minus N days, across month and year ends and leap days.
-fn add_days(g: &mut Gen) -> Result<Generated> {
-    let (y_lo, y_hi) = (g.int("year_min", 2019)?, g.int("year_max", 2031)?);
-    let (n_lo, n_hi) = (g.int("min_days", 20)?, g.int("max_days", 420)?);
+fn add_days(g: &mut Gen, p: &AddDaysParams) -> Result<Generated> {
+    let (y_lo, y_hi) = (p.year_min, p.year_max);
+    let (n_lo, n_hi) = (p.min_days, p.max_days);
     let n = g.range(n_lo, n_hi);
     let forward = g.chance(0.6);
     // Some draws cross 2100, a century year that is not a leap year.
@@ -204,10 +221,24 @@ fn add_days(g: &mut Gen) -> Result<Generated> {
     })
 }
 
+params! {
+    /// Parameters of `date_business_days`.
+    struct BusinessDaysParams {
+        /// First year a date is drawn from.
+        year_min: i64 = 2024,
+        /// Last year a date is drawn from.
+        year_max: i64 = 2030,
+        /// Fewest business days counted.
+        min_days: i64 = 5,
+        /// Most business days counted.
+        max_days: i64 = 18,
+    }
+}
+
 /// The Nth business day after a date, skipping weekends and listed holidays.
-fn business_days(g: &mut Gen) -> Result<Generated> {
-    let (y_lo, y_hi) = (g.int("year_min", 2024)?, g.int("year_max", 2030)?);
-    let (n_lo, n_hi) = (g.int("min_days", 5)?, g.int("max_days", 18)?);
+fn business_days(g: &mut Gen, p: &BusinessDaysParams) -> Result<Generated> {
+    let (y_lo, y_hi) = (p.year_min, p.year_max);
+    let (n_lo, n_hi) = (p.min_days, p.max_days);
     let mut start = random_day(g, y_lo, y_hi);
     if weekday(start) >= 5 {
         start += 7 - weekday(start) as i64;
@@ -266,7 +297,9 @@ fn business_days(g: &mut Gen) -> Result<Generated> {
     let holiday_list: Vec<String> =
         holidays.iter().enumerate().map(|(i, h)| format!("{} ({})", ymd(*h), names[i % names.len()])).collect();
     let prompt = format!(
-        "{company} {} {n}th business day after the day the {}. It receives {} on {} (a {}). Business days are Monday to Friday, except these company holidays: {}. The day of receipt does not count; business day 1 is the first business day after it. On what date is the {n}th business day? Give the date as YYYY-MM-DD.",
+        "{company} {} {n}th business day after the day the {}. It receives {} on {} (a {}). Business days are Monday \
+         to Friday, except these company holidays: {}. The day of receipt does not count; business day 1 is the first \
+         business day after it. On what date is the {n}th business day? Give the date as YYYY-MM-DD.",
         what.1,
         what.2,
         what.0,
@@ -292,15 +325,16 @@ fn business_days(g: &mut Gen) -> Result<Generated> {
                     "Walking forward from {} to {}, the weekend days are: {}.",
                     ymd(start + 1),
                     answer,
-                    if weekends.is_empty() { "none".to_string() } else { weekends.join(", ") }
+                    list_or(&weekends, "none")
                 ),
                 format!("{} weekend days", weekends.len()),
             ),
             step(
                 format!(
-                    "Holidays on weekdays in that span: {}; holidays that change nothing (weekend or outside the span): {}.",
-                    if skipped.is_empty() { "none".to_string() } else { skipped.join(", ") },
-                    if ignored.is_empty() { "none".to_string() } else { ignored.join(", ") }
+                    "Holidays on weekdays in that span: {}; holidays that change nothing (weekend or outside the \
+                     span): {}.",
+                    list_or(&skipped, "none"),
+                    list_or(&ignored, "none")
                 ),
                 format!("{} holidays skipped", skipped.len()),
             ),
@@ -319,17 +353,22 @@ fn utc_offset(min: i64) -> String {
 
 /// `2026-03-09 07:05` from minutes since the epoch.
 fn stamp(t: i64) -> String {
-    let day = t.div_euclid(1440);
-    let m = t.rem_euclid(1440);
-    format!("{} {:02}:{:02}", ymd(day), m / 60, m % 60)
+    format!("{} {}", ymd(t.div_euclid(1440)), hhmm(t))
+}
+
+params! {
+    /// Parameters of `date_timezone_convert`.
+    struct TimezoneConvertParams {
+        /// First year a date is drawn from.
+        year_min: i64 = 2025,
+        /// Last year a date is drawn from.
+        year_max: i64 = 2030,
+    }
 }
 
 /// Converts a meeting time from a fixed-offset city to a city with a stated DST period.
-fn timezone_convert(g: &mut Gen) -> Result<Generated> {
-    let year = {
-        let (lo, hi) = (g.int("year_min", 2025)?, g.int("year_max", 2030)?);
-        g.range(lo, hi)
-    };
+fn timezone_convert(g: &mut Gen, p: &TimezoneConvertParams) -> Result<Generated> {
+    let year = g.range(p.year_min, p.year_max);
     let fixed_cities = ["Kestrel Bay", "Port Amsel", "Vantor", "Lumen Harbor", "Ostrava Nova"];
     let dst_cities = ["Norhaven", "Brightwater", "Caldera Springs", "Elmsford", "Westmarch"];
     let a_city = g.pick(&fixed_cities).to_string();
@@ -358,7 +397,10 @@ fn timezone_convert(g: &mut Gen) -> Result<Generated> {
     let answer = stamp(b_local);
     let what = g.pick(&["A webinar", "A product launch call", "A board meeting", "An online exam", "A live stream"]);
     let prompt = format!(
-        "{what} starts at {} local time in {a_city} ({}, no daylight saving time). A participant joins from {b_city}, whose standard time is {}; {b_city} uses daylight saving time ({}) from {} UTC until {} UTC (the switch-on moment counts as daylight time, the switch-off moment as standard time). What is the local date and time in {b_city} when it starts? Give the answer as YYYY-MM-DD HH:MM (24-hour clock, two-digit hour and minute).",
+        "{what} starts at {} local time in {a_city} ({}, no daylight saving time). A participant joins from {b_city}, \
+         whose standard time is {}; {b_city} uses daylight saving time ({}) from {} UTC until {} UTC (the switch-on \
+         moment counts as daylight time, the switch-off moment as standard time). What is the local date and time in \
+         {b_city} when it starts? Give the answer as YYYY-MM-DD HH:MM (24-hour clock, two-digit hour and minute).",
         stamp(event_local),
         utc_offset(a_off),
         utc_offset(b_std),
@@ -414,10 +456,25 @@ fn has_53_weeks(y: i64) -> bool {
     jan1 == 3 || (is_leap(y) && jan1 == 2)
 }
 
+params! {
+    /// Parameters of `date_iso_week`.
+    struct IsoWeekParams {
+        /// First year a date is drawn from.
+        year_min: i64 = 2015,
+        /// Last year a date is drawn from.
+        year_max: i64 = 2036,
+    }
+}
+
+/// The ISO-8601 week rules a task states before its dates.
+const ISO_WEEK_RULES: &str = "\
+In the ISO-8601 week calendar, weeks run Monday to Sunday and week 1 of a year is the week that contains that year's \
+first Thursday; days before it belong to the last week of the previous year, and late-December days can belong to \
+week 1 of the next year.";
+
 /// ISO week number by the ordinal formula, with the week-0 and week-53 corrections.
-fn iso_week(g: &mut Gen) -> Result<Generated> {
-    let (lo, hi) = (g.int("year_min", 2015)?, g.int("year_max", 2036)?);
-    let y = g.range(lo, hi);
+fn iso_week(g: &mut Gen, p: &IsoWeekParams) -> Result<Generated> {
+    let y = g.range(p.year_min, p.year_max);
     let z = match g.range(0, 9) {
         0..=3 => days_from_civil(y, 1, g.range(1, 4)),
         4..=6 => days_from_civil(y, 12, g.range(28, 31)),
@@ -436,7 +493,8 @@ fn iso_week(g: &mut Gen) -> Result<Generated> {
             y - 1,
             weeks,
             format!(
-                "w = 0, so the date is in the last week of {}: it has {weeks} weeks (1 January {} was a {}, {} leap year).",
+                "w = 0, so the date is in the last week of {}: it has {weeks} weeks (1 January {} was a {}, {} leap \
+                 year).",
                 y - 1,
                 y - 1,
                 WEEKDAYS[jan1_prev],
@@ -462,7 +520,8 @@ fn iso_week(g: &mut Gen) -> Result<Generated> {
     debug_assert_eq!((iy, iw), iso_week_of(z));
     let answer = format!("{iy}-W{iw:02}");
     let prompt = format!(
-        "In the ISO-8601 week calendar, weeks run Monday to Sunday and week 1 of a year is the week that contains that year's first Thursday; days before it belong to the last week of the previous year, and late-December days can belong to week 1 of the next year. 1 January {y} is a {}; 1 January {} was a {}. Which ISO week does {date} belong to? Give the answer as YYYY-Www, using the ISO week-year and a two-digit week number (for example 2019-W05).",
+        "{ISO_WEEK_RULES} 1 January {y} is a {}; 1 January {} was a {}. Which ISO week does {date} belong to? Give \
+         the answer as YYYY-Www, using the ISO week-year and a two-digit week number (for example 2019-W05).",
         WEEKDAYS[jan1],
         y - 1,
         WEEKDAYS[jan1_prev]
@@ -501,12 +560,19 @@ fn iso_week(g: &mut Gen) -> Result<Generated> {
     })
 }
 
+params! {
+    /// Parameters of `date_age_years`.
+    struct AgeYearsParams {
+        /// First year of the reference date.
+        year_min: i64 = 2021,
+        /// Last year of the reference date.
+        year_max: i64 = 2032,
+    }
+}
+
 /// Age in completed years on a date, including 29 February birthdays.
-fn age_years(g: &mut Gen) -> Result<Generated> {
-    let ref_year = {
-        let (lo, hi) = (g.int("year_min", 2021)?, g.int("year_max", 2032)?);
-        g.range(lo, hi)
-    };
+fn age_years(g: &mut Gen, p: &AgeYearsParams) -> Result<Generated> {
+    let ref_year = g.range(p.year_min, p.year_max);
     let age_target = g.range(3, 85);
     let by = ref_year - age_target;
     let case = g.range(0, 9);
@@ -548,7 +614,9 @@ fn age_years(g: &mut Gen) -> Result<Generated> {
         "A museum prices tickets by age in completed years.",
     ]);
     let prompt = format!(
-        "{ctx} {name} was born on {}. How old is {name}, in completed years, on {}? A person reaches a new age on the birthday itself, and someone born on 29 February has the birthday on 1 March in years that are not leap years. Answer with a whole number.",
+        "{ctx} {name} was born on {}. How old is {name}, in completed years, on {}? A person reaches a new age on the \
+         birthday itself, and someone born on 29 February has the birthday on 1 March in years that are not leap \
+         years. Answer with a whole number.",
         ymd(birth),
         ymd(reference)
     );
@@ -582,11 +650,22 @@ fn age_years(g: &mut Gen) -> Result<Generated> {
     })
 }
 
+params! {
+    /// Parameters of `date_weekday_from_anchor`.
+    struct WeekdayFromAnchorParams {
+        /// First year of the anchor date.
+        year_min: i64 = 2018,
+        /// Last year of the anchor date.
+        year_max: i64 = 2032,
+        /// Most days between the anchor and the asked date.
+        max_gap_days: i64 = 1500,
+    }
+}
+
 /// The weekday of a date from an anchor date whose weekday is given.
-fn weekday_from_anchor(g: &mut Gen) -> Result<Generated> {
-    let (lo, hi) = (g.int("year_min", 2018)?, g.int("year_max", 2032)?);
-    let anchor = random_day(g, lo, hi);
-    let max_gap = g.int("max_gap_days", 1500)?;
+fn weekday_from_anchor(g: &mut Gen, p: &WeekdayFromAnchorParams) -> Result<Generated> {
+    let anchor = random_day(g, p.year_min, p.year_max);
+    let max_gap = p.max_gap_days;
     let gap = g.range(20, max_gap) * if g.chance(0.3) { -1 } else { 1 };
     let target = anchor + gap;
     let (ay, am, ad) = civil_from_days(anchor);
@@ -618,7 +697,8 @@ fn weekday_from_anchor(g: &mut Gen) -> Result<Generated> {
         }
     };
     let prompt = format!(
-        "{} was a {}. Using the Gregorian calendar (leap years: divisible by 4, except century years not divisible by 400), what day of the week is {}? Answer with the weekday name only.",
+        "{} was a {}. Using the Gregorian calendar (leap years: divisible by 4, except century years not divisible by \
+         400), what day of the week is {}? Answer with the weekday name only.",
         ymd(anchor),
         WEEKDAYS[weekday(anchor)],
         ymd(target)
@@ -640,13 +720,17 @@ fn weekday_from_anchor(g: &mut Gen) -> Result<Generated> {
     })
 }
 
-fn clock(m: i64) -> String {
-    format!("{:02}:{:02}", m / 60, m % 60)
+params! {
+    /// Parameters of `date_shift_hours`.
+    struct ShiftHoursParams {
+        /// Most shifts in the week (at least 3).
+        max_shifts: i64 = 5,
+    }
 }
 
 /// Total paid hours over a week of shifts, some crossing midnight.
-fn shift_hours(g: &mut Gen) -> Result<Generated> {
-    let n = g.range(3, g.int("max_shifts", 5)?.max(3)) as usize;
+fn shift_hours(g: &mut Gen, p: &ShiftHoursParams) -> Result<Generated> {
+    let n = g.range(3, p.max_shifts.max(3)) as usize;
     let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     let first = g.range(0, (7 - n) as i64) as usize;
     let mut rows = Vec::new();
@@ -662,8 +746,8 @@ fn shift_hours(g: &mut Gen) -> Result<Generated> {
         let end = (start + len) % 1440;
         let cross = end <= start;
         let day = days[first + i];
-        rows.push(format!("| {day} | {} | {} | {brk} min |", clock(start), clock(end)));
-        convert.push(format!("{day} {} → {start}, {} → {end}", clock(start), clock(end)));
+        rows.push(format!("| {day} | {} | {} | {brk} min |", hhmm(start), hhmm(end)));
+        convert.push(format!("{day} {} → {start}, {} → {end}", hhmm(start), hhmm(end)));
         let end_adj = if cross { end + 1440 } else { end };
         if cross {
             crossings.push(format!("{day}: {end} + 1440 = {end_adj}"));
@@ -676,7 +760,10 @@ fn shift_hours(g: &mut Gen) -> Result<Generated> {
     let hours = total as f64 / 60.0;
     let answer = fixed(hours, 2);
     let prompt = format!(
-        "{name}'s timesheet for the week:\n\n| Day | Start | End | Unpaid break |\n|---|---|---|---|\n{}\n\nA shift whose end time is at or before its start time finishes on the next day. Unpaid breaks are not paid. How many paid hours did {name} work in total? Give the answer in hours as a decimal number rounded to 2 decimal places.",
+        "{name}'s timesheet for the week:\n\n| Day | Start | End | Unpaid break |\n\
+         |---|---|---|---|\n{}\n\nA shift whose end time is at or before its start time finishes on the next day. \
+         Unpaid breaks are not paid. How many paid hours did {name} work in total? Give the answer in hours as a \
+         decimal number rounded to 2 decimal places.",
         rows.join("\n")
     );
     Ok(Generated {
@@ -706,9 +793,19 @@ fn shift_hours(g: &mut Gen) -> Result<Generated> {
     })
 }
 
+params! {
+    /// Parameters of `date_plan_proration`.
+    struct PlanProrationParams {
+        /// First year a date is drawn from.
+        year_min: i64 = 2023,
+        /// Last year a date is drawn from.
+        year_max: i64 = 2030,
+    }
+}
+
 /// A mid-month plan change billed by day: old plan before the switch day, new plan from it.
-fn plan_proration(g: &mut Gen) -> Result<Generated> {
-    let (lo, hi) = (g.int("year_min", 2023)?, g.int("year_max", 2030)?);
+fn plan_proration(g: &mut Gen, p: &PlanProrationParams) -> Result<Generated> {
+    let (lo, hi) = (p.year_min, p.year_max);
     let (y, m, switch, p1, p2, num, dim) = loop {
         let y = g.range(lo, hi);
         let m = if g.chance(0.35) { 2 } else { g.range(1, 12) };
@@ -737,7 +834,11 @@ fn plan_proration(g: &mut Gen) -> Result<Generated> {
     let plans = g.pick(&[("Basic", "Premium"), ("Starter", "Team"), ("Solo", "Family"), ("Standard", "Lite")]);
     let service = g.pick(&["streaming", "cloud storage", "gym", "phone", "software"]);
     let prompt = format!(
-        "{name} pays {} per month for the {} {service} plan and switches to the {} plan ({} per month) with effect from {}. The bill for {} is prorated by day: the old plan is charged for the days before the switch date, the new plan from the switch date through the last day of the month, each as monthly price × days ÷ number of days in that month. What is {name}'s total charge for {}? Round only the final total, to 2 decimal places.",
+        "{name} pays {} per month for the {} {service} plan and switches to the {} plan ({} per month) with effect \
+         from {}. The bill for {} is prorated by day: the old plan is charged for the days before the switch date, \
+         the new plan from the switch date through the last day of the month, each as monthly price × days ÷ number \
+         of days in that month. What is {name}'s total charge for {}? Round only the final total, to 2 decimal \
+         places.",
         cents(p1),
         plans.0,
         plans.1,
@@ -758,7 +859,8 @@ fn plan_proration(g: &mut Gen) -> Result<Generated> {
             step(format!("{} has {dim} days{leap_note}.", month_name(y, m)), format!("{dim} days")),
             step(
                 format!(
-                    "Old plan: days 1–{} = {old_days} days; new plan: days {switch}–{dim} = {dim} − {switch} + 1 = {new_days} days.",
+                    "Old plan: days 1–{} = {old_days} days; new plan: days {switch}–{dim} = {dim} − {switch} + 1 = \
+                     {new_days} days.",
                     switch - 1
                 ),
                 format!("{old_days} + {new_days}"),
@@ -806,9 +908,21 @@ fn span_work(a: i64, b: i64) -> String {
     format!("{}; total {}", parts.join("; "), b - a)
 }
 
+params! {
+    /// Parameters of `date_shift_rotation`.
+    struct ShiftRotationParams {
+        /// First year of the rota's start date.
+        year_min: i64 = 2024,
+        /// Last year of the rota's start date.
+        year_max: i64 = 2030,
+        /// Most days between the rota's start and the asked date.
+        max_gap_days: i64 = 400,
+    }
+}
+
 /// Which shift of a repeating rota falls on a date.
-fn shift_rotation(g: &mut Gen) -> Result<Generated> {
-    let (lo, hi) = (g.int("year_min", 2024)?, g.int("year_max", 2030)?);
+fn shift_rotation(g: &mut Gen, p: &ShiftRotationParams) -> Result<Generated> {
+    let (lo, hi) = (p.year_min, p.year_max);
     let labels =
         g.pick(&[["Early", "Late", "Night", "Off"], ["Day", "Swing", "Night", "Off"], ["A", "B", "C", "Rest"]]);
     let mut pattern: Vec<&str> = Vec::new();
@@ -818,7 +932,7 @@ fn shift_rotation(g: &mut Gen) -> Result<Generated> {
     }
     let l = pattern.len() as i64;
     let anchor = random_day(g, lo, hi);
-    let max_gap = g.int("max_gap_days", 400)?;
+    let max_gap = p.max_gap_days;
     let gap = if g.chance(0.2) { l * g.range(2, max_gap / l) } else { g.range(15, max_gap) };
     let target = anchor + gap;
     let r = gap % l;
@@ -833,7 +947,8 @@ fn shift_rotation(g: &mut Gen) -> Result<Generated> {
     ]);
     let pat_text: Vec<String> = pattern.iter().enumerate().map(|(i, s)| format!("day {} {s}", i + 1)).collect();
     let prompt = format!(
-        "{team} follow a repeating {l}-day rota: {}. After day {l} the rota starts again at day 1. Rota day 1 fell on {}. Which shift do they work on {}? Answer with the shift name only.",
+        "{team} follow a repeating {l}-day rota: {}. After day {l} the rota starts again at day 1. Rota day 1 fell on \
+         {}. Which shift do they work on {}? Answer with the shift name only.",
         pat_text.join(", "),
         ymd(anchor),
         ymd(target)
@@ -858,11 +973,20 @@ fn shift_rotation(g: &mut Gen) -> Result<Generated> {
     })
 }
 
+params! {
+    /// Parameters of `date_notice_deadline`.
+    struct NoticeDeadlineParams {
+        /// First year of the renewal date.
+        year_min: i64 = 2025,
+        /// Last year of the renewal date.
+        year_max: i64 = 2030,
+    }
+}
+
 /// Free-form: the last day to give notice before an automatic renewal, and whether it is
 /// still possible from today.
-fn notice_deadline(g: &mut Gen) -> Result<Generated> {
-    let (lo, hi) = (g.int("year_min", 2025)?, g.int("year_max", 2030)?);
-    let renewal = random_day(g, lo, hi);
+fn notice_deadline(g: &mut Gen, p: &NoticeDeadlineParams) -> Result<Generated> {
+    let renewal = random_day(g, p.year_min, p.year_max);
     let n = *g.pick(&[14i64, 21, 30, 45, 60, 90]);
     let ([s2, s3, s4], deadline) = month_walk(renewal, n, false);
     let k = match g.range(0, 9) {
@@ -875,7 +999,11 @@ fn notice_deadline(g: &mut Gen) -> Result<Generated> {
         g.pick(&["gym membership", "office lease", "software subscription", "insurance policy", "storage unit rental"]);
     let name = g.pick(PEOPLE).to_string();
     let prompt = format!(
-        "{name}'s {what} renews automatically on {}. To stop the renewal, written notice must be given at least {n} days before the renewal date, so the latest allowed notice date is the renewal date minus {n} days. Today is {}. In 2–4 sentences, state the latest date notice can be given (as YYYY-MM-DD), how many days remain from today until that date (or how many days ago it passed), and whether giving notice is still possible or too late.",
+        "{name}'s {what} renews automatically on {}. To stop the renewal, written notice must be given at least {n} \
+         days before the renewal date, so the latest allowed notice date is the renewal date minus {n} days. Today is \
+         {}. In 2–4 sentences, state the latest date notice can be given (as YYYY-MM-DD), how many days remain from \
+         today until that date (or how many days ago it passed), and whether giving notice is still possible or too \
+         late.",
         ymd(renewal),
         ymd(today)
     );
@@ -890,19 +1018,23 @@ fn notice_deadline(g: &mut Gen) -> Result<Generated> {
     };
     let answer = if k > 0 {
         format!(
-            "The latest date to give notice is {deadline_s}, which is {n} days before the {} renewal. From today ({}) there are {} left until that deadline. Giving notice is still possible, so {name} should send it by {deadline_s}.",
+            "The latest date to give notice is {deadline_s}, which is {n} days before the {} renewal. From today ({}) \
+             there are {} left until that deadline. Giving notice is still possible, so {name} should send it by \
+             {deadline_s}.",
             ymd(renewal),
             ymd(today),
             days(k)
         )
     } else if k == 0 {
         format!(
-            "The latest date to give notice is {deadline_s}, {n} days before the {} renewal. That is today, so 0 days remain. Giving notice is still possible, but only if it is given today.",
+            "The latest date to give notice is {deadline_s}, {n} days before the {} renewal. That is today, so 0 days \
+             remain. Giving notice is still possible, but only if it is given today.",
             ymd(renewal)
         )
     } else {
         format!(
-            "The latest date to give notice was {deadline_s}, {n} days before the {} renewal. Today is {}, so the deadline passed {} ago. It is too late to stop this renewal.",
+            "The latest date to give notice was {deadline_s}, {n} days before the {} renewal. Today is {}, so the \
+             deadline passed {} ago. It is too late to stop this renewal.",
             ymd(renewal),
             ymd(today),
             days(-k)

@@ -1,29 +1,24 @@
 //! Generators for the `finance` domain.
 
 use super::calendar::MONTHS;
-use super::fmt::near_half;
-use super::fmt::{fixed, grouped, money, trim};
-use super::{Gen, GenFn, criterion, step};
+use super::fmt::{fixed, grouped, money, near_half, trim, usd};
+use super::params::{NoParams, kinds};
+use super::{Gen, Kind, criterion, step};
 use crate::error::Result;
 use crate::task::Generated;
 
-pub(crate) const KINDS: &[(&str, GenFn)] = &[
-    ("compound_balance", compound_balance),
-    ("progressive_tax", progressive_tax),
-    ("discount_chain_total", discount_chain_total),
-    ("loan_offer_memo", loan_offer_memo),
-    ("break_even_memo", break_even_memo),
-    ("currency_exchange_fee", currency_exchange_fee),
-    ("straight_line_partial_year", straight_line_partial_year),
+pub(crate) const KINDS: &[Kind] = kinds![
+    "compound_balance" => compound_balance(NoParams),
+    "progressive_tax" => progressive_tax(NoParams),
+    "discount_chain_total" => discount_chain_total(NoParams),
+    "loan_offer_memo" => loan_offer_memo(NoParams),
+    "break_even_memo" => break_even_memo(NoParams),
+    "currency_exchange_fee" => currency_exchange_fee(NoParams),
+    "straight_line_partial_year" => straight_line_partial_year(NoParams),
 ];
 
-/// `$1,234.56`.
-fn usd(x: f64) -> String {
-    format!("${}", money(x))
-}
-
 /// Balance of a deposit under periodic compounding, or the interest it earned.
-fn compound_balance(g: &mut Gen) -> Result<Generated> {
+fn compound_balance(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let freqs: &[(i64, &str)] = &[(1, "annually"), (2, "semiannually"), (4, "quarterly"), (12, "monthly")];
     loop {
         let p = if g.chance(0.5) { g.range(5, 500) * 100 } else { g.range(500, 50000) } as f64;
@@ -50,7 +45,8 @@ fn compound_balance(g: &mut Gen) -> Result<Generated> {
         let what =
             if ask_interest { "How much interest will the deposit have earned" } else { "What will the balance be" };
         let prompt = format!(
-            "{who} deposits {} in a savings account paying {}% a year, compounded {word}, and makes no other deposits or withdrawals. {what} after {term}? Round to the nearest cent.",
+            "{who} deposits {} in a savings account paying {}% a year, compounded {word}, and makes no other deposits \
+             or withdrawals. {what} after {term}? Round to the nearest cent.",
             usd(p),
             trim(rate, 2)
         );
@@ -105,7 +101,7 @@ fn tax_slices(taxable: i64, tops: &[i64]) -> Vec<(usize, i64, i64)> {
 }
 
 /// Tax owed under progressive brackets after a standard deduction.
-fn progressive_tax(g: &mut Gen) -> Result<Generated> {
+fn progressive_tax(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let rate_sets: &[&[i64]] =
         &[&[10, 12, 22, 24, 32], &[5, 10, 20, 30, 40], &[10, 20, 30, 40, 45], &[8, 15, 25, 33, 39]];
     let rates = *g.pick(rate_sets);
@@ -134,7 +130,9 @@ fn progressive_tax(g: &mut Gen) -> Result<Generated> {
     }
     let who = *g.pick(&["Amara", "Bjorn", "Chen", "Delia", "Emeka", "Fatima", "Gustavo"]);
     let prompt = format!(
-        "{who} has a gross income of ${}. The standard deduction is ${}; taxable income is gross income minus the deduction (never below zero). Tax rates (each rate applies only to the part of taxable income inside its bracket):\n{}\nHow much tax does {who} owe? Give the amount in dollars with 2 decimal places.",
+        "{who} has a gross income of ${}. The standard deduction is ${}; taxable income is gross income minus the \
+         deduction (never below zero). Tax rates (each rate applies only to the part of taxable income inside its \
+         bracket):\n{}\nHow much tax does {who} owe? Give the amount in dollars with 2 decimal places.",
         grouped(income),
         grouped(deduction),
         lines.join("\n")
@@ -205,7 +203,7 @@ fn progressive_tax(g: &mut Gen) -> Result<Generated> {
 }
 
 /// Price after chained percentage discounts, a conditional coupon and sales tax.
-fn discount_chain_total(g: &mut Gen) -> Result<Generated> {
+fn discount_chain_total(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let items = ["pair of boots", "desk lamp", "rain jacket", "blender", "backpack", "office chair", "tennis racket"];
     loop {
         let price = g.range(20, 600) as f64 + *g.pick(&[0.0, 0.99, 0.5, 0.49, 0.95]);
@@ -232,7 +230,10 @@ fn discount_chain_total(g: &mut Gen) -> Result<Generated> {
         let qty_s = if qty == 1 { format!("one {item}") } else { format!("{qty} of the {item}") };
         let d2_s = d2.map(|d| format!(" Members get an extra {d}% off the already-reduced price.")).unwrap_or_default();
         let prompt = format!(
-            "The {item} you want is listed at {} each. You buy {qty_s} as a member. The store takes {d1}% off.{d2_s} Then a ${coupon} coupon comes off the order, but only if the order is at least ${threshold} after the percentage discounts. Finally {}% sales tax is added to the amount after all discounts. Keep full precision and round only the final total to the nearest cent. What do you pay?",
+            "The {item} you want is listed at {} each. You buy {qty_s} as a member. The store takes {d1}% off.{d2_s} \
+             Then a ${coupon} coupon comes off the order, but only if the order is at least ${threshold} after the \
+             percentage discounts. Finally {}% sales tax is added to the amount after all discounts. Keep full \
+             precision and round only the final total to the nearest cent. What do you pay?",
             usd(price),
             trim(tax, 2)
         );
@@ -283,8 +284,14 @@ fn payment(amount: f64, apr: f64, months: i64) -> f64 {
     amount * i / (1.0 - (1.0 + i).powi(-(months as i32)))
 }
 
+/// How the loan memo computes and writes its amounts.
+const LOAN_MEMO_RULES: &str = "\
+Use the payment formula P = A·i / (1 − (1 + i)^(−n)) with i = APR ÷ 12 ÷ 100 and n = number of months; round each \
+payment to the cent and use the rounded payment for totals. Write amounts with two decimals and thousands separators \
+(e.g. 1,234.56), and end with a sentence of the form \"I recommend Offer X.\"";
+
 /// Compares two loan offers by total cost and recommends one: a short memo.
-fn loan_offer_memo(g: &mut Gen) -> Result<Generated> {
+fn loan_offer_memo(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     loop {
         let amount = g.range(10, 80) as f64 * 500.0;
         let terms = [24i64, 36, 48, 60, 72];
@@ -322,7 +329,10 @@ fn loan_offer_memo(g: &mut Gen) -> Result<Generated> {
             format!("{}: {}% APR for {} months, {fee}", labels[k], trim(o.0, 2), o.1)
         };
         let prompt = format!(
-            "{who} wants to borrow {} and has two offers, both repaid in equal monthly payments:\n- {}\n- {}\nWrite a short memo (3–6 sentences) for {who} that gives each offer's monthly payment and its total cost of borrowing (all payments plus fees, minus the amount borrowed), and recommends the offer with the lower total cost. Use the payment formula P = A·i / (1 − (1 + i)^(−n)) with i = APR ÷ 12 ÷ 100 and n = number of months; round each payment to the cent and use the rounded payment for totals. Write amounts with two decimals and thousands separators (e.g. 1,234.56), and end with a sentence of the form \"I recommend Offer X.\"",
+            "{who} wants to borrow {} and has two offers, both repaid in equal monthly payments:\n\
+             - {}\n- {}\nWrite a short memo (3–6 sentences) for {who} that gives each offer's monthly payment and its \
+             total cost of borrowing (all payments plus fees, minus the amount borrowed), and recommends the offer \
+             with the lower total cost. {LOAN_MEMO_RULES}",
             usd(amount),
             desc(0),
             desc(1)
@@ -411,8 +421,15 @@ fn loan_offer_memo(g: &mut Gen) -> Result<Generated> {
     }
 }
 
+/// What the break-even memo must contain and how it writes numbers.
+const BREAK_EVEN_MEMO_RULES: &str = "\
+Write a short memo (3–5 sentences) that gives the contribution margin per unit, the monthly break-even volume in \
+whole units (round up: a part unit cannot be sold), the profit or loss at the forecast, and says whether the \
+forecast is \"above break-even\" or \"below break-even\". Write money with two decimals and thousands separators \
+(e.g. 1,234.56) and unit counts as plain whole numbers (e.g. 1234).";
+
 /// Break-even volume from fixed costs and the contribution margin, checked against a forecast: a memo.
-fn break_even_memo(g: &mut Gen) -> Result<Generated> {
+fn break_even_memo(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let products = ["scented candles", "phone cases", "meal kits", "yoga mats", "ceramic mugs", "bike lights"];
     loop {
         let price = g.range(16, 240) as f64 * 0.5;
@@ -433,7 +450,9 @@ fn break_even_memo(g: &mut Gen) -> Result<Generated> {
         let verdict = if above { "above break-even" } else { "below break-even" };
         let product = *g.pick(&products);
         let prompt = format!(
-            "A small business sells {product} at {} each. Each unit costs {} in materials and shipping (variable cost), and fixed costs are {} a month. The sales forecast is {forecast} units a month. Write a short memo (3–5 sentences) that gives the contribution margin per unit, the monthly break-even volume in whole units (round up: a part unit cannot be sold), the profit or loss at the forecast, and says whether the forecast is \"above break-even\" or \"below break-even\". Write money with two decimals and thousands separators (e.g. 1,234.56) and unit counts as plain whole numbers (e.g. 1234).",
+            "A small business sells {product} at {} each. Each unit costs {} in materials and shipping (variable \
+             cost), and fixed costs are {} a month. The sales forecast is {forecast} units a month. \
+             {BREAK_EVEN_MEMO_RULES}",
             usd(price),
             usd(var),
             usd(fixed_costs)
@@ -442,7 +461,9 @@ fn break_even_memo(g: &mut Gen) -> Result<Generated> {
         let pl_s = money(profit.abs());
         let pl_word = if profit >= 0.0 { "profit" } else { "loss" };
         let answer = format!(
-            "Each unit contributes ${} − ${} = ${m_s} toward fixed costs. Break-even is ${} ÷ ${m_s} = {} units, rounded up to {be} units a month. At the forecast of {forecast} units, {forecast} × ${m_s} − ${} gives a {pl_word} of ${pl_s} a month. The forecast is {verdict}.",
+            "Each unit contributes ${} − ${} = ${m_s} toward fixed costs. Break-even is ${} ÷ ${m_s} = {} units, \
+             rounded up to {be} units a month. At the forecast of {forecast} units, {forecast} × ${m_s} − ${} gives a \
+             {pl_word} of ${pl_s} a month. The forecast is {verdict}.",
             money(price),
             money(var),
             money(fixed_costs),
@@ -477,7 +498,7 @@ fn break_even_memo(g: &mut Gen) -> Result<Generated> {
 
 /// Money received when exchanging currency with a percentage commission and a flat fee, both
 /// taken from the source amount before conversion; the rate may be quoted either way round.
-fn currency_exchange_fee(g: &mut Gen) -> Result<Generated> {
+fn currency_exchange_fee(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     // Approximate US dollars per unit.
     let cur: &[(&str, f64)] = &[
         ("USD", 1.0),
@@ -514,13 +535,16 @@ fn currency_exchange_fee(g: &mut Gen) -> Result<Generated> {
         let flat_s = if flat > 0.0 { format!(" plus a flat fee of {} {src}", fixed(flat, 2)) } else { String::new() };
         let who = *g.pick(&["Kai", "Beatriz", "Nadia", "Ravi", "Elsa", "Tunde"]);
         let prompt = format!(
-            "{who} exchanges {} {src} into {tgt} at an airport kiosk. The kiosk's rate is {quote_s}. It charges a {}% commission on the amount handed over{flat_s}; all fees are taken in {src} before the rest is converted. How many {tgt} does {who} receive? Round to 2 decimal places.",
+            "{who} exchanges {} {src} into {tgt} at an airport kiosk. The kiosk's rate is {quote_s}. It charges a {}% \
+             commission on the amount handed over{flat_s}; all fees are taken in {src} before the rest is converted. \
+             How many {tgt} does {who} receive? Round to 2 decimal places.",
             trim(amount, 2),
             trim(pct, 2)
         );
         let w1 = if inverted {
             format!(
-                "The rate is quoted per {tgt}, so convert {src} → {tgt} by dividing by {} (1 {src} = 1 ÷ {} = {} {tgt}).",
+                "The rate is quoted per {tgt}, so convert {src} → {tgt} by dividing by {} (1 {src} = 1 ÷ {} = {} \
+                 {tgt}).",
                 fixed(quote, 4),
                 fixed(quote, 4),
                 trim(1.0 / quote, 6)
@@ -570,7 +594,7 @@ fn currency_exchange_fee(g: &mut Gen) -> Result<Generated> {
 
 /// Straight-line book value with a prorated first year (months counted from the month the asset
 /// goes into service, inclusive) and accumulated depreciation capped at cost minus salvage.
-fn straight_line_partial_year(g: &mut Gen) -> Result<Generated> {
+fn straight_line_partial_year(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     loop {
         let cost = g.range(50, 1200) as f64 * 100.0;
         let salvage = (cost * g.range(0, 20) as f64 / 100.0 / 100.0).round() * 100.0;
@@ -592,14 +616,19 @@ fn straight_line_partial_year(g: &mut Gen) -> Result<Generated> {
         let what = *g.pick(&["delivery truck", "packaging machine", "server rack", "commercial oven", "forklift"]);
         let year = y0 + k;
         let prompt = format!(
-            "A company buys a {what} for {} and puts it into service on 1 {} {y0}. It has a useful life of {life} years and a salvage value of {}. The company uses straight-line depreciation with the first year prorated by the number of months in service (count the month it goes into service as a full month); total depreciation can never exceed cost minus salvage. What is the book value at the end of {year} (31 December)? Round to the nearest cent.",
+            "A company buys a {what} for {} and puts it into service on 1 {} {y0}. It has a useful life of {life} \
+             years and a salvage value of {}. The company uses straight-line depreciation with the first year \
+             prorated by the number of months in service (count the month it goes into service as a full month); \
+             total depreciation can never exceed cost minus salvage. What is the book value at the end of {year} (31 \
+             December)? Round to the nearest cent.",
             usd(cost),
             MONTHS[m - 1],
             usd(salvage)
         );
         let w4 = if capped {
             format!(
-                "Accumulated through {year} = {} + {} × {k} = {}, which exceeds the depreciable base, so it is capped at {}.",
+                "Accumulated through {year} = {} + {} × {k} = {}, which exceeds the depreciable base, so it is capped \
+                 at {}.",
                 trim(first, 4),
                 trim(annual, 4),
                 trim(raw, 4),
@@ -631,7 +660,8 @@ fn straight_line_partial_year(g: &mut Gen) -> Result<Generated> {
                 ),
                 step(
                     format!(
-                        "{} to December = 13 − {m} = {months} month{}; first-year depreciation = {} × {months}/12 = {}.",
+                        "{} to December = 13 − {m} = {months} month{}; first-year depreciation = {} × {months}/12 = \
+                         {}.",
                         MONTHS[m - 1],
                         if months == 1 { "" } else { "s" },
                         trim(annual, 4),
@@ -671,10 +701,5 @@ mod tests {
         assert_eq!(tax_slices(8_000, &[10_000, 40_000]), vec![(0, 0, 8_000)]);
         assert_eq!(tax_slices(0, &[10_000]), vec![]);
         assert_eq!(tax_slices(40_000, &[10_000, 40_000]).len(), 2);
-    }
-
-    #[test]
-    fn usd_groups_thousands() {
-        assert_eq!(usd(1234.5), "$1,234.50");
     }
 }

@@ -1,7 +1,10 @@
-//! Number formatting shared by generators, so answers and worked steps are written one way.
+//! Formatting shared by generators, so answers and worked steps are written one way: numbers,
+//! money, mixed numbers, clock times and lists.
 //!
 //! Rounding is half away from zero on the decimal value (what people do by hand), not
 //! banker's rounding, and never prints `-0`.
+
+use std::fmt::Display;
 
 /// `x` rounded to `decimals` places, half away from zero.
 pub fn round(x: f64, decimals: u32) -> f64 {
@@ -64,6 +67,37 @@ pub fn money(x: f64) -> String {
     format!("{sign}{}.{frac}", grouped(n))
 }
 
+/// A money amount in dollars (`usd(1234.5) == "$1,234.50"`).
+pub fn usd(x: f64) -> String {
+    format!("${}", money(x))
+}
+
+/// A positive fraction `num/den` in lowest terms as a mixed number: `3 1/4`, `3/4` or `3`.
+pub fn mixed_number(num: i64, den: i64) -> String {
+    let (w, r) = (num / den, num % den);
+    match (w, r) {
+        (_, 0) => w.to_string(),
+        (0, _) => format!("{r}/{den}"),
+        _ => format!("{w} {r}/{den}"),
+    }
+}
+
+/// `HH:MM` of a count of minutes after midnight, wrapping at midnight (`hhmm(1505) == "01:05"`).
+pub fn hhmm(minutes: i64) -> String {
+    let m = minutes.rem_euclid(24 * 60);
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
+/// The items written out and joined with `sep` (`join(&[1, 2], " + ") == "1 + 2"`).
+pub fn join<T: Display>(items: &[T], sep: &str) -> String {
+    items.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(sep)
+}
+
+/// The items joined with `, `, or `empty` when there are none (`list_or(&[], "none") == "none"`).
+pub fn list_or<T: Display>(items: &[T], empty: &str) -> String {
+    if items.is_empty() { empty.to_string() } else { join(items, ", ") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +118,20 @@ mod tests {
         assert_eq!(money(1234.5), "1,234.50");
         assert_eq!(money(-0.5), "-0.50");
         assert_eq!((cents(123456), cents(-1205), cents(7)), ("1234.56".into(), "-12.05".into(), "0.07".to_string()));
+    }
+
+    #[test]
+    fn mixed_numbers_clock_times_and_lists() {
+        assert_eq!(
+            (mixed_number(13, 4), mixed_number(3, 4), mixed_number(12, 4)),
+            ("3 1/4".into(), "3/4".into(), "3".into())
+        );
+        assert_eq!(mixed_number(3, 2), "1 1/2");
+        assert_eq!((hhmm(0), hhmm(1505), hhmm(-15)), ("00:00".into(), "01:05".into(), "23:45".to_string()));
+        assert_eq!(usd(1234.5), "$1,234.50");
+        assert_eq!(join(&[1, 2, 3], " + "), "1 + 2 + 3");
+        assert_eq!(join(&["a", "b"], ", "), "a, b");
+        assert_eq!(list_or::<String>(&[], "none"), "none");
+        assert_eq!(list_or(&["E1", "E3"], "none"), "E1, E3");
     }
 }

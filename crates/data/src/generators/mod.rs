@@ -6,8 +6,13 @@
 //! procedure step: the offline teacher writes its chain of thought from those steps, so a
 //! step's `work` must show the computation, not just name it.
 //!
-//! Adding a kind: write `fn my_kind(g: &mut Gen) -> Result<Generated>` in the module of its
-//! domain and list it in that module's `KINDS`.
+//! A kind's parameters are a struct of its own ([`params`]): the catalog checks every skill's
+//! `params` against it when it loads, so a misspelt key is an error, not a silent default.
+//!
+//! Adding a kind: in the module of its domain, declare its parameter struct with
+//! `params!` (each field with its default; `NoParams` when it has none), write
+//! `fn my_kind(g: &mut Gen, p: &MyKindParams) -> Result<Generated>` and list it in the
+//! module's `KINDS` as `"my_kind" => my_kind(MyKindParams)`.
 
 mod algorithms;
 mod arithmetic;
@@ -16,6 +21,7 @@ mod checklists;
 mod dates;
 mod finance;
 pub mod fmt;
+pub mod params;
 mod science;
 mod strings;
 mod tables;
@@ -25,19 +31,41 @@ use std::collections::HashMap;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde_json::Value;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::{DataError, Result};
 use crate::skill::{AnswerSpec, PROCEDURE_STEPS, Skill};
 use crate::task::{Criterion, Generated, Step, Task};
+use params::{NonEmpty, ParamsError, kinds};
 
-/// A generator kind's function.
-pub type GenFn = fn(&mut Gen) -> Result<Generated>;
+/// A generator kind: the name skill files use, the check of its parameters and its function.
+pub struct Kind {
+    /// The name in a skill's `generator.kind`.
+    pub name: &'static str,
+    check: fn(&Map<String, Value>) -> std::result::Result<(), ParamsError>,
+    run: fn(&mut Gen) -> Result<Generated>,
+}
 
-/// Every kind, by name: the built-in `fixed` kind plus each domain module's list.
-pub fn kinds() -> impl Iterator<Item = (&'static str, GenFn)> {
-    const BUILTIN: &[(&str, GenFn)] = &[("fixed", fixed)];
+impl Kind {
+    /// Checks a skill's `params` against this kind's parameter struct: every key known, every
+    /// value of its key's type, no required key missing.
+    pub fn check_params(&self, params: &Map<String, Value>) -> std::result::Result<(), ParamsError> {
+        (self.check)(params)
+    }
+}
+
+impl std::fmt::Debug for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kind").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// Every kind: the built-in `fixed` kind plus each domain module's list.
+pub fn kinds() -> impl Iterator<Item = &'static Kind> {
+    const BUILTIN: &[Kind] = kinds!["fixed" => fixed(FixedParams)];
     BUILTIN
         .iter()
         .chain(arithmetic::KINDS)
@@ -49,12 +77,11 @@ pub fn kinds() -> impl Iterator<Item = (&'static str, GenFn)> {
         .chain(units::KINDS)
         .chain(finance::KINDS)
         .chain(science::KINDS)
-        .copied()
 }
 
 /// Looks up a kind.
-pub fn kind(name: &str) -> Option<GenFn> {
-    kinds().find(|(k, _)| *k == name).map(|(_, f)| f)
+pub fn kind(name: &str) -> Option<&'static Kind> {
+    kinds().find(|k| k.name == name)
 }
 
 /// The seed of task `index` of `skill_id` in a build seeded with `build_seed`: a hash, so
@@ -68,13 +95,13 @@ pub fn task_seed(build_seed: u64, skill_id: &str, index: usize) -> u64 {
 
 /// Generates the task of `skill` for `seed` and checks its invariants.
 pub fn generate(skill: &Skill, seed: u64) -> Result<Task> {
-    let f = kind(&skill.generator.kind).ok_or_else(|| DataError::UnknownGenerator {
+    let kind = kind(&skill.generator.kind).ok_or_else(|| DataError::UnknownGenerator {
         skill: skill.id.clone(),
         kind: skill.generator.kind.clone(),
-        known: kinds().map(|(k, _)| k).collect::<Vec<_>>().join(", "),
+        known: kinds().map(|k| k.name).collect::<Vec<_>>().join(", "),
     })?;
-    let mut g = Gen { rng: ChaCha8Rng::seed_from_u64(seed), skill, params: &skill.generator.params };
-    let out = f(&mut g)?;
+    let mut g = Gen { rng: ChaCha8Rng::seed_from_u64(seed), skill };
+    let out = (kind.run)(&mut g)?;
     let bad = |message: String| DataError::BadTask { skill: skill.id.clone(), seed, message };
     if out.steps.len() != PROCEDURE_STEPS {
         return Err(bad(format!("{} steps, expected {PROCEDURE_STEPS}", out.steps.len())));
@@ -159,12 +186,11 @@ pub fn distinct_tasks(skill: &Skill, build_seed: u64, n: usize) -> Result<Distin
     Ok(DistinctTasks { duplicates_redrawn: draws - tasks.len(), tasks })
 }
 
-/// What a generator function gets: a seeded random stream and its skill's parameters.
+/// What a generator function gets besides its parameters: a seeded random stream and its skill.
 pub struct Gen<'a> {
     /// The task's random stream. Draw through the helpers below or directly.
     pub rng: ChaCha8Rng,
     skill: &'a Skill,
-    params: &'a serde_json::Map<String, Value>,
 }
 
 impl Gen<'_> {
@@ -183,51 +209,10 @@ impl Gen<'_> {
         }
     }
 
-    /// Integer parameter, or `default` when absent.
-    pub fn int(&self, name: &str, default: i64) -> Result<i64> {
-        match self.params.get(name) {
-            None => Ok(default),
-            Some(v) => v.as_i64().ok_or_else(|| self.param_error(name, format!("expected an integer, got {v}"))),
-        }
-    }
-
-    /// Number parameter, or `default` when absent.
-    pub fn float(&self, name: &str, default: f64) -> Result<f64> {
-        match self.params.get(name) {
-            None => Ok(default),
-            Some(v) => v.as_f64().ok_or_else(|| self.param_error(name, format!("expected a number, got {v}"))),
-        }
-    }
-
-    /// String parameter, or `default` when absent.
-    pub fn string(&self, name: &str, default: &str) -> Result<String> {
-        match self.params.get(name) {
-            None => Ok(default.to_string()),
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(v) => Err(self.param_error(name, format!("expected a string, got {v}"))),
-        }
-    }
-
-    /// List-of-strings parameter, or `default` when absent; an empty list is an error.
-    pub fn strings(&self, name: &str, default: &[&str]) -> Result<Vec<String>> {
-        let out: Vec<String> = match self.params.get(name) {
-            None => default.iter().map(|s| s.to_string()).collect(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| v.as_str().map(str::to_string))
-                .collect::<Option<_>>()
-                .ok_or_else(|| self.param_error(name, "expected a list of strings"))?,
-            Some(v) => return Err(self.param_error(name, format!("expected a list of strings, got {v}"))),
-        };
-        if out.is_empty() {
-            return Err(self.param_error(name, "list is empty"));
-        }
-        Ok(out)
-    }
-
-    /// The raw parameter value, for kinds with structured parameters.
-    pub fn raw(&self, name: &str) -> Option<&Value> {
-        self.params.get(name)
+    /// The skill's parameters as the struct `P` of its kind (see [`params`]).
+    fn params<P: DeserializeOwned>(&self) -> Result<P> {
+        params::parse(&self.skill.generator.params)
+            .map_err(|e| self.param_error(e.key.as_deref().unwrap_or("params"), e.message))
     }
 
     /// Uniform integer in `lo..=hi`.
@@ -279,27 +264,93 @@ pub fn criterion(text: impl Into<String>, expect: &[&str]) -> Criterion {
     Criterion { criterion: text.into(), expect: expect.iter().map(|s| s.to_string()).collect() }
 }
 
+/// Parameters of the `fixed` kind: the tasks written out in the skill file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FixedParams {
+    /// The tasks, one picked per seed.
+    tasks: NonEmpty<FixedTask>,
+}
+
+/// One hand-written task of a `fixed` skill.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FixedTask {
+    prompt: String,
+    answer: String,
+    steps: Vec<Step>,
+    #[serde(default)]
+    rubric: Vec<Criterion>,
+}
+
 /// The `fixed` kind: tasks written out in the skill file (`params.tasks`, a list of
 /// `{"prompt", "answer", "steps": [{"work", "value"}], "rubric": [...]}`), one picked per
 /// seed. This is how users bring hand-written tasks without writing Rust.
-fn fixed(g: &mut Gen) -> Result<Generated> {
-    let tasks = g
-        .raw("tasks")
-        .and_then(Value::as_array)
-        .filter(|t| !t.is_empty())
-        .cloned()
-        .ok_or_else(|| g.param_error("tasks", "expected a non-empty list of tasks"))?;
-    let i = g.rng.random_range(0..tasks.len());
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Fixed {
-        prompt: String,
-        answer: String,
-        steps: Vec<Step>,
-        #[serde(default)]
-        rubric: Vec<Criterion>,
-    }
-    let t: Fixed =
-        serde_json::from_value(tasks[i].clone()).map_err(|e| g.param_error("tasks", format!("task {i}: {e}")))?;
+fn fixed(g: &mut Gen, p: &FixedParams) -> Result<Generated> {
+    let t = p.tasks[g.rng.random_range(0..p.tasks.len())].clone();
     Ok(Generated { prompt: t.prompt, answer: t.answer, steps: t.steps, rubric: t.rubric })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::skill::{AnswerFormat, GeneratorSpec, Split};
+
+    /// A skill built in code, so it skips the catalog's parameter check.
+    fn skill(kind: &str, params: Value) -> Skill {
+        let Value::Object(params) = params else { panic!("params must be an object") };
+        Skill {
+            id: "unchecked".into(),
+            title: "T".into(),
+            domain: "d".into(),
+            split: Split::Train,
+            procedure: "1. a\n2. b\n3. c\n4. d\n5. e".into(),
+            answer: AnswerSpec::Exact {
+                format: AnswerFormat::Text,
+                unit: None,
+                tolerance: None,
+                case_sensitive: false,
+            },
+            generator: GeneratorSpec { kind: kind.into(), params },
+        }
+    }
+
+    #[test]
+    fn every_kind_denies_unknown_keys_and_defaults_the_rest() {
+        let unknown: Map<String, Value> = serde_json::from_value(json!({"no_such_param": 1})).unwrap();
+        let mut names = std::collections::HashSet::new();
+        for k in kinds() {
+            assert!(names.insert(k.name), "kind {} listed twice", k.name);
+            let e = k.check_params(&unknown).unwrap_err();
+            assert_eq!(e.key.as_deref(), Some("no_such_param"), "{}: {e}", k.name);
+            // Every parameter has a default, except the hand-written tasks of `fixed`.
+            assert_eq!(k.check_params(&Map::new()).is_ok(), k.name != "fixed", "{}", k.name);
+        }
+    }
+
+    #[test]
+    fn parameters_reach_the_generator() {
+        let t = generate(&skill("incident_severity", json!({"high_users": 5000, "medium_users": 50})), 3).unwrap();
+        assert!(t.prompt.contains("High if 5000 or more users"), "{}", t.prompt);
+        let t = generate(&skill("incident_severity", json!({})), 3).unwrap();
+        assert!(t.prompt.contains("High if 1000 or more users"), "{}", t.prompt);
+    }
+
+    #[test]
+    fn generate_names_the_bad_parameter_of_an_unchecked_skill() {
+        let err = generate(&skill("incident_severity", json!({"high_user": 500})), 1).unwrap_err();
+        assert!(matches!(&err, DataError::Param { name, .. } if name == "high_user"), "{err}");
+        assert!(err.to_string().contains("unknown field `high_user`"), "{err}");
+        let err = generate(&skill("incident_severity", json!({"high_users": "many"})), 1).unwrap_err();
+        assert!(matches!(&err, DataError::Param { name, .. } if name == "high_users"), "{err}");
+        let err = generate(&skill("base_conversion", json!({"bases": []})), 1).unwrap_err();
+        assert!(err.to_string().contains("non-empty list"), "{err}");
+        // Bases out of range, or only one distinct base, used to be dropped or loop forever.
+        for bases in [json!([2, 40]), json!([8, 8])] {
+            let err = generate(&skill("base_conversion", json!({ "bases": bases })), 1).unwrap_err();
+            assert!(matches!(&err, DataError::Param { name, .. } if name == "bases"), "{err}");
+        }
+    }
 }

@@ -1,24 +1,23 @@
 //! Generators for the `science` domain.
 
-use super::fmt::near_half;
-use super::fmt::{fixed, trim};
-use super::retry;
-use super::{Gen, GenFn, criterion, step};
+use super::fmt::{fixed, near_half, trim};
+use super::params::{NoParams, NonEmpty, kinds, params, words};
+use super::{Gen, Kind, criterion, retry, step};
 use crate::error::Result;
 use crate::task::Generated;
 
-pub(crate) const KINDS: &[(&str, GenFn)] = &[
-    ("dilution_volume", dilution_volume),
-    ("ideal_gas_pressure", ideal_gas_pressure),
-    ("half_life_remaining", half_life_remaining),
-    ("buoyancy_float_check", buoyancy_float_check),
-    ("molar_mass_formula", molar_mass_formula),
-    ("series_parallel_circuit", series_parallel_circuit),
-    ("projectile_range", projectile_range),
-    ("ph_from_concentration", ph_from_concentration),
-    ("bsa_dose", bsa_dose),
-    ("sig_fig_result", sig_fig_result),
-    ("solution_prep_plan", solution_prep_plan),
+pub(crate) const KINDS: &[Kind] = kinds![
+    "dilution_volume" => dilution_volume(DilutionVolumeParams),
+    "ideal_gas_pressure" => ideal_gas_pressure(NoParams),
+    "half_life_remaining" => half_life_remaining(HalfLifeRemainingParams),
+    "buoyancy_float_check" => buoyancy_float_check(BuoyancyFloatCheckParams),
+    "molar_mass_formula" => molar_mass_formula(MolarMassFormulaParams),
+    "series_parallel_circuit" => series_parallel_circuit(NoParams),
+    "projectile_range" => projectile_range(NoParams),
+    "ph_from_concentration" => ph_from_concentration(NoParams),
+    "bsa_dose" => bsa_dose(BsaDoseParams),
+    "sig_fig_result" => sig_fig_result(NoParams),
+    "solution_prep_plan" => solution_prep_plan(NoParams),
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -28,11 +27,20 @@ fn conc_text(m: f64, in_mm: bool) -> String {
     if in_mm { format!("{} mM", trim(m * 1000.0, 3)) } else { format!("{} M", trim(m, 4)) }
 }
 
+params! {
+    /// Parameters of `dilution_volume`.
+    struct DilutionVolumeParams {
+        /// Solute names.
+        solutes: NonEmpty<String> = words(&["NaCl", "HCl", "glucose", "KNO3", "CuSO4", "NaOH", "acetic acid"]),
+        /// Largest target concentration in mM (at least 10).
+        max_target_mm: i64 = 400,
+    }
+}
+
 /// Stock volume (or solvent to add) for a dilution, with mixed M/mM and mL/L units.
-fn dilution_volume(g: &mut Gen) -> Result<Generated> {
-    let solutes = g.strings("solutes", &["NaCl", "HCl", "glucose", "KNO3", "CuSO4", "NaOH", "acetic acid"])?;
-    let max_target_mm = g.int("max_target_mm", 400)?.max(10);
-    let solute = g.pick(&solutes).clone();
+fn dilution_volume(g: &mut Gen, p: &DilutionVolumeParams) -> Result<Generated> {
+    let max_target_mm = p.max_target_mm.max(10);
+    let solute = g.pick(&p.solutes).clone();
     let (c1, c2_mm, v2_ml, ask_solvent, c1_mm, c2_m, v2_l, v1) = retry(g, |g| {
         let c1 = *g.pick(&[0.5, 1.0, 2.0, 2.5, 5.0, 6.0, 10.0, 12.0]);
         let c2_mm = g.range(1, max_target_mm / 5) as f64 * 5.0;
@@ -53,12 +61,14 @@ fn dilution_volume(g: &mut Gen) -> Result<Generated> {
     let c1_text = conc_text(c1, c1_mm);
     let c2_text = conc_text(c2_mm / 1000.0, !c2_m);
     let question = if ask_solvent {
-        "How many millilitres of water must be added to the measured stock to reach the final volume (assume the volumes add)?"
+        "How many millilitres of water must be added to the measured stock to reach the final volume (assume the \
+         volumes add)?"
     } else {
         "How many millilitres of the stock solution must be measured out?"
     };
     let prompt = format!(
-        "A lab has a {c1_text} stock solution of {solute}. You need to prepare {v2_text} of a {c2_text} {solute} solution by diluting the stock with water.\n{question} Round to 2 decimal places."
+        "A lab has a {c1_text} stock solution of {solute}. You need to prepare {v2_text} of a {c2_text} {solute} \
+         solution by diluting the stock with water.\n{question} Round to 2 decimal places."
     );
     let answer = if ask_solvent { v2_ml - v1 } else { v1 };
     let ans = fixed(answer, 2);
@@ -115,7 +125,7 @@ const GASES: &[(&str, f64)] = &[
 ];
 
 /// Pressure of a gas sample from mass, °C and mL/L, with R in L·kPa/(mol·K).
-fn ideal_gas_pressure(g: &mut Gen) -> Result<Generated> {
+fn ideal_gas_pressure(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let (gas, mm, mass, tc, v_l, v_in_ml, p) = retry(g, |g| {
         let &(gas, mm) = g.pick(GASES);
         let mass = g.range(5, 400) as f64 / 10.0;
@@ -132,7 +142,9 @@ fn ideal_gas_pressure(g: &mut Gen) -> Result<Generated> {
     let n = mass / mm;
     let tk = tc + 273.15;
     let prompt = format!(
-        "A sealed container of {v_text} holds {} g of {gas} (molar mass {} g/mol) at {} °C. Treat the gas as ideal, with R = 8.314 L·kPa/(mol·K) and T(K) = T(°C) + 273.15.\nWhat is the pressure in the container in kPa? Round to 1 decimal place.",
+        "A sealed container of {v_text} holds {} g of {gas} (molar mass {} g/mol) at {} °C. Treat the gas as ideal, \
+         with R = 8.314 L·kPa/(mol·K) and T(K) = T(°C) + 273.15.\n\
+         What is the pressure in the container in kPa? Round to 1 decimal place.",
         trim(mass, 1),
         trim(mm, 3),
         trim(tc, 0)
@@ -167,11 +179,18 @@ fn ideal_gas_pressure(g: &mut Gen) -> Result<Generated> {
 // ---------------------------------------------------------------------------------------
 // Half-life
 
+params! {
+    /// Parameters of `half_life_remaining`.
+    struct HalfLifeRemainingParams {
+        /// Isotope names.
+        isotopes: NonEmpty<String> = words(&["Tc-99m", "I-131", "F-18", "Na-24", "P-32", "Ga-67", "Xe-133", "Y-90"]),
+    }
+}
+
 /// Remaining (or decayed) amount after a whole or half-integer number of half-lives, with the
 /// half-life and elapsed time in different units and the answer in mg.
-fn half_life_remaining(g: &mut Gen) -> Result<Generated> {
-    let isotopes = g.strings("isotopes", &["Tc-99m", "I-131", "F-18", "Na-24", "P-32", "Ga-67", "Xe-133", "Y-90"])?;
-    let iso = g.pick(&isotopes).clone();
+fn half_life_remaining(g: &mut Gen, p: &HalfLifeRemainingParams) -> Result<Generated> {
+    let iso = g.pick(&p.isotopes).clone();
     // (half-life unit, elapsed unit, elapsed units per half-life unit)
     let (hl_unit, el_unit, factor, hl, halves, elapsed) = retry(g, |g| {
         let (hl_unit, el_unit, factor, hl) = *g.pick(&[
@@ -199,7 +218,8 @@ fn half_life_remaining(g: &mut Gen) -> Result<Generated> {
     let n0_text = if start_in_g { format!("{} g", trim(n0_mg / 1000.0, 3)) } else { format!("{} mg", trim(n0_mg, 1)) };
     let what = if ask_decayed { "How many milligrams have decayed" } else { "How many milligrams remain" };
     let prompt = format!(
-        "A sample contains {n0_text} of {iso}, whose half-life is {} {hl_unit}. {what} after {} {el_unit}? Use N = N0 × (1/2)^(t ÷ T½) and, if needed, (1/2)^0.5 = 0.70711. Answer in mg, rounded to 2 decimal places.",
+        "A sample contains {n0_text} of {iso}, whose half-life is {} {hl_unit}. {what} after {} {el_unit}? Use N = N0 \
+         × (1/2)^(t ÷ T½) and, if needed, (1/2)^0.5 = 0.70711. Answer in mg, rounded to 2 decimal places.",
         trim(hl, 2),
         trim(elapsed, 4)
     );
@@ -255,11 +275,19 @@ const FLUIDS: &[(&str, f64)] = &[
     ("ethanol", 789.0),
 ];
 
+params! {
+    /// Parameters of `buoyancy_float_check`.
+    struct BuoyancyFloatCheckParams {
+        /// Names of the block.
+        objects: NonEmpty<String> = words(&[
+            "wooden block", "plastic brick", "wax block", "resin block", "foam-core block",
+        ]),
+    }
+}
+
 /// Float-or-sink decision for a block, with the fluid density given in kg/m³ (free-form).
-fn buoyancy_float_check(g: &mut Gen) -> Result<Generated> {
-    let objects =
-        g.strings("objects", &["wooden block", "plastic brick", "wax block", "resin block", "foam-core block"])?;
-    let obj = g.pick(&objects).clone();
+fn buoyancy_float_check(g: &mut Gen, p: &BuoyancyFloatCheckParams) -> Result<Generated> {
+    let obj = g.pick(&p.objects).clone();
     let (fluid, rho_f, dims, mass_g, rho_o, mass_in_kg) = retry(g, |g| {
         let &(fluid, rho_f) = g.pick(FLUIDS);
         let dims = [g.range(4, 20), g.range(4, 15), g.range(2, 10)];
@@ -286,7 +314,10 @@ fn buoyancy_float_check(g: &mut Gen) -> Result<Generated> {
     let mass_text =
         if mass_in_kg { format!("{} kg", trim(mass_g / 1000.0, 3)) } else { format!("{} g", trim(mass_g, 0)) };
     let prompt = format!(
-        "A solid {obj} measures {} cm × {} cm × {} cm and has a mass of {mass_text}. It is placed in {fluid}, whose density is {} kg/m³. Take g = 9.81 m/s².\nDoes the block float or sink? Give the block's density in g/cm³ (2 decimal places). If it floats, give the percentage of its volume that is submerged (1 decimal place, from the unrounded densities); if it sinks, give its apparent weight in the fluid in newtons (2 decimal places).",
+        "A solid {obj} measures {} cm × {} cm × {} cm and has a mass of {mass_text}. It is placed in {fluid}, whose \
+         density is {} kg/m³. Take g = 9.81 m/s².\nDoes the block float or sink? Give the block's density in g/cm³ (2 \
+         decimal places). If it floats, give the percentage of its volume that is submerged (1 decimal place, from \
+         the unrounded densities); if it sinks, give its apparent weight in the fluid in newtons (2 decimal places).",
         dims[0],
         dims[1],
         dims[2],
@@ -302,7 +333,9 @@ fn buoyancy_float_check(g: &mut Gen) -> Result<Generated> {
             format!("Floats: submerged fraction = {} ÷ {rf_text} × 100% = {p}%.", trim(rho_o, 4)),
             format!("{p}% submerged"),
             format!(
-                "Volume = {} × {} × {} = {} cm³ and mass = {} g, so the density is {d2} g/cm³. The {fluid} is {} kg/m³ = {rf_text} g/cm³. Since {d2} < {rf_text}, the block floats, with {p}% of its volume submerged.",
+                "Volume = {} × {} × {} = {} cm³ and mass = {} g, so the density is {d2} g/cm³. The {fluid} is {} \
+                 kg/m³ = {rf_text} g/cm³. Since {d2} < {rf_text}, the block floats, with {p}% of its volume \
+                 submerged.",
                 dims[0],
                 dims[1],
                 dims[2],
@@ -318,7 +351,8 @@ fn buoyancy_float_check(g: &mut Gen) -> Result<Generated> {
         let wt = fixed(w, 2);
         (
             format!(
-                "Sinks: displaced fluid = {rf_text} × {} = {} g; apparent weight = ({} − {}) g = {} kg × 9.81 = {wt} N.",
+                "Sinks: displaced fluid = {rf_text} × {} = {} g; apparent weight = ({} − {}) g = {} kg × 9.81 = {wt} \
+                 N.",
                 trim(vol, 0),
                 trim(buoy_g, 3),
                 trim(mass_g, 0),
@@ -327,7 +361,9 @@ fn buoyancy_float_check(g: &mut Gen) -> Result<Generated> {
             ),
             format!("{wt} N apparent weight"),
             format!(
-                "Volume = {} × {} × {} = {} cm³ and mass = {} g, so the density is {d2} g/cm³. The {fluid} is {} kg/m³ = {rf_text} g/cm³. Since {d2} > {rf_text}, the block sinks; its apparent weight is ({} g − {} g) × 9.81 m/s² = {wt} N.",
+                "Volume = {} × {} × {} = {} cm³ and mass = {} g, so the density is {d2} g/cm³. The {fluid} is {} \
+                 kg/m³ = {rf_text} g/cm³. Since {d2} > {rf_text}, the block sinks; its apparent weight is ({} g − {} \
+                 g) × 9.81 m/s² = {wt} N.",
                 dims[0],
                 dims[1],
                 dims[2],
@@ -465,37 +501,23 @@ fn atomic_mass(el: &str) -> Option<f64> {
     ATOMIC_MASSES.iter().find(|(e, _)| *e == el).map(|(_, m)| *m)
 }
 
+params! {
+    /// Parameters of `molar_mass_formula`.
+    struct MolarMassFormulaParams {
+        /// Formulas drawn from; their elements must be in the kind's atomic-mass table.
+        formulas: NonEmpty<String> = words(&[
+            "Ca(OH)2", "Al2(SO4)3", "CuSO4·5H2O", "Mg3(PO4)2", "(NH4)2SO4", "Fe2(SO4)3", "Ca3(PO4)2", "K4Fe(CN)6",
+            "Na2CO3·10H2O", "Ba(NO3)2", "Zn(C2H3O2)2", "MgSO4·7H2O", "Al(OH)3", "KAl(SO4)2·12H2O", "Cu(NO3)2",
+            "(NH4)3PO4", "Fe(OH)3", "CaCl2·2H2O", "Mg(ClO4)2", "K2Cr2O7", "Ba(OH)2·8H2O", "Ca(NO3)2·4H2O",
+        ]),
+    }
+}
+
 /// Molar mass (or the mass of a number of moles) of a formula with parentheses or hydrate
 /// water, from a given atomic-mass table.
-fn molar_mass_formula(g: &mut Gen) -> Result<Generated> {
-    let formulas = g.strings(
-        "formulas",
-        &[
-            "Ca(OH)2",
-            "Al2(SO4)3",
-            "CuSO4·5H2O",
-            "Mg3(PO4)2",
-            "(NH4)2SO4",
-            "Fe2(SO4)3",
-            "Ca3(PO4)2",
-            "K4Fe(CN)6",
-            "Na2CO3·10H2O",
-            "Ba(NO3)2",
-            "Zn(C2H3O2)2",
-            "MgSO4·7H2O",
-            "Al(OH)3",
-            "KAl(SO4)2·12H2O",
-            "Cu(NO3)2",
-            "(NH4)3PO4",
-            "Fe(OH)3",
-            "CaCl2·2H2O",
-            "Mg(ClO4)2",
-            "K2Cr2O7",
-            "Ba(OH)2·8H2O",
-            "Ca(NO3)2·4H2O",
-        ],
-    )?;
-    let formula = g.pick(&formulas).clone();
+fn molar_mass_formula(g: &mut Gen, p: &MolarMassFormulaParams) -> Result<Generated> {
+    let formulas = &p.formulas;
+    let formula = g.pick(formulas).clone();
     let counts = parse_formula(&formula).ok_or_else(|| g.param_error("formulas", format!("cannot parse {formula}")))?;
     let mut masses = Vec::new();
     for (e, _) in &counts {
@@ -527,7 +549,8 @@ fn molar_mass_formula(g: &mut Gen) -> Result<Generated> {
         None => format!("What is the molar mass of {formula} in g/mol?"),
     };
     let prompt = format!(
-        "Atomic masses (g/mol): {table}.\n{question} A centred dot (·) joins water of hydration, which is part of the formula. Round the final answer to 2 decimal places."
+        "Atomic masses (g/mol): {table}.\n{question} A centred dot (·) joins water of hydration, which is part of the \
+         formula. Round the final answer to 2 decimal places."
     );
     let ans = fixed(final_value, 2);
     let count_text = counts.iter().map(|(e, n)| format!("{e}: {n}")).collect::<Vec<_>>().join(", ");
@@ -539,7 +562,8 @@ fn molar_mass_formula(g: &mut Gen) -> Result<Generated> {
         steps: vec![
             step(
                 format!(
-                    "Expand {formula}: multiply each subscript inside parentheses by the group's subscript and add hydrate water → {count_text}."
+                    "Expand {formula}: multiply each subscript inside parentheses by the group's subscript and add \
+                     hydrate water → {count_text}."
                 ),
                 count_text.clone(),
             ),
@@ -573,19 +597,31 @@ fn ohm_text(r: f64, in_k: bool) -> String {
     if in_k { format!("{} kΩ", trim(r / 1000.0, 3)) } else { format!("{} Ω", trim(r, 1)) }
 }
 
+/// What a circuit task asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CircuitAsk {
+    /// The current drawn from the source, in mA.
+    TotalCurrent,
+    /// The current through R2, in mA.
+    BranchCurrent,
+    /// The voltage across R1, in V.
+    SeriesVoltage,
+}
+
 /// R1 in series with R2 ∥ R3: total current, current in R2, or voltage across R1.
-fn series_parallel_circuit(g: &mut Gen) -> Result<Generated> {
+fn series_parallel_circuit(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     const E12: &[f64] = &[100.0, 120.0, 150.0, 180.0, 220.0, 270.0, 330.0, 390.0, 470.0, 560.0, 680.0, 820.0];
     let (r, v, ask, ans_val) = retry(g, |g| {
         let r: Vec<f64> = (0..3).map(|_| g.pick(E12) * *g.pick(&[1.0, 10.0])).collect();
         let v = *g.pick(&[5.0, 9.0, 12.0, 15.0, 24.0, 30.0, 48.0]);
         let rp = r[1] * r[2] / (r[1] + r[2]);
         let i = v / (r[0] + rp);
-        let ask = g.range(0, 2);
+        let ask =
+            [CircuitAsk::TotalCurrent, CircuitAsk::BranchCurrent, CircuitAsk::SeriesVoltage][g.range(0, 2) as usize];
         let ans = match ask {
-            0 => i * 1000.0,
-            1 => i * r[2] / (r[1] + r[2]) * 1000.0,
-            _ => i * r[0],
+            CircuitAsk::TotalCurrent => i * 1000.0,
+            CircuitAsk::BranchCurrent => i * r[2] / (r[1] + r[2]) * 1000.0,
+            CircuitAsk::SeriesVoltage => i * r[0],
         };
         if near_half(ans, 2) {
             return None;
@@ -597,12 +633,13 @@ fn series_parallel_circuit(g: &mut Gen) -> Result<Generated> {
     let rt = r[0] + rp;
     let i = v / rt;
     let question = match ask {
-        0 => "What is the total current drawn from the source, in mA?",
-        1 => "What is the current through R2, in mA?",
-        _ => "What is the voltage across R1, in V?",
+        CircuitAsk::TotalCurrent => "What is the total current drawn from the source, in mA?",
+        CircuitAsk::BranchCurrent => "What is the current through R2, in mA?",
+        CircuitAsk::SeriesVoltage => "What is the voltage across R1, in V?",
     };
     let prompt = format!(
-        "A {} V source drives a circuit in which R1 = {} is in series with a parallel pair R2 = {} and R3 = {}.\n{question} Round to 2 decimal places.",
+        "A {} V source drives a circuit in which R1 = {} is in series with a parallel pair R2 = {} and R3 = {}.\n\
+         {question} Round to 2 decimal places.",
         trim(v, 1),
         ohm_text(r[0], ks[0]),
         ohm_text(r[1], ks[1]),
@@ -610,8 +647,10 @@ fn series_parallel_circuit(g: &mut Gen) -> Result<Generated> {
     );
     let ans = fixed(ans_val, 2);
     let last = match ask {
-        0 => step(format!("Total current = {} A = {} mA → {ans} mA.", trim(i, 6), trim(i * 1000.0, 4)), ans.clone()),
-        1 => step(
+        CircuitAsk::TotalCurrent => {
+            step(format!("Total current = {} A = {} mA → {ans} mA.", trim(i, 6), trim(i * 1000.0, 4)), ans.clone())
+        }
+        CircuitAsk::BranchCurrent => step(
             format!(
                 "I2 = I × R3 ÷ (R2 + R3) = {} mA × {} ÷ {} = {} mA → {ans} mA.",
                 trim(i * 1000.0, 4),
@@ -621,7 +660,7 @@ fn series_parallel_circuit(g: &mut Gen) -> Result<Generated> {
             ),
             ans.clone(),
         ),
-        _ => step(
+        CircuitAsk::SeriesVoltage => step(
             format!("V1 = I × R1 = {} A × {} Ω = {} V → {ans} V.", trim(i, 6), trim(r[0], 0), trim(ans_val, 4)),
             ans.clone(),
         ),
@@ -663,7 +702,7 @@ fn series_parallel_circuit(g: &mut Gen) -> Result<Generated> {
 // Projectile range
 
 /// Level-ground range R = v² sin(2θ) / g with the speed in km/h or m/s and a sine table.
-fn projectile_range(g: &mut Gen) -> Result<Generated> {
+fn projectile_range(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     // A four-digit sine table the task prints, not an approximation of a constant.
     #[allow(clippy::approx_constant)]
     const SINES: &[(i64, f64)] =
@@ -685,7 +724,9 @@ fn projectile_range(g: &mut Gen) -> Result<Generated> {
     let table = SINES.iter().map(|(a, s)| format!("sin {a}° = {}", fixed(*s, 4))).collect::<Vec<_>>().join(", ");
     let v_text = if kmh { format!("{} km/h", trim(v_ms * 3.6, 1)) } else { format!("{} m/s", trim(v_ms, 1)) };
     let prompt = format!(
-        "On {body} (g = {gv} m/s²), a ball is launched from ground level at {v_text} at {theta}° above the horizontal and lands at the same height. Ignore air resistance. Use R = v² × sin(2θ) ÷ g and these values: {table}.\nHow far from the launch point does it land, in metres? Round to 1 decimal place."
+        "On {body} (g = {gv} m/s²), a ball is launched from ground level at {v_text} at {theta}° above the horizontal \
+         and lands at the same height. Ignore air resistance. Use R = v² × sin(2θ) ÷ g and these values: {table}.\n\
+         How far from the launch point does it land, in metres? Round to 1 decimal place."
     );
     let ans = fixed(range, 1);
     Ok(Generated {
@@ -715,8 +756,19 @@ fn projectile_range(g: &mut Gen) -> Result<Generated> {
 // ---------------------------------------------------------------------------------------
 // pH
 
+/// How a task writes a concentration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Notation {
+    /// `2.5 × 10^-3 M`.
+    Scientific,
+    /// `2.5 mM`.
+    Millimolar,
+    /// `0.0025 M`.
+    Decimal,
+}
+
 /// pH of a strong acid or base solution, counting H⁺/OH⁻ per formula unit, with a log table.
-fn ph_from_concentration(g: &mut Gen) -> Result<Generated> {
+fn ph_from_concentration(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     // (name, acid?, ions per formula unit)
     const SOLUTES: &[(&str, bool, u32)] = &[
         ("HCl", true, 1),
@@ -732,7 +784,7 @@ fn ph_from_concentration(g: &mut Gen) -> Result<Generated> {
         let &(name, acid, k) = g.pick(SOLUTES);
         let m = *g.pick(MANTISSAS);
         let exp = g.range(2, 5) as i32;
-        let style = g.range(0, 2);
+        let style = [Notation::Scientific, Notation::Millimolar, Notation::Decimal][g.range(0, 2) as usize];
         let c = m * 10f64.powi(-exp);
         let ion = c * k as f64;
         let p = -ion.log10();
@@ -747,9 +799,9 @@ fn ph_from_concentration(g: &mut Gen) -> Result<Generated> {
     // Normalised mantissa of the ion concentration.
     let (im, iexp) = if m * k as f64 >= 10.0 { (m * k as f64 / 10.0, exp - 1) } else { (m * k as f64, exp) };
     let conc_text = match style {
-        0 => format!("{} × 10^-{exp} M", trim(m, 1)),
-        1 => format!("{} mM", trim(c * 1000.0, 4)),
-        _ => format!("{} M", trim(c, 7)),
+        Notation::Scientific => format!("{} × 10^-{exp} M", trim(m, 1)),
+        Notation::Millimolar => format!("{} mM", trim(c * 1000.0, 4)),
+        Notation::Decimal => format!("{} M", trim(c, 7)),
     };
     let mut logs: Vec<f64> = vec![m, im];
     for d in [1.2, 3.5, 9.0] {
@@ -764,7 +816,8 @@ fn ph_from_concentration(g: &mut Gen) -> Result<Generated> {
     let ion_name = if acid { "H⁺" } else { "OH⁻" };
     let note = if acid && k == 2 { " Assume both protons of H2SO4 dissociate completely." } else { "" };
     let prompt = format!(
-        "A solution is {conc_text} {name}, a strong {} that dissociates completely.{note} At 25 °C, pH + pOH = 14.00. Useful values: {table}.\nWhat is the pH of the solution? Round to 2 decimal places.",
+        "A solution is {conc_text} {name}, a strong {} that dissociates completely.{note} At 25 °C, pH + pOH = 14.00. \
+         Useful values: {table}.\nWhat is the pH of the solution? Round to 2 decimal places.",
         if acid { "acid" } else { "base" }
     );
     let p = -ion.log10();
@@ -812,10 +865,17 @@ fn ph_from_concentration(g: &mut Gen) -> Result<Generated> {
 // ---------------------------------------------------------------------------------------
 // Body surface area dosing
 
+params! {
+    /// Parameters of `bsa_dose`.
+    struct BsaDoseParams {
+        /// Drug names.
+        drugs: NonEmpty<String> = words(&["Drug A", "Drug B", "Drug C", "Drug K", "Drug M"]),
+    }
+}
+
 /// Mosteller BSA from imperial or metric measurements, dose per m², rounding to 10 mg and a cap.
-fn bsa_dose(g: &mut Gen) -> Result<Generated> {
-    let drugs = g.strings("drugs", &["Drug A", "Drug B", "Drug C", "Drug K", "Drug M"])?;
-    let drug = g.pick(&drugs).clone();
+fn bsa_dose(g: &mut Gen, p: &BsaDoseParams) -> Result<Generated> {
+    let drug = g.pick(&p.drugs).clone();
     let (h_cm, w_kg, imperial_h, imperial_w, h_in, w_lb, per_m2, cap, bsa, bsa2, raw) = retry(g, |g| {
         let imperial_h = g.chance(0.5);
         let imperial_w = g.chance(0.5);
@@ -845,7 +905,10 @@ fn bsa_dose(g: &mut Gen) -> Result<Generated> {
         if imperial_h { format!("{} ft {} in", h_in / 12, h_in % 12) } else { format!("{} cm", trim(h_cm, 1)) };
     let w_text = if imperial_w { format!("{w_lb} lb") } else { format!("{} kg", trim(w_kg, 1)) };
     let prompt = format!(
-        "A patient is {h_text} tall and weighs {w_text}. {drug} is dosed at {} mg per m² of body surface area, with a maximum single dose of {} mg.\nUse the Mosteller formula BSA (m²) = √(height in cm × weight in kg ÷ 3600), with 1 in = 2.54 cm and 1 lb = 0.4536 kg. Round the BSA to 2 decimal places before computing the dose, then round the dose to the nearest 10 mg and apply the maximum. What single dose should be given, in mg?",
+        "A patient is {h_text} tall and weighs {w_text}. {drug} is dosed at {} mg per m² of body surface area, with a \
+         maximum single dose of {} mg.\nUse the Mosteller formula BSA (m²) = √(height in cm × weight in kg ÷ 3600), \
+         with 1 in = 2.54 cm and 1 lb = 0.4536 kg. Round the BSA to 2 decimal places before computing the dose, then \
+         round the dose to the nearest 10 mg and apply the maximum. What single dose should be given, in mg?",
         trim(per_m2, 0),
         trim(cap, 0)
     );
@@ -950,7 +1013,7 @@ fn with_sig(x: f64, sig: u32) -> Option<String> {
 
 /// The result of a product/quotient or a sum/difference of measurements, written with the
 /// significant figures (or decimal places) the rules allow.
-fn sig_fig_result(g: &mut Gen) -> Result<Generated> {
+fn sig_fig_result(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let (ms, mul, ops, exact, ans) = retry(g, |g| {
         let mul = g.chance(0.55);
         let n = if g.chance(0.3) { 3 } else { 2 };
@@ -989,7 +1052,9 @@ fn sig_fig_result(g: &mut Gen) -> Result<Generated> {
         expr.push_str(&format!(" {o} {}", m.text()));
     }
     let prompt = format!(
-        "Compute {expr}, where every number is a measured value, and report the result with the precision the measurements justify. Write it in ordinary (not scientific) notation, keeping any significant trailing zeros."
+        "Compute {expr}, where every number is a measured value, and report the result with the precision the \
+         measurements justify. Write it in ordinary (not scientific) notation, keeping any significant trailing \
+         zeros."
     );
     let counts = ms
         .iter()
@@ -1047,7 +1112,7 @@ const REAGENTS: &[(&str, f64, &str, f64)] = &[
 
 /// How to make a solution of given molarity in a volumetric flask, weighing a hydrate when
 /// that is what the shelf holds (free-form).
-fn solution_prep_plan(g: &mut Gen) -> Result<Generated> {
+fn solution_prep_plan(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let (solute, m_solute, reagent, m_reagent, c, v_ml, mm_units, l_units, mass) = retry(g, |g| {
         let &(solute, ms, reagent, mr) = g.pick(REAGENTS);
         let c = *g.pick(&[0.01, 0.02, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1.0]);
@@ -1063,19 +1128,25 @@ fn solution_prep_plan(g: &mut Gen) -> Result<Generated> {
     let v_text = if l_units { format!("{} L", trim(v_ml / 1000.0, 3)) } else { format!("{} mL", trim(v_ml, 0)) };
     let shelf = if hydrate {
         format!(
-            "The only {solute} reagent available is the hydrate {reagent}. Molar masses: {solute} = {m_solute} g/mol, {reagent} = {m_reagent} g/mol."
+            "The only {solute} reagent available is the hydrate {reagent}. Molar masses: {solute} = {m_solute} g/mol, \
+             {reagent} = {m_reagent} g/mol."
         )
     } else {
         format!("Solid {reagent} is available (molar mass {m_reagent} g/mol).")
     };
     let prompt = format!(
-        "Write brief instructions for preparing {v_text} of a {c_text} {solute} solution (concentration of {solute}) in water, using a volumetric flask of exactly that volume. {shelf}\nState the mass to weigh (in grams, 2 decimal places), which compound and molar mass it is based on, the flask size in mL, and how the solution is made up."
+        "Write brief instructions for preparing {v_text} of a {c_text} {solute} solution (concentration of {solute}) \
+         in water, using a volumetric flask of exactly that volume. {shelf}\n\
+         State the mass to weigh (in grams, 2 decimal places), which compound and molar mass it is based on, the \
+         flask size in mL, and how the solution is made up."
     );
     let moles = c * v_ml / 1000.0;
     let mass2 = fixed(mass, 2);
     let flask = format!("{} mL", trim(v_ml, 0));
     let answer = format!(
-        "Moles of {solute} needed = {} mol/L × {} L = {} mol. {}Weigh {mass2} g of {reagent} ({} mol × {m_reagent} g/mol), dissolve it in about half the final volume of distilled water, transfer quantitatively to a {flask} volumetric flask, rinse the beaker into the flask, then fill with water to the mark and mix by inverting.",
+        "Moles of {solute} needed = {} mol/L × {} L = {} mol. {}Weigh {mass2} g of {reagent} ({} mol × {m_reagent} \
+         g/mol), dissolve it in about half the final volume of distilled water, transfer quantitatively to a {flask} \
+         volumetric flask, rinse the beaker into the flask, then fill with water to the mark and mix by inverting.",
         trim(c, 3),
         trim(v_ml / 1000.0, 3),
         trim(moles, 6),
@@ -1118,7 +1189,8 @@ fn solution_prep_plan(g: &mut Gen) -> Result<Generated> {
             ),
             step(
                 format!(
-                    "Dissolve {mass2} g {reagent} in less water than {flask}, transfer to the {flask} volumetric flask, fill to the mark, mix."
+                    "Dissolve {mass2} g {reagent} in less water than {flask}, transfer to the {flask} volumetric \
+                     flask, fill to the mark, mix."
                 ),
                 format!("{mass2} g in a {flask} flask"),
             ),

@@ -1,24 +1,26 @@
 //! Generators for the `strings` and `ciphers` domains: check digits, string transforms and
 //! classical ciphers worked by hand.
 
-use super::{Gen, GenFn, criterion, step};
+use super::fmt::join;
+use super::params::{NoParams, NonEmpty, kinds, params, words};
+use super::{Gen, Kind, criterion, step};
 use crate::error::Result;
 use crate::task::Generated;
 
-pub(crate) const KINDS: &[(&str, GenFn)] = &[
-    ("luhn_check_digit", luhn_check_digit),
-    ("isbn10_check_char", isbn10_check_char),
-    ("isbn13_check_digit", isbn13_check_digit),
-    ("title_case_small_words", title_case_small_words),
-    ("run_length_encode", run_length_encode),
-    ("slugify_rules", slugify_rules),
-    ("password_policy_audit", password_policy_audit),
-    ("caesar_shift_wrap", caesar_shift_wrap),
-    ("vigenere_encrypt", vigenere_encrypt),
-    ("atbash_mirror", atbash_mirror),
-    ("rail_fence_encrypt", rail_fence_encrypt),
-    ("columnar_transposition", columnar_transposition),
-    ("keyword_substitution", keyword_substitution),
+pub(crate) const KINDS: &[Kind] = kinds![
+    "luhn_check_digit" => luhn_check_digit(LuhnCheckDigitParams),
+    "isbn10_check_char" => isbn10_check_char(NoParams),
+    "isbn13_check_digit" => isbn13_check_digit(NoParams),
+    "title_case_small_words" => title_case_small_words(TitleCaseSmallWordsParams),
+    "run_length_encode" => run_length_encode(RunLengthEncodeParams),
+    "slugify_rules" => slugify_rules(SlugifyRulesParams),
+    "password_policy_audit" => password_policy_audit(PasswordPolicyAuditParams),
+    "caesar_shift_wrap" => caesar_shift_wrap(CaesarShiftWrapParams),
+    "vigenere_encrypt" => vigenere_encrypt(VigenereEncryptParams),
+    "atbash_mirror" => atbash_mirror(AtbashMirrorParams),
+    "rail_fence_encrypt" => rail_fence_encrypt(RailFenceEncryptParams),
+    "columnar_transposition" => columnar_transposition(ColumnarTranspositionParams),
+    "keyword_substitution" => keyword_substitution(KeywordSubstitutionParams),
 ];
 
 const MESSAGE_WORDS: &[&str] = &[
@@ -27,10 +29,6 @@ const MESSAGE_WORDS: &[&str] = &[
     "under", "stone", "zebra", "yellow", "boxes", "jump", "over", "lazy", "fox", "vault", "is", "empty", "train",
     "leaves", "noon",
 ];
-
-fn join<T: ToString>(items: &[T], sep: &str) -> String {
-    items.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(sep)
-}
 
 fn digits_str(d: &[u32]) -> String {
     d.iter().map(|x| char::from_digit(*x, 10).unwrap_or('?')).collect()
@@ -45,13 +43,14 @@ fn capitalize(w: &str) -> String {
     }
 }
 
-/// Random message of `lo..=hi` words from the skill's `words` list (lowercase).
-fn message_words(g: &mut Gen, lo: i64, hi: i64) -> Result<Vec<String>> {
-    let words = g.strings("words", MESSAGE_WORDS)?;
-    let lo = g.int("min_words", lo)?.max(1);
-    let hi = g.int("max_words", hi)?.max(lo);
+/// Random message of `min_words..=max_words` words (at least one) from `words`, lowercased:
+/// the message of the cipher kinds, whose parameters all carry `words`, `min_words` and
+/// `max_words`.
+fn message_words(g: &mut Gen, words: &[String], min_words: i64, max_words: i64) -> Vec<String> {
+    let lo = min_words.max(1);
+    let hi = max_words.max(lo);
     let n = g.range(lo, hi);
-    Ok((0..n).map(|_| g.pick(&words).to_lowercase()).collect())
+    (0..n).map(|_| g.pick(words).to_lowercase()).collect()
 }
 
 /// Words joined with spaces, with an optional comma inside and closing punctuation.
@@ -93,10 +92,20 @@ fn luhn(payload: &[u32]) -> (Vec<u32>, u32, u32) {
     (vals, s, (10 - s % 10) % 10)
 }
 
+params! {
+    /// Parameters of `luhn_check_digit`.
+    struct LuhnCheckDigitParams {
+        /// Shortest payload (at least 2 digits).
+        min_len: i64 = 8,
+        /// Longest payload.
+        max_len: i64 = 15,
+    }
+}
+
 /// The Luhn check digit to append to an account-number payload.
-fn luhn_check_digit(g: &mut Gen) -> Result<Generated> {
-    let min = g.int("min_len", 8)?.max(2);
-    let max = g.int("max_len", 15)?.max(min);
+fn luhn_check_digit(g: &mut Gen, p: &LuhnCheckDigitParams) -> Result<Generated> {
+    let min = p.min_len.max(2);
+    let max = p.max_len.max(min);
     let n = g.range(min, max) as usize;
     let mut payload: Vec<u32> = (0..n).map(|_| g.range(0, 9) as u32).collect();
     payload[0] = g.range(1, 9) as u32;
@@ -162,7 +171,7 @@ fn isbn10(d: &[u32]) -> (Vec<u32>, u32, char) {
 }
 
 /// The check character of an ISBN-10 from its first nine digits.
-fn isbn10_check_char(g: &mut Gen) -> Result<Generated> {
+fn isbn10_check_char(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     // Pick the class first so the X and 0 cases come up often enough.
     let want = if g.chance(0.3) {
         'X'
@@ -230,7 +239,7 @@ fn isbn13(d: &[u32]) -> (Vec<u32>, u32, u32) {
 }
 
 /// The check digit of an ISBN-13 from its first twelve digits.
-fn isbn13_check_digit(g: &mut Gen) -> Result<Generated> {
+fn isbn13_check_digit(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let mut d: Vec<u32> = vec![9, 7, if g.chance(0.8) { 8 } else { 9 }];
     d.extend((0..9).map(|_| g.range(0, 9) as u32));
     if g.chance(0.15) {
@@ -284,10 +293,20 @@ const TITLE_WORDS: &[&str] = &[
 const SMALL_WORDS: &[&str] =
     &["a", "an", "the", "and", "but", "or", "for", "nor", "of", "on", "in", "at", "to", "by", "up", "as", "with"];
 
+params! {
+    /// Parameters of `title_case_small_words`.
+    struct TitleCaseSmallWordsParams {
+        /// Content words of the titles (small words among them are dropped).
+        words: NonEmpty<String> = words(TITLE_WORDS),
+        /// The house style's small words, written in lowercase.
+        small_words: NonEmpty<String> = words(SMALL_WORDS),
+    }
+}
+
 /// Title case with a stated small-word list and first/last/after-colon exceptions.
-fn title_case_small_words(g: &mut Gen) -> Result<Generated> {
-    let content = g.strings("words", TITLE_WORDS)?;
-    let small: Vec<String> = g.strings("small_words", SMALL_WORDS)?.iter().map(|s| s.to_lowercase()).collect();
+fn title_case_small_words(g: &mut Gen, p: &TitleCaseSmallWordsParams) -> Result<Generated> {
+    let content = &p.words;
+    let small: Vec<String> = p.small_words.iter().map(|s| s.to_lowercase()).collect();
     let content: Vec<String> =
         content.iter().map(|s| s.to_lowercase()).filter(|w| !small.contains(w)).collect::<Vec<_>>();
     if content.is_empty() {
@@ -414,10 +433,21 @@ fn rle(s: &str) -> String {
     runs(s).iter().map(|(c, n)| format!("{n}{c}")).collect()
 }
 
+params! {
+    /// Parameters of `run_length_encode`.
+    struct RunLengthEncodeParams {
+        /// Letters the string is made of (at least two; case is added by the kind).
+        letters: String = "abcdkmprstwxyz".into(),
+        /// Fewest runs.
+        min_runs: i64 = 5,
+        /// Most runs (at least 2).
+        max_runs: i64 = 9,
+    }
+}
+
 /// Run-length encode a case-sensitive string with long runs.
-fn run_length_encode(g: &mut Gen) -> Result<Generated> {
-    let letters = g.string("letters", "abcdkmprstwxyz")?;
-    let letters: Vec<char> = letters.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+fn run_length_encode(g: &mut Gen, p: &RunLengthEncodeParams) -> Result<Generated> {
+    let letters: Vec<char> = p.letters.chars().filter(|c| c.is_ascii_alphabetic()).collect();
     if letters.len() < 2 {
         return Err(g.param_error("letters", "need at least two letters"));
     }
@@ -427,7 +457,7 @@ fn run_length_encode(g: &mut Gen) -> Result<Generated> {
         let up: Vec<char> = pool.iter().map(|c| c.to_ascii_uppercase()).collect();
         pool.extend(up);
     }
-    let nruns = g.range(g.int("min_runs", 5)?, g.int("max_runs", 9)?.max(2));
+    let nruns = g.range(p.min_runs, p.max_runs.max(2));
     let mut s = String::new();
     let mut prev: Option<char> = None;
     for _ in 0..nruns {
@@ -490,9 +520,17 @@ fn slug_steps(title: &str) -> (String, String, String, String) {
     (lower, replaced, hyph, trimmed)
 }
 
+params! {
+    /// Parameters of `slugify_rules`.
+    struct SlugifyRulesParams {
+        /// Words the titles are made of.
+        words: NonEmpty<String> = words(SLUG_WORDS),
+    }
+}
+
 /// URL slug under stated rules (ampersand, apostrophes, runs of separators, trimming).
-fn slugify_rules(g: &mut Gen) -> Result<Generated> {
-    let words = g.strings("words", SLUG_WORDS)?;
+fn slugify_rules(g: &mut Gen, p: &SlugifyRulesParams) -> Result<Generated> {
+    let words = &p.words;
     let n = g.range(3, 6);
     let mut title = String::new();
     if g.chance(0.25) {
@@ -503,7 +541,7 @@ fn slugify_rules(g: &mut Gen) -> Result<Generated> {
         if i > 0 {
             title.push_str(g.pick::<&str>(&seps));
         }
-        title.push_str(g.pick(&words).as_str());
+        title.push_str(g.pick(words).as_str());
     }
     if g.chance(0.6) {
         title.push_str(g.pick::<&str>(&["!", "?", "...", ")", "!!", " :)"]));
@@ -564,14 +602,24 @@ fn password_failures(pw: &str, user: &str, min_len: usize) -> Vec<(usize, String
     f
 }
 
+params! {
+    /// Parameters of `password_policy_audit`.
+    struct PasswordPolicyAuditParams {
+        /// Usernames the password is checked against.
+        usernames: NonEmpty<String> = words(&[
+            "maria", "kenji", "olu", "sam", "priya", "diego", "lena", "tomas", "ana",
+        ]),
+        /// Words the passwords are built on.
+        base_words: NonEmpty<String> = words(&[
+            "sunset", "garden", "rocket", "violet", "marble", "tiger", "pepper", "cobalt", "harbor", "maple",
+        ]),
+    }
+}
+
 /// Free-form: which password-policy rules a candidate password breaks.
-fn password_policy_audit(g: &mut Gen) -> Result<Generated> {
-    let users = g.strings("usernames", &["maria", "kenji", "olu", "sam", "priya", "diego", "lena", "tomas", "ana"])?;
-    let bases = g.strings(
-        "base_words",
-        &["sunset", "garden", "rocket", "violet", "marble", "tiger", "pepper", "cobalt", "harbor", "maple"],
-    )?;
-    let user = g.pick(&users).to_lowercase();
+fn password_policy_audit(g: &mut Gen, p: &PasswordPolicyAuditParams) -> Result<Generated> {
+    let (users, bases) = (&p.usernames, &p.base_words);
+    let user = g.pick(users).to_lowercase();
     // Some passwords meet every rule; the others break a random subset.
     let clean = g.chance(0.2);
     let break_len = !clean && g.chance(0.3);
@@ -580,7 +628,7 @@ fn password_policy_audit(g: &mut Gen) -> Result<Generated> {
     let break_symbol = !clean && g.chance(0.35);
     let break_repeat = !clean && g.chance(0.3);
     let break_user = !clean && g.chance(0.3);
-    let base = g.pick(&bases).to_lowercase();
+    let base = g.pick(bases).to_lowercase();
     let head = if break_upper {
         base
     } else if g.chance(0.6) {
@@ -758,14 +806,32 @@ fn sentence_case(s: &str) -> String {
     }
 }
 
-/// Caesar encryption or decryption with shifts that wrap (and may exceed 26).
-fn caesar_shift_wrap(g: &mut Gen) -> Result<Generated> {
-    let words = message_words(g, 2, 4)?;
-    let mut plain = sentence_case(&punctuate(g, &words));
-    if g.chance(0.25) {
-        plain = format!("{} {}", plain.trim_end_matches(['.', '!', '?']), g.range(2, 99));
+/// The words as a sentence-case message ([`punctuate`]d) that, with probability `p_number`,
+/// ends in a number instead of its closing punctuation.
+fn sentence_message(g: &mut Gen, words: &[String], p_number: f64) -> String {
+    let text = sentence_case(&punctuate(g, words));
+    if g.chance(p_number) { format!("{} {}", text.trim_end_matches(['.', '!', '?']), g.range(2, 99)) } else { text }
+}
+
+params! {
+    /// Parameters of `caesar_shift_wrap`.
+    struct CaesarShiftWrapParams {
+        /// Words the message is drawn from.
+        words: NonEmpty<String> = words(MESSAGE_WORDS),
+        /// Fewest words in the message (at least 1).
+        min_words: i64 = 2,
+        /// Most words in the message.
+        max_words: i64 = 4,
+        /// Largest shift (at least 2; multiples of 26 are moved off).
+        max_shift: i64 = 60,
     }
-    let max_shift = g.int("max_shift", 60)?.max(2);
+}
+
+/// Caesar encryption or decryption with shifts that wrap (and may exceed 26).
+fn caesar_shift_wrap(g: &mut Gen, p: &CaesarShiftWrapParams) -> Result<Generated> {
+    let words = message_words(g, &p.words, p.min_words, p.max_words);
+    let plain = sentence_message(g, &words, 0.25);
+    let max_shift = p.max_shift.max(2);
     let mut key = g.range(1, max_shift) as u32;
     if key.is_multiple_of(26) {
         key += g.range(1, 25) as u32;
@@ -851,17 +917,30 @@ fn vigenere(plain: &str, key: &str) -> (String, Vec<(char, char, u32)>) {
     (out, trace)
 }
 
+params! {
+    /// Parameters of `vigenere_encrypt`.
+    struct VigenereEncryptParams {
+        /// Keys drawn from (letters only count).
+        keys: NonEmpty<String> = words(&[
+            "LEMON", "KEY", "CIPHER", "ORBIT", "MANGO", "TIGER", "QUARTZ", "BRAVO", "DELTA", "PIXEL", "SUN", "WYVERN",
+        ]),
+        /// Words the message is drawn from.
+        words: NonEmpty<String> = words(MESSAGE_WORDS),
+        /// Fewest words in the message (at least 1).
+        min_words: i64 = 2,
+        /// Most words in the message.
+        max_words: i64 = 3,
+    }
+}
+
 /// Vigenère encryption of a short message with spaces and punctuation.
-fn vigenere_encrypt(g: &mut Gen) -> Result<Generated> {
-    let keys = g.strings(
-        "keys",
-        &["LEMON", "KEY", "CIPHER", "ORBIT", "MANGO", "TIGER", "QUARTZ", "BRAVO", "DELTA", "PIXEL", "SUN", "WYVERN"],
-    )?;
-    let key = g.pick(&keys).to_uppercase();
+fn vigenere_encrypt(g: &mut Gen, p: &VigenereEncryptParams) -> Result<Generated> {
+    let keys = &p.keys;
+    let key = g.pick(keys).to_uppercase();
     if !key.chars().any(|c| c.is_ascii_alphabetic()) {
         return Err(g.param_error("keys", "a key has no letters"));
     }
-    let words = message_words(g, 2, 3)?;
+    let words = message_words(g, &p.words, p.min_words, p.max_words);
     let plain = punctuate(g, &words);
     let (cipher, trace) = vigenere(&plain, &key);
     let prompt = format!(
@@ -919,13 +998,22 @@ fn atbash(text: &str) -> String {
         .collect()
 }
 
-/// Atbash (mirror alphabet) on mixed-case text.
-fn atbash_mirror(g: &mut Gen) -> Result<Generated> {
-    let words = message_words(g, 2, 4)?;
-    let mut text = sentence_case(&punctuate(g, &words));
-    if g.chance(0.3) {
-        text = format!("{} {}", text.trim_end_matches(['.', '!', '?']), g.range(2, 99));
+params! {
+    /// Parameters of `atbash_mirror`.
+    struct AtbashMirrorParams {
+        /// Words the message is drawn from.
+        words: NonEmpty<String> = words(MESSAGE_WORDS),
+        /// Fewest words in the message (at least 1).
+        min_words: i64 = 2,
+        /// Most words in the message.
+        max_words: i64 = 4,
     }
+}
+
+/// Atbash (mirror alphabet) on mixed-case text.
+fn atbash_mirror(g: &mut Gen, p: &AtbashMirrorParams) -> Result<Generated> {
+    let words = message_words(g, &p.words, p.min_words, p.max_words);
+    let text = sentence_message(g, &words, 0.3);
     let given = if g.chance(0.5) { atbash(&text) } else { text };
     let answer = atbash(&given);
     let prompt = format!(
@@ -992,11 +1080,27 @@ fn letters_upper(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_alphabetic()).map(|c| c.to_ascii_uppercase()).collect()
 }
 
+params! {
+    /// Parameters of `rail_fence_encrypt`.
+    struct RailFenceEncryptParams {
+        /// Words the message is drawn from.
+        words: NonEmpty<String> = words(MESSAGE_WORDS),
+        /// Fewest words in the message (at least 1).
+        min_words: i64 = 2,
+        /// Most words in the message.
+        max_words: i64 = 4,
+        /// Fewest rails (at least 2).
+        min_rails: i64 = 2,
+        /// Most rails (at least 2).
+        max_rails: i64 = 4,
+    }
+}
+
 /// Rail fence (zigzag) encryption.
-fn rail_fence_encrypt(g: &mut Gen) -> Result<Generated> {
-    let words = message_words(g, 2, 4)?;
+fn rail_fence_encrypt(g: &mut Gen, p: &RailFenceEncryptParams) -> Result<Generated> {
+    let words = message_words(g, &p.words, p.min_words, p.max_words);
     let plain = punctuate(g, &words);
-    let rails = g.range(g.int("min_rails", 2)?.max(2), g.int("max_rails", 4)?.max(2)) as usize;
+    let rails = g.range(p.min_rails.max(2), p.max_rails.max(2)) as usize;
     let clean = letters_upper(&plain);
     let (rows, cipher) = rail_fence(&clean, rails);
     let z = zigzag(clean.len(), rails);
@@ -1044,20 +1148,30 @@ fn columnar(text: &str, key: &str) -> (Vec<String>, Vec<usize>, String) {
     (rows, order, cipher)
 }
 
-/// Keyword columnar transposition with X padding and left-to-right ties.
-fn columnar_transposition(g: &mut Gen) -> Result<Generated> {
-    let keys = g.strings(
-        "keys",
-        &[
+params! {
+    /// Parameters of `columnar_transposition`.
+    struct ColumnarTranspositionParams {
+        /// Keywords drawn from (letters only count; at least two each).
+        keys: NonEmpty<String> = words(&[
             "ZEBRAS", "CARGO", "BANANA", "LEMON", "TIGER", "APPLE", "HELLO", "KITTEN", "SECRET", "DOOR", "GARDEN",
             "PEPPER",
-        ],
-    )?;
-    let key = letters_upper(g.pick(&keys).as_str());
+        ]),
+        /// Words the message is drawn from.
+        words: NonEmpty<String> = words(MESSAGE_WORDS),
+        /// Fewest words in the message (at least 1).
+        min_words: i64 = 2,
+        /// Most words in the message.
+        max_words: i64 = 4,
+    }
+}
+
+/// Keyword columnar transposition with X padding and left-to-right ties.
+fn columnar_transposition(g: &mut Gen, p: &ColumnarTranspositionParams) -> Result<Generated> {
+    let key = letters_upper(g.pick(&p.keys).as_str());
     if key.len() < 2 {
         return Err(g.param_error("keys", "keys need at least two letters"));
     }
-    let words = message_words(g, 2, 4)?;
+    let words = message_words(g, &p.words, p.min_words, p.max_words);
     let plain = punctuate(g, &words);
     let clean = letters_upper(&plain);
     let (rows, order, cipher) = columnar(&clean, &key);
@@ -1124,17 +1238,29 @@ fn substitute(text: &str, alpha: &str) -> String {
     text.to_uppercase().chars().map(|c| if c.is_ascii_uppercase() { a[(c as u8 - b'A') as usize] } else { c }).collect()
 }
 
+params! {
+    /// Parameters of `keyword_substitution`.
+    struct KeywordSubstitutionParams {
+        /// Keywords drawn from (letters only count).
+        keywords: NonEmpty<String> = words(&[
+            "ZEBRAS", "BALLOON", "KEYWORD", "PUZZLE", "COFFEE", "GALAXY", "JUMPING", "TOMORROW", "FREEDOM", "QUICKLY",
+        ]),
+        /// Words the message is drawn from.
+        words: NonEmpty<String> = words(MESSAGE_WORDS),
+        /// Fewest words in the message (at least 1).
+        min_words: i64 = 2,
+        /// Most words in the message.
+        max_words: i64 = 4,
+    }
+}
+
 /// Keyword (mixed-alphabet) substitution cipher.
-fn keyword_substitution(g: &mut Gen) -> Result<Generated> {
-    let keys = g.strings(
-        "keywords",
-        &["ZEBRAS", "BALLOON", "KEYWORD", "PUZZLE", "COFFEE", "GALAXY", "JUMPING", "TOMORROW", "FREEDOM", "QUICKLY"],
-    )?;
-    let keyword = letters_upper(g.pick(&keys).as_str());
+fn keyword_substitution(g: &mut Gen, p: &KeywordSubstitutionParams) -> Result<Generated> {
+    let keyword = letters_upper(g.pick(&p.keywords).as_str());
     if keyword.is_empty() {
         return Err(g.param_error("keywords", "a keyword has no letters"));
     }
-    let words = message_words(g, 2, 4)?;
+    let words = message_words(g, &p.words, p.min_words, p.max_words);
     let plain = punctuate(g, &words);
     let (dedup, alpha) = keyword_alphabet(&keyword);
     let cipher = substitute(&plain, &alpha);

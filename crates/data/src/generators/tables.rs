@@ -3,23 +3,25 @@
 //! Every kind writes a small table inline (Markdown or CSV) and asks for one lookup or
 //! aggregation. Money is kept in integer cents so sums are exact.
 
-use super::fmt::{cents, fixed, money, trim};
-use super::{Gen, GenFn, criterion, step};
+use super::calendar::month_len;
+use super::fmt::{cents, fixed, join, money, trim};
+use super::params::{NoParams, NonEmpty, kinds, params, words};
+use super::{Gen, Kind, criterion, step};
 use crate::error::Result;
 use crate::task::Generated;
 
-pub(crate) const KINDS: &[(&str, GenFn)] = &[
-    ("table_filtered_sum", filtered_sum),
-    ("table_group_extreme", group_extreme),
-    ("table_join_total", join_total),
-    ("table_filtered_median", filtered_median),
-    ("table_shipping_rate", shipping_rate),
-    ("table_plan_compare", plan_compare),
-    ("table_first_negative_balance", first_negative_balance),
-    ("table_category_share", category_share),
-    ("table_cheapest_tiebreak", cheapest_tiebreak),
-    ("table_competition_rank", competition_rank),
-    ("table_percent_change", percent_change),
+pub(crate) const KINDS: &[Kind] = kinds![
+    "table_filtered_sum" => filtered_sum(FilteredSumParams),
+    "table_group_extreme" => group_extreme(GroupExtremeParams),
+    "table_join_total" => join_total(JoinTotalParams),
+    "table_filtered_median" => filtered_median(FilteredMedianParams),
+    "table_shipping_rate" => shipping_rate(ShippingRateParams),
+    "table_plan_compare" => plan_compare(NoParams),
+    "table_first_negative_balance" => first_negative_balance(NoParams),
+    "table_category_share" => category_share(CategoryShareParams),
+    "table_cheapest_tiebreak" => cheapest_tiebreak(CheapestTiebreakParams),
+    "table_competition_rank" => competition_rank(NoParams),
+    "table_percent_change" => percent_change(PercentChangeParams),
 ];
 
 const NAMES: &[&str] = &[
@@ -44,22 +46,31 @@ fn csv_table(headers: &[&str], rows: &[Vec<String>]) -> String {
     s
 }
 
-fn join<T: AsRef<str>>(items: &[T], sep: &str) -> String {
-    items.iter().map(|s| s.as_ref()).collect::<Vec<_>>().join(sep)
+params! {
+    /// Parameters of `table_filtered_sum`.
+    struct FilteredSumParams {
+        /// Region names.
+        regions: NonEmpty<String> = words(&["North", "South", "East", "West"]),
+        /// Product names.
+        products: NonEmpty<String> = words(&["Widget", "Gadget", "Bracket", "Valve", "Sensor", "Cable"]),
+        /// Fewest orders.
+        min_rows: i64 = 8,
+        /// Most orders.
+        max_rows: i64 = 12,
+    }
 }
 
 /// Revenue of the CSV rows matching a text filter and an inclusive or exclusive quantity bound.
-fn filtered_sum(g: &mut Gen) -> Result<Generated> {
-    let regions = g.strings("regions", &["North", "South", "East", "West"])?;
-    let products = g.strings("products", &["Widget", "Gadget", "Bracket", "Valve", "Sensor", "Cable"])?;
-    let (rows_lo, rows_hi) = (g.int("min_rows", 8)?, g.int("max_rows", 12)?);
+fn filtered_sum(g: &mut Gen, params: &FilteredSumParams) -> Result<Generated> {
+    let (regions, products) = (&params.regions, &params.products);
+    let (rows_lo, rows_hi) = (params.min_rows, params.max_rows);
     loop {
         let n = g.range(rows_lo, rows_hi) as usize;
         let first_id = g.range(10, 80) * 100;
         let rows: Vec<(i64, String, String, i64, i64)> = (0..n)
             .map(|i| {
-                let r = g.pick(&regions).clone();
-                let p = g.pick(&products).clone();
+                let r = g.pick(regions).clone();
+                let p = g.pick(products).clone();
                 (first_id + i as i64 + 1, r, p, g.range(1, 60), g.range(150, 4999))
             })
             .collect();
@@ -85,7 +96,8 @@ fn filtered_sum(g: &mut Gen) -> Result<Generated> {
         );
         let cond = if inclusive { format!("at least {bound} units") } else { format!("more than {bound} units") };
         let prompt = format!(
-            "Orders for the month (CSV):\n\n```\n{csv}\n```\n\nWhat is the total revenue (quantity × unit_price) of the orders from the {target} region with {cond}? Give the amount rounded to 2 decimal places."
+            "Orders for the month (CSV):\n\n```\n{csv}\n```\n\nWhat is the total revenue (quantity × unit_price) of \
+             the orders from the {target} region with {cond}? Give the amount rounded to 2 decimal places."
         );
         let excluded: Vec<String> =
             in_region.iter().filter(|r| !keep(r.3)).map(|r| format!("#{} (quantity {})", r.0, r.3)).collect();
@@ -133,9 +145,17 @@ fn filtered_sum(g: &mut Gen) -> Result<Generated> {
     }
 }
 
+params! {
+    /// Parameters of `table_group_extreme`.
+    struct GroupExtremeParams {
+        /// Group names (3 or 4 are drawn).
+        groups: NonEmpty<String> = words(&["Atlas", "Borealis", "Cobalt", "Delta", "Ember", "Fjord"]),
+    }
+}
+
 /// The group with the highest (or lowest) total, ties broken alphabetically.
-fn group_extreme(g: &mut Gen) -> Result<Generated> {
-    let all_groups = g.strings("groups", &["Atlas", "Borealis", "Cobalt", "Delta", "Ember", "Fjord"])?;
+fn group_extreme(g: &mut Gen, p: &GroupExtremeParams) -> Result<Generated> {
+    let all_groups = &p.groups;
     let k = g.range(3, 4.min(all_groups.len() as i64)) as usize;
     let groups: Vec<String> = g.distinct(all_groups.len(), k).into_iter().map(|i| all_groups[i].clone()).collect();
     let n = g.range(8, 12) as usize;
@@ -177,7 +197,8 @@ fn group_extreme(g: &mut Gen) -> Result<Generated> {
     );
     let word = if highest { "highest" } else { "lowest" };
     let prompt = format!(
-        "{table}\n\nWhich {} has the {word} total {}? If several tie for the {word} total, answer with the name that comes first alphabetically. Answer with the {} name only.",
+        "{table}\n\nWhich {} has the {word} total {}? If several tie for the {word} total, answer with the name that \
+         comes first alphabetically. Answer with the {} name only.",
         unit.1.to_lowercase(),
         unit.2.to_lowercase(),
         unit.1.to_lowercase()
@@ -212,15 +233,23 @@ fn group_extreme(g: &mut Gen) -> Result<Generated> {
     })
 }
 
+params! {
+    /// Parameters of `table_join_total`.
+    struct JoinTotalParams {
+        /// Customer cities.
+        cities: NonEmpty<String> = words(&["Lisbon", "Porto", "Braga", "Faro"]),
+    }
+}
+
 /// Sum of orders joined to customers by id and filtered by the customer's city.
-fn join_total(g: &mut Gen) -> Result<Generated> {
-    let cities = g.strings("cities", &["Lisbon", "Porto", "Braga", "Faro"])?;
+fn join_total(g: &mut Gen, p: &JoinTotalParams) -> Result<Generated> {
+    let cities = &p.cities;
     loop {
         let nc = g.range(6, 9) as usize;
         let names: Vec<&str> = g.distinct(NAMES.len(), nc).into_iter().map(|i| NAMES[i]).collect();
         let mut customers: Vec<(String, String, String)> = (0..nc)
             .map(|i| {
-                (format!("C{:02}", i + 1 + g.range(0, 2) as usize * 10), names[i].to_string(), g.pick(&cities).clone())
+                (format!("C{:02}", i + 1 + g.range(0, 2) as usize * 10), names[i].to_string(), g.pick(cities).clone())
             })
             .collect();
         customers.sort();
@@ -258,7 +287,9 @@ fn join_total(g: &mut Gen) -> Result<Generated> {
             &orders.iter().map(|o| vec![o.0.clone(), o.1.clone(), cents(o.2)]).collect::<Vec<_>>(),
         );
         let prompt = format!(
-            "Customers:\n\n{t1}\n\nOrders:\n\n{t2}\n\nWhat is the total amount of all orders placed by customers located in {city}? Match orders to customers by customer_id. Give the amount rounded to 2 decimal places."
+            "Customers:\n\n{t1}\n\nOrders:\n\n{t2}\n\nWhat is the total amount of all orders placed by customers \
+             located in {city}? Match orders to customers by customer_id. Give the amount rounded to 2 decimal \
+             places."
         );
         let amounts: Vec<String> = kept.iter().map(|o| cents(o.2)).collect();
         return Ok(Generated {
@@ -282,13 +313,21 @@ fn join_total(g: &mut Gen) -> Result<Generated> {
     }
 }
 
+params! {
+    /// Parameters of `table_filtered_median`.
+    struct FilteredMedianParams {
+        /// District names.
+        districts: NonEmpty<String> = words(&["Harbor", "Old Town", "Riverside", "Hillcrest"]),
+    }
+}
+
 /// Median of a column over the rows matching a filter (odd or even count).
-fn filtered_median(g: &mut Gen) -> Result<Generated> {
-    let districts = g.strings("districts", &["Harbor", "Old Town", "Riverside", "Hillcrest"])?;
+fn filtered_median(g: &mut Gen, p: &FilteredMedianParams) -> Result<Generated> {
+    let districts = &p.districts;
     loop {
         let n = g.range(9, 14) as usize;
         let rows: Vec<(String, String, i64)> =
-            (0..n).map(|i| (format!("D{}", 101 + i), g.pick(&districts).clone(), g.range(12, 75))).collect();
+            (0..n).map(|i| (format!("D{}", 101 + i), g.pick(districts).clone(), g.range(12, 75))).collect();
         let target = rows[g.range(0, n as i64 - 1) as usize].1.clone();
         let mut vals: Vec<i64> = rows.iter().filter(|r| r.1 == target).map(|r| r.2).collect();
         if vals.len() < 4 {
@@ -347,10 +386,18 @@ fn filtered_median(g: &mut Gen) -> Result<Generated> {
     }
 }
 
+params! {
+    /// Parameters of `table_shipping_rate`.
+    struct ShippingRateParams {
+        /// Volumetric weight in kg is L × W × H (cm) divided by this.
+        volumetric_divisor: i64 = 5000,
+    }
+}
+
 /// Shipping price from a weight-band table: billable weight, band lookup with inclusive upper
 /// limits and a per-started-kg tail, then a zone multiplier.
-fn shipping_rate(g: &mut Gen) -> Result<Generated> {
-    let divisor = g.int("volumetric_divisor", 5000)?;
+fn shipping_rate(g: &mut Gen, params: &ShippingRateParams) -> Result<Generated> {
+    let divisor = params.volumetric_divisor;
     loop {
         let limits: Vec<i64> =
             g.pick(&[vec![1i64, 3, 5, 10, 20], vec![2, 5, 10, 15, 25], vec![1, 2, 5, 10, 30]]).clone();
@@ -439,7 +486,12 @@ fn shipping_rate(g: &mut Gen) -> Result<Generated> {
         );
         let actual_kg = trim(actual as f64 / 1000.0, 1);
         let prompt = format!(
-            "Parcel rate card (each band includes its upper limit):\n\n{rate_table}\n\nZone multipliers (applied to the base price):\n\n{zone_table}\n\nThe billable weight is the greater of the actual weight and the volumetric weight, where volumetric weight in kg = length × width × height (in cm) ÷ {divisor}. A parcel weighs {actual_kg} kg, measures {l} × {w} × {h} cm and goes to zone {}. What is the shipping price? Give the amount rounded to 2 decimal places.",
+            "Parcel rate card (each band includes its upper limit):\n\
+             \n{rate_table}\n\nZone multipliers (applied to the base price):\n\
+             \n{zone_table}\n\nThe billable weight is the greater of the actual weight and the volumetric weight, \
+             where volumetric weight in kg = length × width × height (in cm) ÷ {divisor}. A parcel weighs {actual_kg} \
+             kg, measures {l} × {w} × {h} cm and goes to zone {}. What is the shipping price? Give the amount rounded \
+             to 2 decimal places.",
             zone.0
         );
         let product = base as f64 * zone.1 as f64 / 10000.0;
@@ -478,7 +530,7 @@ fn shipping_rate(g: &mut Gen) -> Result<Generated> {
 }
 
 /// Free-form: which data plan is cheapest for a month's usage, with per-started-GB overage.
-fn plan_compare(g: &mut Gen) -> Result<Generated> {
+fn plan_compare(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let all = ["Lite", "Flex", "Plus", "Max", "Core"];
     loop {
         let k = g.range(3, 4) as usize;
@@ -522,7 +574,11 @@ fn plan_compare(g: &mut Gen) -> Result<Generated> {
         let usage_s = trim(usage as f64 / 10.0, 1);
         let name = g.pick(NAMES).to_string();
         let prompt = format!(
-            "{name} is choosing a mobile data plan:\n\n{table}\n\nData above the included amount is billed per started GB (any part of a GB counts as a whole GB). {name} uses {usage_s} GB a month. Write a short recommendation (2–5 sentences) that names the cheapest plan for this usage, gives its monthly cost, and says how much it saves per month compared with the second-cheapest plan. Give amounts with 2 decimal places."
+            "{name} is choosing a mobile data plan:\n\n{table}\n\n\
+             Data above the included amount is billed per started GB (any part of a GB counts as a whole GB). {name} \
+             uses {usage_s} GB a month. Write a short recommendation (2–5 sentences) that names the cheapest plan for \
+             this usage, gives its monthly cost, and says how much it saves per month compared with the \
+             second-cheapest plan. Give amounts with 2 decimal places."
         );
         let lines: Vec<String> = (0..k)
             .map(|i| {
@@ -554,7 +610,8 @@ fn plan_compare(g: &mut Gen) -> Result<Generated> {
         );
         let sv = money(saving as f64 / 100.0);
         let answer = format!(
-            "For {usage_s} GB a month, the cheapest plan is {bn} at {bc} per month. The second-cheapest is {sn} at {sc}, so {bn} saves {sv} per month. (Costs: {}.)",
+            "For {usage_s} GB a month, the cheapest plan is {bn} at {bc} per month. The second-cheapest is {sn} at \
+             {sc}, so {bn} saves {sv} per month. (Costs: {}.)",
             join(&(0..k).map(|i| format!("{} {}", plans[i].0, cents(costs[i].1))).collect::<Vec<_>>(), ", ")
         );
         return Ok(Generated {
@@ -602,7 +659,7 @@ fn plan_compare(g: &mut Gen) -> Result<Generated> {
 }
 
 /// The first date on which a ledger's running balance drops below zero (rows unsorted).
-fn first_negative_balance(g: &mut Gen) -> Result<Generated> {
+fn first_negative_balance(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let year = g.range(2024, 2030);
     let month = g.range(1, 11);
     loop {
@@ -651,17 +708,7 @@ fn first_negative_balance(g: &mut Gen) -> Result<Generated> {
         }
         let date = |d: i64| {
             // Day offsets 1..=40 from the first of the month, crossing into the next month.
-            let dim = match month {
-                2 => {
-                    if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 {
-                        29
-                    } else {
-                        28
-                    }
-                }
-                4 | 6 | 9 | 11 => 30,
-                _ => 31,
-            };
+            let dim = month_len(year, month);
             if d <= dim {
                 format!("{year}-{month:02}-{d:02}")
             } else {
@@ -682,7 +729,9 @@ fn first_negative_balance(g: &mut Gen) -> Result<Generated> {
             .collect();
         let table = md_table(&["Date", "Description", "Amount"], &rows);
         let prompt = format!(
-            "An account opens with a balance of {}. These transactions are listed in the order they were entered, not by date:\n\n{table}\n\nApplying the transactions in date order, on which date does the running balance first fall below zero? (A balance of exactly 0.00 is not below zero.) Give the date as YYYY-MM-DD.",
+            "An account opens with a balance of {}. These transactions are listed in the order they were entered, not \
+             by date:\n\n{table}\n\nApplying the transactions in date order, on which date does the running balance \
+             first fall below zero? (A balance of exactly 0.00 is not below zero.) Give the date as YYYY-MM-DD.",
             cents(opening)
         );
         let answer = sorted[first].0.clone();
@@ -728,10 +777,18 @@ fn first_negative_balance(g: &mut Gen) -> Result<Generated> {
     }
 }
 
+params! {
+    /// Parameters of `table_category_share`.
+    struct CategoryShareParams {
+        /// Expense categories (3 or 4 are drawn).
+        categories: NonEmpty<String> = words(&["Rent", "Food", "Travel", "Utilities", "Software"]),
+    }
+}
+
 /// One category's share of a month's total in long-format rows.
-fn category_share(g: &mut Gen) -> Result<Generated> {
+fn category_share(g: &mut Gen, p: &CategoryShareParams) -> Result<Generated> {
     let months_all = ["January", "February", "March", "April"];
-    let cats_all = g.strings("categories", &["Rent", "Food", "Travel", "Utilities", "Software"])?;
+    let cats_all = &p.categories;
     loop {
         let km = g.range(2, 3) as usize;
         let months: Vec<&str> = g.distinct(months_all.len(), km).into_iter().map(|i| months_all[i]).collect();
@@ -764,7 +821,9 @@ fn category_share(g: &mut Gen) -> Result<Generated> {
             &rows.iter().map(|r| vec![months[r.0].to_string(), cats[r.1].clone(), r.2.to_string()]).collect::<Vec<_>>(),
         );
         let prompt = format!(
-            "Expense entries (a month and category can appear on several rows):\n\n{table}\n\nWhat percentage of the total {} spending went to {}? Give the percentage rounded to 1 decimal place.",
+            "Expense entries (a month and category can appear on several rows):\n\
+             \n{table}\n\nWhat percentage of the total {} spending went to {}? Give the percentage rounded to 1 \
+             decimal place.",
             months[tm], cats[tc]
         );
         let month_vals: Vec<String> = in_month.iter().map(|r| r.2.to_string()).collect();
@@ -798,15 +857,20 @@ fn category_share(g: &mut Gen) -> Result<Generated> {
     }
 }
 
-/// The cheapest item with enough stock; ties by higher rating, then alphabetical.
-fn cheapest_tiebreak(g: &mut Gen) -> Result<Generated> {
-    let pool = g.strings(
-        "items",
-        &[
+params! {
+    /// Parameters of `table_cheapest_tiebreak`.
+    struct CheapestTiebreakParams {
+        /// Model names.
+        items: NonEmpty<String> = words(&[
             "Aurora", "Beacon", "Cascade", "Drift", "Echo", "Falcon", "Glacier", "Harbor", "Ion", "Juniper", "Kestrel",
             "Lumen",
-        ],
-    )?;
+        ]),
+    }
+}
+
+/// The cheapest item with enough stock; ties by higher rating, then alphabetical.
+fn cheapest_tiebreak(g: &mut Gen, p: &CheapestTiebreakParams) -> Result<Generated> {
+    let pool = &p.items;
     let need = g.range(5, 30);
     let min_price = g.range(12, 60) * 100 + *g.pick(&[0i64, 50, 99]);
     let n_tied = g.range(1, 3) as usize;
@@ -850,7 +914,10 @@ fn cheapest_tiebreak(g: &mut Gen) -> Result<Generated> {
         &items.iter().map(|it| vec![it.0.clone(), cents(it.1), r(it.2), it.3.to_string()]).collect::<Vec<_>>(),
     );
     let prompt = format!(
-        "A buyer needs {need} units of a {kind} and can only order a model that has at least {need} units in stock.\n\n{table}\n\nWhich model should be ordered? Choose the lowest price; if several models share the lowest price, choose the highest rating; if still tied, choose the model name that comes first alphabetically. Answer with the model name only."
+        "A buyer needs {need} units of a {kind} and can only order a model that has at least {need} units in stock.\n\
+         \n{table}\n\nWhich model should be ordered? Choose the lowest price; if several models share the lowest \
+         price, choose the highest rating; if still tied, choose the model name that comes first alphabetically. \
+         Answer with the model name only."
     );
     let excluded: Vec<String> =
         items.iter().filter(|it| it.3 < need).map(|it| format!("{} ({})", it.0, it.3)).collect();
@@ -897,7 +964,7 @@ fn cheapest_tiebreak(g: &mut Gen) -> Result<Generated> {
 }
 
 /// Competition rank ("1224") of one entrant by total of two rounds.
-fn competition_rank(g: &mut Gen) -> Result<Generated> {
+fn competition_rank(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let n = g.range(8, 12) as usize;
     let names: Vec<&str> = g.distinct(NAMES.len(), n).into_iter().map(|i| NAMES[i]).collect();
     let mut scores: Vec<(i64, i64)> = (0..n).map(|_| (g.range(10, 30), g.range(10, 30))).collect();
@@ -934,7 +1001,9 @@ fn competition_rank(g: &mut Gen) -> Result<Generated> {
             .collect::<Vec<_>>(),
     );
     let prompt = format!(
-        "Quiz league results:\n\n{table}\n\nPlayers are ranked by total score (round 1 + round 2), highest first, using standard competition ranking: players with equal totals share the same rank, and the next rank skips accordingly (1, 2, 2, 4). What is {}'s rank? Answer with a whole number.",
+        "Quiz league results:\n\n{table}\n\nPlayers are ranked by total score (round 1 + round 2), highest first, \
+         using standard competition ranking: players with equal totals share the same rank, and the next rank skips \
+         accordingly (1, 2, 2, 4). What is {}'s rank? Answer with a whole number.",
         names[t]
     );
     Ok(Generated {
@@ -976,13 +1045,20 @@ fn competition_rank(g: &mut Gen) -> Result<Generated> {
     })
 }
 
+params! {
+    /// Parameters of `table_percent_change`.
+    struct PercentChangeParams {
+        /// Item names (5 to 7 are drawn).
+        items: NonEmpty<String> = words(&[
+            "Oat milk", "Espresso beans", "Croissants", "Bagels", "Green tea", "Muffins", "Granola", "Smoothies",
+        ]),
+    }
+}
+
 /// The row with the largest percentage increase (or decrease) between two columns, where the
 /// largest absolute change usually points elsewhere.
-fn percent_change(g: &mut Gen) -> Result<Generated> {
-    let pool = g.strings(
-        "items",
-        &["Oat milk", "Espresso beans", "Croissants", "Bagels", "Green tea", "Muffins", "Granola", "Smoothies"],
-    )?;
+fn percent_change(g: &mut Gen, p: &PercentChangeParams) -> Result<Generated> {
+    let pool = &p.items;
     let increase = g.chance(0.7);
     let want_trap = g.chance(0.85);
     for attempt in 0.. {
@@ -1014,7 +1090,8 @@ fn percent_change(g: &mut Gen) -> Result<Generated> {
             &(0..k).map(|i| vec![names[i].clone(), q1[i].to_string(), q2[i].to_string()]).collect::<Vec<_>>(),
         );
         let prompt = format!(
-            "Café sales by quarter (units):\n\n{table}\n\nWhich item had the largest percentage {word} from Q1 to Q2 (change relative to its Q1 sales)? Answer with the item name only."
+            "Café sales by quarter (units):\n\n{table}\n\nWhich item had the largest percentage {word} from Q1 to Q2 \
+             (change relative to its Q1 sales)? Answer with the item name only."
         );
         return Ok(Generated {
             prompt,

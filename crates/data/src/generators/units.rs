@@ -1,33 +1,23 @@
 //! Generators for the `units` domain.
 
-use super::fmt::near_half;
-use super::fmt::{fixed, trim};
-use super::{Gen, GenFn, criterion, step};
+use super::fmt::{fixed, mixed_number, near_half, trim};
+use super::params::{NoParams, kinds};
+use super::{Gen, Kind, criterion, step};
 use crate::error::Result;
 use crate::task::Generated;
 
-pub(crate) const KINDS: &[(&str, GenFn)] = &[
-    ("recipe_scale_grams", recipe_scale_grams),
-    ("dose_by_weight_check", dose_by_weight_check),
-    ("average_speed_trip", average_speed_trip),
-    ("temperature_reading_or_change", temperature_reading_or_change),
-    ("feet_inches_combine", feet_inches_combine),
-    ("fuel_economy_convert", fuel_economy_convert),
-    ("area_volume_convert", area_volume_convert),
+pub(crate) const KINDS: &[Kind] = kinds![
+    "recipe_scale_grams" => recipe_scale_grams(NoParams),
+    "dose_by_weight_check" => dose_by_weight_check(NoParams),
+    "average_speed_trip" => average_speed_trip(NoParams),
+    "temperature_reading_or_change" => temperature_reading_or_change(NoParams),
+    "feet_inches_combine" => feet_inches_combine(NoParams),
+    "fuel_economy_convert" => fuel_economy_convert(NoParams),
+    "area_volume_convert" => area_volume_convert(NoParams),
 ];
 
-/// A kitchen amount such as `1 1/2` from a numerator and denominator.
-fn kitchen_amount(num: i64, den: i64) -> String {
-    let (w, r) = (num / den, num % den);
-    match (w, r) {
-        (_, 0) => w.to_string(),
-        (0, _) => format!("{r}/{den}"),
-        _ => format!("{w} {r}/{den}"),
-    }
-}
-
 /// Scales a recipe amount to a new number of servings and converts it to grams.
-fn recipe_scale_grams(g: &mut Gen) -> Result<Generated> {
+fn recipe_scale_grams(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let foods: &[(&str, i64)] = &[
         ("flour", 125),
         ("sugar", 200),
@@ -64,10 +54,12 @@ fn recipe_scale_grams(g: &mut Gen) -> Result<Generated> {
         if near_half(grams, 0) || grams < 3.0 {
             continue;
         }
-        let amount_s = kitchen_amount(num, den);
+        let amount_s = mixed_number(num, den);
         let unit_word = if num <= den && unit == "cups" { "cup" } else { unit };
         let prompt = format!(
-            "A recipe for {orig} servings uses {amount_s} {unit_word} of {food}. You want to make {target} servings. Kitchen facts: 1 cup = 16 tablespoons, 1 tablespoon = 3 teaspoons, and 1 cup of {food} weighs {gpc} g. How many grams of {food} do you need? Round to the nearest gram."
+            "A recipe for {orig} servings uses {amount_s} {unit_word} of {food}. You want to make {target} servings. \
+             Kitchen facts: 1 cup = 16 tablespoons, 1 tablespoon = 3 teaspoons, and 1 cup of {food} weighs {gpc} g. \
+             How many grams of {food} do you need? Round to the nearest gram."
         );
         let w3 = if per_cup == 1 {
             format!("The amount is already in cups: {} cups.", trim(cups, 6))
@@ -96,8 +88,35 @@ fn recipe_scale_grams(g: &mut Gen) -> Result<Generated> {
     }
 }
 
+/// How a dose check is worked and written up, after the order itself.
+const DOSE_NOTE_RULES: &str = "\
+Use 1 kg = 2.2 lb; round the weight to 1 decimal place before using it, and round the dose in mg and the volume in \
+mL to 1 decimal place (compute the volume from the rounded dose). An order matches if it is within 10% of your \
+computed volume. Write a short note (2–5 sentences) for the nurse that gives the weight in kg, the dose per \
+administration in mg, the volume per dose in mL, and says whether the ordered volume matches, is too high or is too \
+low (use one of those words).";
+
+/// How an ordered volume compares with the computed one (within 10% matches).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OrderCheck {
+    Matches,
+    TooHigh,
+    TooLow,
+}
+
+impl OrderCheck {
+    /// The words the note must use.
+    fn words(self) -> &'static str {
+        match self {
+            OrderCheck::Matches => "matches",
+            OrderCheck::TooHigh => "too high",
+            OrderCheck::TooLow => "too low",
+        }
+    }
+}
+
 /// Checks a liquid medicine order against a weight-based dose: a short note for the nurse.
-fn dose_by_weight_check(g: &mut Gen) -> Result<Generated> {
+fn dose_by_weight_check(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let patients = ["Mia", "Leo", "Aisha", "Tomas", "Yuki", "Omar", "Lena", "Kofi"];
     let drugs = ["Drug A", "Drug B", "Drug K", "Drug M", "Drug R"];
     loop {
@@ -133,13 +152,14 @@ fn dose_by_weight_check(g: &mut Gen) -> Result<Generated> {
         {
             continue;
         }
-        let verdict = if ratio > 1.1 {
-            "too high"
+        let check = if ratio > 1.1 {
+            OrderCheck::TooHigh
         } else if ratio < 0.9 {
-            "too low"
+            OrderCheck::TooLow
         } else {
-            "matches"
+            OrderCheck::Matches
         };
+        let verdict = check.words();
         let who = *g.pick(&patients);
         let drug = *g.pick(&drugs);
         let times = match doses {
@@ -148,7 +168,9 @@ fn dose_by_weight_check(g: &mut Gen) -> Result<Generated> {
             _ => "four times daily",
         };
         let prompt = format!(
-            "{who} weighs {lb} lb. {drug} is dosed at {rate} mg/kg/day, divided into {doses} equal doses a day, with a maximum single dose of {max_single} mg (if the weight-based dose is higher, give the maximum instead). The liquid contains {conc_mg} mg per 5 mL. The order reads: {} mL {times}. Use 1 kg = 2.2 lb; round the weight to 1 decimal place before using it, and round the dose in mg and the volume in mL to 1 decimal place (compute the volume from the rounded dose). An order matches if it is within 10% of your computed volume. Write a short note (2–5 sentences) for the nurse that gives the weight in kg, the dose per administration in mg, the volume per dose in mL, and says whether the ordered volume matches, is too high or is too low (use one of those words).",
+            "{who} weighs {lb} lb. {drug} is dosed at {rate} mg/kg/day, divided into {doses} equal doses a day, with \
+             a maximum single dose of {max_single} mg (if the weight-based dose is higher, give the maximum instead). \
+             The liquid contains {conc_mg} mg per 5 mL. The order reads: {} mL {times}. {DOSE_NOTE_RULES}",
             trim(ordered, 1)
         );
         let kg_s = fixed(kg, 1);
@@ -159,24 +181,27 @@ fn dose_by_weight_check(g: &mut Gen) -> Result<Generated> {
         let ord_s = trim(ordered, 1);
         let dose_sentence = if capped {
             format!(
-                "{daily_s} mg/day ÷ {doses} = {per_s} mg is above the {max_single} mg maximum, so each dose is {dose_s} mg"
+                "{daily_s} mg/day ÷ {doses} = {per_s} mg is above the {max_single} mg maximum, so each dose is \
+                 {dose_s} mg"
             )
         } else {
             format!("{daily_s} mg/day ÷ {doses} = {dose_s} mg per dose, within the {max_single} mg maximum")
         };
-        let verdict_sentence = match verdict {
-            "matches" => {
+        let verdict_sentence = match check {
+            OrderCheck::Matches => {
                 format!("The ordered {ord_s} mL matches (within 10% of {vol_s} mL), so it can be given as written.")
             }
-            "too high" => format!(
+            OrderCheck::TooHigh => format!(
                 "The ordered {ord_s} mL is too high (more than 10% above {vol_s} mL); check with the prescriber."
             ),
-            _ => format!(
+            OrderCheck::TooLow => format!(
                 "The ordered {ord_s} mL is too low (more than 10% below {vol_s} mL); check with the prescriber."
             ),
         };
         let answer = format!(
-            "{who} weighs {lb} lb ÷ 2.2 = {kg_s} kg. The daily dose is {kg_s} kg × {rate} mg/kg/day = {daily_s} mg; {dose_sentence}. At {conc_mg} mg per 5 mL ({} mg/mL), that is {dose_s} mg ÷ {} mg/mL = {vol_s} mL per dose. {verdict_sentence}",
+            "{who} weighs {lb} lb ÷ 2.2 = {kg_s} kg. The daily dose is {kg_s} kg × {rate} mg/kg/day = {daily_s} mg; \
+             {dose_sentence}. At {conc_mg} mg per 5 mL ({} mg/mL), that is {dose_s} mg ÷ {} mg/mL = {vol_s} mL per \
+             dose. {verdict_sentence}",
             trim(mg_per_ml, 2),
             trim(mg_per_ml, 2)
         );
@@ -213,14 +238,33 @@ fn dose_by_weight_check(g: &mut Gen) -> Result<Generated> {
     }
 }
 
+/// How a traveller makes a trip; bicycles go slower.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Vehicle {
+    Car,
+    Bicycle,
+    Motorbike,
+}
+
+impl Vehicle {
+    /// The verb of a trip's sentence.
+    fn verb(self) -> &'static str {
+        match self {
+            Vehicle::Car => "drives",
+            Vehicle::Bicycle => "cycles",
+            Vehicle::Motorbike => "rides a motorbike",
+        }
+    }
+}
+
 /// Average speed over a multi-leg trip: total distance over total time, never the mean of the speeds.
-fn average_speed_trip(g: &mut Gen) -> Result<Generated> {
+fn average_speed_trip(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let who = ["Priya", "Jonas", "Ama", "Carlos", "Mei", "Sven"];
-    let how = ["drives", "cycles", "rides a motorbike"];
     loop {
         let n = g.range(2, 3) as usize;
-        let cycling_idx = g.range(0, 2) as usize;
-        let (vlo, vhi) = if cycling_idx == 1 { (3, 7) } else { (6, 22) };
+        let vehicle = [Vehicle::Car, Vehicle::Bicycle, Vehicle::Motorbike][g.range(0, 2) as usize];
+        // Speeds in steps of 5 km/h.
+        let (vlo, vhi) = if vehicle == Vehicle::Bicycle { (3, 7) } else { (6, 22) };
         // legs: (speed km/h, Some(distance km) or None, Some(minutes) or None)
         let mut legs: Vec<(i64, Option<i64>, Option<i64>)> = Vec::new();
         for _ in 0..n {
@@ -251,7 +295,7 @@ fn average_speed_trip(g: &mut Gen) -> Result<Generated> {
             continue;
         }
         let name = *g.pick(&who);
-        let verb = how[cycling_idx];
+        let verb = vehicle.verb();
         let ord = ["First", "Then", "Finally"];
         let parts: Vec<String> = legs
             .iter()
@@ -267,13 +311,15 @@ fn average_speed_trip(g: &mut Gen) -> Result<Generated> {
             .collect();
         let stop_s = if stop > 0 {
             format!(
-                " Between the first and second legs there is a {stop}-minute stop, which counts as part of the trip time."
+                " Between the first and second legs there is a {stop}-minute stop, which counts as part of the trip \
+                 time."
             )
         } else {
             String::new()
         };
         let prompt = format!(
-            "{name} {verb} along a route in {n} legs. {}{stop_s} What is the average speed for the whole trip, in km/h? Round to 1 decimal place.",
+            "{name} {verb} along a route in {n} legs. {}{stop_s} What is the average speed for the whole trip, in \
+             km/h? Round to 1 decimal place.",
             parts.join(" ")
         );
         let w1: Vec<String> = legs
@@ -343,32 +389,62 @@ fn average_speed_trip(g: &mut Gen) -> Result<Generated> {
     }
 }
 
-const TEMP_NAMES: [&str; 3] = ["°C", "°F", "K"];
+/// A temperature scale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scale {
+    Celsius,
+    Fahrenheit,
+    Kelvin,
+}
 
-/// Celsius from a reading (`change == false`) or a change (`change == true`) on scale `s`.
-fn to_celsius(x: f64, s: usize, change: bool) -> f64 {
-    match (s, change) {
-        (0, _) => x,
-        (1, false) => (x - 32.0) * 5.0 / 9.0,
-        (1, true) => x * 5.0 / 9.0,
-        (_, false) => x - 273.15,
-        (_, true) => x,
+impl Scale {
+    /// Every scale, in the order tasks draw them.
+    const ALL: [Scale; 3] = [Scale::Celsius, Scale::Fahrenheit, Scale::Kelvin];
+
+    /// The unit symbol: `°C`, `°F`, `K`.
+    fn symbol(self) -> &'static str {
+        match self {
+            Scale::Celsius => "°C",
+            Scale::Fahrenheit => "°F",
+            Scale::Kelvin => "K",
+        }
+    }
+
+    /// The unit in words, as a question asks for it.
+    fn words(self) -> &'static str {
+        match self {
+            Scale::Celsius => "degrees Celsius",
+            Scale::Fahrenheit => "degrees Fahrenheit",
+            Scale::Kelvin => "kelvins",
+        }
     }
 }
 
-fn from_celsius(c: f64, s: usize, change: bool) -> f64 {
+/// Celsius from a reading (`change == false`) or a change (`change == true`) on scale `s`.
+fn to_celsius(x: f64, s: Scale, change: bool) -> f64 {
     match (s, change) {
-        (0, _) => c,
-        (1, false) => c * 9.0 / 5.0 + 32.0,
-        (1, true) => c * 9.0 / 5.0,
-        (_, false) => c + 273.15,
-        (_, true) => c,
+        (Scale::Celsius, _) => x,
+        (Scale::Fahrenheit, false) => (x - 32.0) * 5.0 / 9.0,
+        (Scale::Fahrenheit, true) => x * 5.0 / 9.0,
+        (Scale::Kelvin, false) => x - 273.15,
+        (Scale::Kelvin, true) => x,
+    }
+}
+
+/// A reading or a change in Celsius written on scale `s`.
+fn from_celsius(c: f64, s: Scale, change: bool) -> f64 {
+    match (s, change) {
+        (Scale::Celsius, _) => c,
+        (Scale::Fahrenheit, false) => c * 9.0 / 5.0 + 32.0,
+        (Scale::Fahrenheit, true) => c * 9.0 / 5.0,
+        (Scale::Kelvin, false) => c + 273.15,
+        (Scale::Kelvin, true) => c,
     }
 }
 
 /// Converts a temperature reading or a temperature change between °C, °F and K: offsets apply
 /// to readings only.
-fn temperature_reading_or_change(g: &mut Gen) -> Result<Generated> {
+fn temperature_reading_or_change(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     loop {
         let change = g.chance(0.5);
         let from = g.range(0, 2) as usize;
@@ -376,14 +452,15 @@ fn temperature_reading_or_change(g: &mut Gen) -> Result<Generated> {
         if to >= from {
             to += 1;
         }
+        let (from, to) = (Scale::ALL[from], Scale::ALL[to]);
         let x = if change {
             g.range(4, 120) as f64 / if g.chance(0.3) { 2.0 } else { 1.0 }
         } else {
             let c = g.range(-400, 1200) as f64 / 10.0;
             match from {
-                0 => c,
-                1 => (c * 9.0 / 5.0 + 32.0).round(),
-                _ => c + 273.15,
+                Scale::Celsius => c,
+                Scale::Fahrenheit => (c * 9.0 / 5.0 + 32.0).round(),
+                Scale::Kelvin => c + 273.15,
             }
         };
         let c = to_celsius(x, from, change);
@@ -391,13 +468,9 @@ fn temperature_reading_or_change(g: &mut Gen) -> Result<Generated> {
         if near_half(y, 2) || near_half(c, 4) && (c * 1e4).fract() != 0.0 {
             continue;
         }
-        let (fs, ts) = (TEMP_NAMES[from], TEMP_NAMES[to]);
+        let (fs, ts) = (from.symbol(), to.symbol());
         let xs = trim(x, 2);
-        let to_word = match to {
-            0 => "degrees Celsius",
-            1 => "degrees Fahrenheit",
-            _ => "kelvins",
-        };
+        let to_word = to.words();
         let prompt = if change {
             let ctx = *g.pick(&[
                 "During an experiment the temperature of a sample rose by",
@@ -406,7 +479,8 @@ fn temperature_reading_or_change(g: &mut Gen) -> Result<Generated> {
                 "The temperature difference between two rooms is",
             ]);
             format!(
-                "{ctx} {xs} {fs}. Express this temperature difference in {to_word}. Reading formulas: °F = °C × 9/5 + 32 and K = °C + 273.15. Round to 2 decimal places."
+                "{ctx} {xs} {fs}. Express this temperature difference in {to_word}. Reading formulas: °F = °C × 9/5 + \
+                 32 and K = °C + 273.15. Round to 2 decimal places."
             )
         } else {
             let ctx = *g.pick(&[
@@ -416,7 +490,8 @@ fn temperature_reading_or_change(g: &mut Gen) -> Result<Generated> {
                 "A lab freezer is set to",
             ]);
             format!(
-                "{ctx} {xs} {fs}. What is this temperature in {to_word}? Reading formulas: °F = °C × 9/5 + 32 and K = °C + 273.15. Round to 2 decimal places."
+                "{ctx} {xs} {fs}. What is this temperature in {to_word}? Reading formulas: °F = °C × 9/5 + 32 and K = \
+                 °C + 273.15. Round to 2 decimal places."
             )
         };
         let kind = if change { "a change (difference) of temperature" } else { "a temperature reading" };
@@ -426,18 +501,18 @@ fn temperature_reading_or_change(g: &mut Gen) -> Result<Generated> {
             "For a reading, use the full formulas with their offsets."
         };
         let w3 = match (from, change) {
-            (0, _) => format!("Already in °C: {} °C.", trim(c, 6)),
-            (1, false) => format!("({xs} − 32) × 5/9 = {} °C.", trim(c, 6)),
-            (1, true) => format!("{xs} × 5/9 = {} °C.", trim(c, 6)),
-            (_, false) => format!("{xs} − 273.15 = {} °C.", trim(c, 6)),
-            (_, true) => format!("A change of {xs} K is a change of {} °C.", trim(c, 6)),
+            (Scale::Celsius, _) => format!("Already in °C: {} °C.", trim(c, 6)),
+            (Scale::Fahrenheit, false) => format!("({xs} − 32) × 5/9 = {} °C.", trim(c, 6)),
+            (Scale::Fahrenheit, true) => format!("{xs} × 5/9 = {} °C.", trim(c, 6)),
+            (Scale::Kelvin, false) => format!("{xs} − 273.15 = {} °C.", trim(c, 6)),
+            (Scale::Kelvin, true) => format!("A change of {xs} K is a change of {} °C.", trim(c, 6)),
         };
         let w4 = match (to, change) {
-            (0, _) => format!("Target is °C: {} °C.", trim(y, 6)),
-            (1, false) => format!("{} × 9/5 + 32 = {} °F.", trim(c, 6), trim(y, 6)),
-            (1, true) => format!("{} × 9/5 = {} °F.", trim(c, 6), trim(y, 6)),
-            (_, false) => format!("{} + 273.15 = {} K.", trim(c, 6), trim(y, 6)),
-            (_, true) => format!("A change of {} °C is a change of {} K.", trim(c, 6), trim(y, 6)),
+            (Scale::Celsius, _) => format!("Target is °C: {} °C.", trim(y, 6)),
+            (Scale::Fahrenheit, false) => format!("{} × 9/5 + 32 = {} °F.", trim(c, 6), trim(y, 6)),
+            (Scale::Fahrenheit, true) => format!("{} × 9/5 = {} °F.", trim(c, 6), trim(y, 6)),
+            (Scale::Kelvin, false) => format!("{} + 273.15 = {} K.", trim(c, 6), trim(y, 6)),
+            (Scale::Kelvin, true) => format!("A change of {} °C is a change of {} K.", trim(c, 6), trim(y, 6)),
         };
         let answer = fixed(y, 2);
         return Ok(Generated {
@@ -460,7 +535,7 @@ fn ft_in(inches: i64) -> String {
 }
 
 /// Adds or subtracts lengths in feet and inches, carrying and borrowing at 12 inches.
-fn feet_inches_combine(g: &mut Gen) -> Result<Generated> {
+fn feet_inches_combine(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     loop {
         let mode = g.range(0, 2);
         let piece = |g: &mut Gen| g.range(1, 7) * 12 + g.range(0, 11);
@@ -471,7 +546,8 @@ fn feet_inches_combine(g: &mut Gen) -> Result<Generated> {
                 let total: i64 = ps.iter().sum();
                 let what = *g.pick(&["Shelves", "Pipes", "Rails", "Planks"]);
                 let prompt = format!(
-                    "{what} of length {} are laid end to end. What is their total length? Write the answer as `X ft Y in` with Y from 0 to 11.",
+                    "{what} of length {} are laid end to end. What is their total length? Write the answer as `X ft Y \
+                     in` with Y from 0 to 11.",
                     ps.iter().map(|p| ft_in(*p)).collect::<Vec<_>>().join(", ")
                 );
                 let sum = ps.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" + ");
@@ -489,7 +565,8 @@ fn feet_inches_combine(g: &mut Gen) -> Result<Generated> {
                 let used: i64 = ps.iter().sum();
                 let board = used + g.range(13, 60);
                 let prompt = format!(
-                    "A board is {} long. Pieces of {} are cut from it (ignore the width of the saw cuts). How much of the board is left? Write the answer as `X ft Y in` with Y from 0 to 11.",
+                    "A board is {} long. Pieces of {} are cut from it (ignore the width of the saw cuts). How much of \
+                     the board is left? Write the answer as `X ft Y in` with Y from 0 to 11.",
                     ft_in(board),
                     ps.iter().map(|p| ft_in(*p)).collect::<Vec<_>>().join(" and ")
                 );
@@ -509,7 +586,8 @@ fn feet_inches_combine(g: &mut Gen) -> Result<Generated> {
                 let p = g.range(1, 3) * 12 + g.range(1, 11);
                 let board = k * p + g.range(13, 50);
                 let prompt = format!(
-                    "A roll of trim is {} long. {k} identical pieces, each {}, are cut from it (ignore the width of the cuts). How much trim is left? Write the answer as `X ft Y in` with Y from 0 to 11.",
+                    "A roll of trim is {} long. {k} identical pieces, each {}, are cut from it (ignore the width of \
+                     the cuts). How much trim is left? Write the answer as `X ft Y in` with Y from 0 to 11.",
                     ft_in(board),
                     ft_in(p)
                 );
@@ -554,7 +632,7 @@ const L_PER_US_GAL: f64 = 3.785411784;
 const L_PER_UK_GAL: f64 = 4.54609;
 
 /// Converts fuel economy between miles per gallon, km per litre and litres per 100 km.
-fn fuel_economy_convert(g: &mut Gen) -> Result<Generated> {
+fn fuel_economy_convert(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     loop {
         let case = g.range(0, 3);
         let car = *g.pick(&["A hatchback", "A pickup truck", "A hybrid sedan", "A delivery van", "A rental car"]);
@@ -569,7 +647,8 @@ fn fuel_economy_convert(g: &mut Gen) -> Result<Generated> {
                 let l100 = 100.0 / kmpl;
                 (
                     format!(
-                        "{car} is rated at {} miles per {gal}. What is its fuel consumption in litres per 100 km? {facts} Give just the number, rounded to 2 decimal places.",
+                        "{car} is rated at {} miles per {gal}. What is its fuel consumption in litres per 100 km? \
+                         {facts} Give just the number, rounded to 2 decimal places.",
                         trim(mpg, 1)
                     ),
                     format!("{} miles per 1 {gal}.", trim(mpg, 1)),
@@ -587,7 +666,8 @@ fn fuel_economy_convert(g: &mut Gen) -> Result<Generated> {
                 let mpg = mi / gal;
                 (
                     format!(
-                        "{car} uses {} litres per 100 km. What is its fuel economy in miles per US gallon? {facts} Give just the number, rounded to 2 decimal places.",
+                        "{car} uses {} litres per 100 km. What is its fuel economy in miles per US gallon? {facts} \
+                         Give just the number, rounded to 2 decimal places.",
                         trim(l100, 1)
                     ),
                     format!("100 km per {} L.", trim(l100, 1)),
@@ -604,7 +684,8 @@ fn fuel_economy_convert(g: &mut Gen) -> Result<Generated> {
                 let kmpl = km / L_PER_US_GAL;
                 (
                     format!(
-                        "{car} is rated at {} miles per US gallon. What is that in kilometres per litre? {facts} Give just the number, rounded to 2 decimal places.",
+                        "{car} is rated at {} miles per US gallon. What is that in kilometres per litre? {facts} Give \
+                         just the number, rounded to 2 decimal places.",
                         trim(mpg, 1)
                     ),
                     format!("{} miles per 1 US gallon.", trim(mpg, 1)),
@@ -640,7 +721,7 @@ fn fuel_economy_convert(g: &mut Gen) -> Result<Generated> {
 }
 
 /// Converts an area or a volume: the linear factor is squared or cubed.
-fn area_volume_convert(g: &mut Gen) -> Result<Generated> {
+fn area_volume_convert(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     // (from, to, linear factor, fact, power)
     let cases: &[(&str, &str, f64, &str, u32)] = &[
         ("m", "ft", 3.28084, "1 m = 3.28084 ft", 2),
@@ -676,13 +757,15 @@ fn area_volume_convert(g: &mut Gen) -> Result<Generated> {
         };
         let prompt = if given_direct {
             format!(
-                "{thing} has {} {word} of {} {from}{sq}. What is its {word} in {to}{sq}? Use {fact}. Give just the number, rounded to 2 decimal places.",
+                "{thing} has {} {word} of {} {from}{sq}. What is its {word} in {to}{sq}? Use {fact}. Give just the \
+                 number, rounded to 2 decimal places.",
                 if p == 2 { "an" } else { "a" },
                 trim(q, 4)
             )
         } else {
             format!(
-                "{thing} measures {dims_s}. What is its {word} in {to}{sq}? Use {fact}. Give just the number, rounded to 2 decimal places."
+                "{thing} measures {dims_s}. What is its {word} in {to}{sq}? Use {fact}. Give just the number, rounded \
+                 to 2 decimal places."
             )
         };
         let w1 = if given_direct {
@@ -723,18 +806,20 @@ mod tests {
     #[test]
     fn temperature_changes_skip_offsets() {
         // A reading of 98.6 °F is 37 °C = 310.15 K; a rise of 18 °F is a rise of 10 K.
-        let c = to_celsius(98.6, 1, false);
-        assert_eq!(fixed(from_celsius(c, 2, false), 2), "310.15");
-        assert_eq!(fixed(from_celsius(to_celsius(18.0, 1, true), 2, true), 2), "10.00");
+        let c = to_celsius(98.6, Scale::Fahrenheit, false);
+        assert_eq!(fixed(from_celsius(c, Scale::Kelvin, false), 2), "310.15");
+        assert_eq!(fixed(from_celsius(to_celsius(18.0, Scale::Fahrenheit, true), Scale::Kelvin, true), 2), "10.00");
         // -40 is the same reading on both scales.
-        assert_eq!(fixed(from_celsius(to_celsius(-40.0, 1, false), 0, false), 2), "-40.00");
+        assert_eq!(
+            fixed(from_celsius(to_celsius(-40.0, Scale::Fahrenheit, false), Scale::Celsius, false), 2),
+            "-40.00"
+        );
     }
 
     #[test]
     fn feet_and_inches_carry_at_twelve() {
         assert_eq!(ft_in(94 + 46 + 50 + 82), "22 ft 8 in");
         assert_eq!(ft_in(84), "7 ft 0 in");
-        assert_eq!(kitchen_amount(3, 2), "1 1/2");
     }
 
     #[test]
