@@ -77,7 +77,7 @@ fn lora_step(base: &Path, peft: &Path, out: &Path, device: &Device) -> Result<()
     let mut worst = 0f32;
     for key in reference.keys().filter_map(|k| k.strip_prefix("grad.")) {
         let (module, is_a) =
-            qwen35::lora::peft_key_to_path(key).with_context(|| format!("unexpected PEFT key {key}"))?;
+            qwen35::peft::peft_key_to_path(key).with_context(|| format!("unexpected PEFT key {key}"))?;
         let path = format!("{module}.lora.{}", if is_a { "lora_a" } else { "lora_b" });
         let g = acc.get(&path).with_context(|| format!("no gradient for {path}"))?;
         let values = g.clone().into_data().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;

@@ -259,9 +259,7 @@ impl EpisodeLog {
             text.push_str(&serde_json::to_string(ep).expect("episodes serialize"));
             text.push('\n');
         }
-        let tmp = self.path.with_extension("jsonl.tmp");
-        std::fs::write(&tmp, text).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &self.path).map_err(io(&self.path))
+        Ok(qwen35::write_atomic(&self.path, text.as_bytes())?)
     }
 }
 

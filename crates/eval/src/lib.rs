@@ -35,12 +35,8 @@ pub use error::{EvalError, Result};
 /// `dir` (plots are suffixed by path when there are several); returns the plot files.
 pub fn write_report(report: &report::Report, dir: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(error::io(dir))?;
-    let write = |name: &str, text: String| {
-        let path = dir.join(name);
-        let tmp = dir.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, text).map_err(error::io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(error::io(&path))
-    };
+    let write =
+        |name: &str, text: String| -> Result<()> { Ok(qwen35::write_atomic(&dir.join(name), text.as_bytes())?) };
     write("report.json", serde_json::to_string_pretty(report).expect("report serializes") + "\n")?;
     write("report.csv", report::to_csv(report))?;
     write("report.md", report::to_markdown(report))?;

@@ -19,6 +19,8 @@
 //! The crate knows nothing of skills or training: `train` and `eval` build on it.
 #![deny(missing_docs)]
 
+pub mod adapters;
+mod atomic;
 pub mod attention;
 pub mod cache;
 pub mod checkpoint;
@@ -36,8 +38,11 @@ pub mod lora;
 pub mod model;
 pub mod nn;
 mod params;
+pub mod peft;
+mod project;
 pub mod rope;
 
+pub use atomic::write_atomic;
 pub use cache::Cache;
 pub use checkpoint::Checkpoint;
 pub use config::{LayerType, Qwen35Config};

@@ -218,9 +218,7 @@ pub fn save<M: Module>(run: &Path, model: &M, opt: &AdamW, state: &TrainState, k
         std::fs::remove_dir_all(&final_dir).map_err(io(&final_dir))?;
     }
     std::fs::rename(&partial, &final_dir).map_err(io(&final_dir))?;
-    let tmp = root.join("latest.tmp");
-    std::fs::write(&tmp, &name).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, root.join("latest")).map_err(io(root.join("latest")))?;
+    qwen35::write_atomic(&root.join("latest"), name.as_bytes())?;
     prune(&root, keep.max(1))?;
     Ok(final_dir)
 }

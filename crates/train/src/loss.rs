@@ -16,8 +16,9 @@
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{DType, Int, Tensor, TensorData};
 
-/// Label value that is not trained.
-pub const IGNORE: i64 = -100;
+/// The label of a position that is not trained (PyTorch's `ignore_index`), defined once with
+/// the SFT examples.
+pub use skillsft_data::sft::IGNORE;
 
 /// The surrogate to call `backward` on and the true loss value.
 pub struct LossOutput {

@@ -12,7 +12,7 @@ use std::path::Path;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use half::bf16;
 use qwen35::Qwen35;
-use qwen35::lora::PeftAdapter;
+use qwen35::peft::PeftAdapter;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::error::{Result, TrainError, io};

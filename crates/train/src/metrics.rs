@@ -45,9 +45,7 @@ pub fn truncate(path: &Path, step: usize) -> Result<Vec<StepRecord>> {
         text.push_str(&serde_json::to_string(r).unwrap_or_default());
         text.push('\n');
     }
-    let tmp = path.with_extension("jsonl.tmp");
-    std::fs::write(&tmp, text).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))?;
+    qwen35::write_atomic(path, text.as_bytes())?;
     Ok(kept)
 }
 

@@ -292,9 +292,9 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<RunSummary> {
             Mode::Lora => {
                 let dir = run.join("adapter");
                 let prefix = if cfg.peft_layout == "vlm" {
-                    qwen35::lora::PEFT_PREFIX_VLM
+                    qwen35::peft::PEFT_PREFIX_VLM
                 } else {
-                    qwen35::lora::PEFT_PREFIX_TEXT
+                    qwen35::peft::PEFT_PREFIX_TEXT
                 };
                 model.save_peft(&dir, &cfg.lora, prefix, &base)?;
                 summary.adapter_dir = Some(dir);
@@ -315,9 +315,7 @@ fn dropout_seed(seed: u64, step: usize, k: usize) -> u64 {
 }
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(value).unwrap_or_default()).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    Ok(qwen35::write_atomic(path, &serde_json::to_vec_pretty(value).unwrap_or_default())?)
 }
 
 fn progress_bar(show: bool, total: usize, done: usize) -> ProgressBar {

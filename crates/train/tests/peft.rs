@@ -148,7 +148,7 @@ fn exported_adapter_is_pefts_file_again_and_merges_to_the_same_logits() {
     let dir = tempfile::tempdir().unwrap();
     let (mut model, _) = Qwen35::from_pretrained(base_dir(), &Device::flex(), DType::F32).unwrap();
     let cfg = model.load_peft(fixture("adapter_init")).unwrap();
-    model.save_peft(dir.path().join("adapter"), &cfg, qwen35::lora::PEFT_PREFIX_TEXT, "base").unwrap();
+    model.save_peft(dir.path().join("adapter"), &cfg, qwen35::peft::PEFT_PREFIX_TEXT, "base").unwrap();
 
     let theirs = read_all_f32(&fixture("adapter_init/adapter_model.safetensors")).unwrap();
     let ours = read_all_f32(&dir.path().join("adapter/adapter_model.safetensors")).unwrap();
