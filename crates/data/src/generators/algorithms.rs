@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::fmt::join;
 use super::params::{NoParams, NonEmpty, kinds, list, params};
-use super::{Gen, Kind, criterion, step};
+use super::{Gen, Kind, criterion, exact, free_form, step};
 use crate::error::Result;
 use crate::task::Generated;
 
@@ -122,10 +122,10 @@ value it probes, in order, comma-separated.",
     } else {
         format!("{} > {target} → lo = {}, hi = {}.", first.3, first.0, first.2 as i64 - 1)
     };
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(format!("{n} values, positions 0–{}: lo = 0, hi = {}.", n - 1, n - 1), format!("lo=0, hi={}", n - 1)),
             step(format!("mid = ⌊(0+{})/2⌋ = {}, value {}.", n - 1, first.2, first.3), first.3.to_string()),
             step(first_next, if first.3 == target { "found".to_string() } else { "range narrowed".to_string() }),
@@ -139,8 +139,7 @@ value it probes, in order, comma-separated.",
             ),
             step(format!("Probed values in order: {answer}."), answer),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------- base conversion
@@ -207,10 +206,10 @@ C=12, D=13, E=14, F=15. Answer with the base-{to} digits only (no prefix, subscr
     }
     let div_text = |d: &(u64, u64, u64)| format!("{} ÷ {to} = {} r {}", d.0, d.1, d.2);
     let rems: Vec<String> = divs.iter().rev().map(|d| format!("{}→{}", d.2, digit_char(d.2))).collect();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(format!("{src} in base {from}: {}.", places.join(" + ")), join(&prods, " + ")),
             step(format!("{} = {value} in base 10.", join(&prods, " + ")), value.to_string()),
             step(div_text(&divs[0]), format!("q {} r {}", divs[0].1, divs[0].2)),
@@ -224,8 +223,7 @@ C=12, D=13, E=14, F=15. Answer with the base-{to} digits only (no prefix, subscr
             ),
             step(format!("Remainders from last to first: {} → {answer}.", rems.join(", ")), answer),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------- graphs
@@ -368,10 +366,10 @@ order, comma-separated.",
         })
         .collect();
     let chain: Vec<String> = path.iter().rev().map(|c| c.to_string()).collect();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(
                 format!("Sorted neighbour lists: {}.", adj_text.join("; ")),
                 format!("{n} nodes, {} edges", edges.len()),
@@ -388,8 +386,7 @@ order, comma-separated.",
             ),
             step(format!("Parents back from {target}: {}; reversed: {answer}.", chain.join(" ← ")), answer),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// First violated dependency of `order`: (task, missing prerequisite), scanning left to right.
@@ -536,10 +533,10 @@ when it appears, so all {} dependencies are respected.",
             (answer, rubric, "No task has a missing prerequisite → valid.".to_string(), "valid".to_string())
         }
     };
-    Ok(Generated {
+    Ok(free_form(
         prompt,
         answer,
-        steps: vec![
+        [
             step(format!("Prerequisites: {}.", pre_text.join("; ")), format!("{} dependencies", edges.len())),
             step(
                 format!(
@@ -569,7 +566,7 @@ when it appears, so all {} dependencies are respected.",
             ),
         ],
         rubric,
-    })
+    ))
 }
 
 // ---------------------------------------------------------------- sorting, arithmetic algorithms
@@ -633,10 +630,10 @@ and so on. What does the list look like after exactly {k} pass{}? Answer with th
         format!("pass {}: {} ({swaps} swaps) → [{}]", i + 1, log.join(", "), join(after, ", "))
     };
     let later: Vec<String> = (1..k).map(pass_text).collect();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(
                 format!(
                     "Start [{}]; pass 1 compares positions 1–2 up to {}–{} ({} comparisons).",
@@ -662,8 +659,7 @@ and so on. What does the list look like after exactly {k} pass{}? Answer with th
             ),
             step(format!("After pass {k}: {answer}."), answer),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// Euclid's algorithm: the list of (a, b, q, r) division steps.
@@ -713,10 +709,10 @@ comma-separated: the gcd first, then the number of divisions."
     );
     let line = |s: &(u64, u64, u64, u64)| format!("{} = {}×{} + {}", s.0, s.2, s.1, s.3);
     let (a0, b0) = (x.max(y), x.min(y));
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(
                 if x < y { format!("{x} < {y}, so a = {a0}, b = {b0}.") } else { format!("a = {a0}, b = {b0}.") },
                 format!("a={a0}, b={b0}"),
@@ -745,8 +741,7 @@ comma-separated: the gcd first, then the number of divisions."
             ),
             step(format!("Last nonzero divisor: {gcd}; divisions: {cnt}."), answer),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// One operator application: (operator, left operand a, right operand b, result).
@@ -845,10 +840,10 @@ with the final value."
         toks.iter().filter_map(|t| if let Tok::Num(v) = t { Some(v.to_string()) } else { None }).collect();
     let pops: Vec<String> = log.iter().map(|(op, a, b, _)| format!("{op}: b={b}, a={a}")).collect();
     let comps: Vec<String> = log.iter().map(|(op, a, b, r)| format!("{a} {op} {b} = {r}")).collect();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: value.to_string(),
-        steps: vec![
+        value.to_string(),
+        [
             step(format!("Tokens: {expr} ({} numbers, {k} operators).", k + 1), format!("{} tokens", toks.len())),
             step(format!("Numbers pushed in order: {}.", numbers.join(", ")), numbers.join(", ")),
             step(format!("Pops at each operator: {}.", pops.join("; ")), format!("{k} operators")),
@@ -858,8 +853,7 @@ with the final value."
             ),
             step(format!("One value left on the stack: {value}."), value.to_string()),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// Merge closed integer intervals; touching intervals merge.
@@ -939,10 +933,10 @@ sorted by start, each written start-end, comma-separated (for example: 1-6, 9-12
         }
     }
     let extended = trace.iter().filter(|t| t.contains('≤')).count();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(format!("Sorted: {}.", fmt(&sorted)), fmt(&sorted)),
             step(
                 format!("Current block: [{}, {}].", sorted[0].0, sorted[0].1),
@@ -952,8 +946,7 @@ sorted by start, each written start-end, comma-separated (for example: 1-6, 9-12
             step(format!("Closed blocks: {}.", fmt(&merged)), format!("{} blocks", merged.len())),
             step(format!("Merged: {answer}."), answer),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 #[cfg(test)]

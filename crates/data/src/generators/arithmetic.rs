@@ -1,8 +1,10 @@
 //! Generators for the `arithmetic` domain.
 
+use std::fmt::Display;
+
 use super::fmt::{fixed, grouped, mixed_number, near_half, trim, usd};
 use super::params::{NoParams, NonEmpty, kinds, params, words};
-use super::{Gen, Kind, step};
+use super::{Gen, Kind, exact, step};
 use crate::error::Result;
 use crate::task::Generated;
 
@@ -64,10 +66,10 @@ fn weighted_grade(g: &mut Gen, p: &WeightedGradeParams) -> Result<Generated> {
         .map(|i| format!("{} × {}% = {}", scores[i], weights[i], trim(products[i], 2)))
         .collect::<Vec<_>>()
         .join("; ");
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: fixed(grade, 1),
-        steps: vec![
+        fixed(grade, 1),
+        [
             step(
                 format!(
                     "The components are {}.",
@@ -88,8 +90,7 @@ fn weighted_grade(g: &mut Gen, p: &WeightedGradeParams) -> Result<Generated> {
                 fixed(grade, 1),
             ),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 params! {
@@ -165,10 +166,10 @@ fn percent_change_chain(g: &mut Gen, p: &PercentChangeChainParams) -> Result<Gen
         .collect::<Vec<_>>()
         .join(", ");
     let mult_prod = mults.iter().map(|m| trim(*m, 2)).collect::<Vec<_>>().join(" × ");
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: fixed(net, 2),
-        steps: vec![
+        fixed(net, 2),
+        [
             step(
                 format!("Multipliers: {mult_list}."),
                 mults.iter().map(|m| trim(*m, 2)).collect::<Vec<_>>().join(", "),
@@ -187,8 +188,7 @@ fn percent_change_chain(g: &mut Gen, p: &PercentChangeChainParams) -> Result<Gen
                 format!("{}%", fixed(net, 2)),
             ),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 params! {
@@ -232,21 +232,8 @@ fn mixed_fraction_sum(g: &mut Gen, p: &MixedFractionSumParams) -> Result<Generat
         let gd = gcd(total, l);
         let (rn, rd) = (total / gd, l / gd);
         let answer = mixed_number(rn, rd);
-        let expr = terms
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let m = mixed_number(t.1 * t.3 + t.2, t.3);
-                if i == 0 {
-                    m
-                } else if t.0 > 0 {
-                    format!("+ {m}")
-                } else {
-                    format!("- {m}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
+        let sign = |t: &(i64, i64, i64, i64)| if t.0 > 0 { '+' } else { '-' };
+        let expr = signed_sum(terms.iter().map(|t| (sign(t), mixed_number(t.1 * t.3 + t.2, t.3))));
         let ctx = *g.pick(&contexts);
         let prompt = format!(
             "{ctx} the value of {expr}. Give the result as a mixed number in lowest terms, written like `3 1/4` \
@@ -267,30 +254,16 @@ fn mixed_fraction_sum(g: &mut Gen, p: &MixedFractionSumParams) -> Result<Generat
             .map(|((t, im), s)| format!("{im}/{} = {s}/{l}", t.3))
             .collect::<Vec<_>>()
             .join(", ");
-        let sum_expr = terms
-            .iter()
-            .zip(&scaled)
-            .enumerate()
-            .map(|(i, (t, s))| {
-                if i == 0 {
-                    s.to_string()
-                } else if t.0 > 0 {
-                    format!("+ {s}")
-                } else {
-                    format!("- {s}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
+        let sum_expr = signed_sum(terms.iter().zip(&scaled).map(|(t, s)| (sign(t), s)));
         let simplify = if gd > 1 {
             format!("{total}/{l} ÷ {gd}/{gd} = {rn}/{rd}; ")
         } else {
             format!("{total}/{l} is already in lowest terms; ")
         };
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(
                     format!("Improper fractions: {imp_list}."),
                     improper.iter().zip(&terms).map(|(im, t)| format!("{im}/{}", t.3)).collect::<Vec<_>>().join(", "),
@@ -306,8 +279,7 @@ fn mixed_fraction_sum(g: &mut Gen, p: &MixedFractionSumParams) -> Result<Generat
                 ),
                 step(format!("{simplify}{rn} ÷ {rd} = {} remainder {} → {answer}.", rn / rd, rn % rd), answer),
             ],
-            rubric: vec![],
-        });
+        ));
     }
 }
 
@@ -412,10 +384,10 @@ fn round_sig_figs(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     };
     let digits_now: String = d[..n].iter().map(|x| (b'0' + x) as char).collect();
     let digits_new: String = kept.iter().map(|x| (b'0' + x) as char).collect();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(first_note, format!("{} ({})", d[0], place_name(top))),
             step(
                 format!(
@@ -453,8 +425,7 @@ fn round_sig_figs(g: &mut Gen, _: &NoParams) -> Result<Generated> {
                 answer,
             ),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// How far an expression has been simplified when it is written out.
@@ -529,11 +500,16 @@ fn show_term(t: &Term, stage: Stage) -> String {
 }
 
 fn show_expr(e: &[(char, Term)], stage: Stage) -> String {
+    signed_sum(e.iter().map(|(sign, t)| (*sign, show_term(t, stage))))
+}
+
+/// Terms written as a sum, `a + b - c`: the first term as it is (its sign is not written),
+/// each later one after its sign.
+fn signed_sum<T: Display>(terms: impl IntoIterator<Item = (char, T)>) -> String {
     let mut s = String::new();
-    for (i, (sign, t)) in e.iter().enumerate() {
-        let v = show_term(t, stage);
+    for (i, (sign, v)) in terms.into_iter().enumerate() {
         if i == 0 {
-            s.push_str(&v);
+            s.push_str(&v.to_string());
         } else {
             s.push_str(&format!(" {sign} {v}"));
         }
@@ -674,18 +650,17 @@ fn order_of_operations(g: &mut Gen, p: &OrderOfOperationsParams) -> Result<Gener
         acc = next;
     }
     let w4 = format!("+ and − from left to right: {}.", adds.join("; "));
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: total.to_string(),
-        steps: vec![
+        total.to_string(),
+        [
             step(w1, s1),
             step(w2, s2),
             step(w3, s3),
             step(w4, total.to_string()),
             step(format!("{given} = {total}."), total.to_string()),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 fn factorize(mut n: i64) -> Vec<(i64, u32)> {
@@ -790,18 +765,17 @@ fn lcm_cycle(g: &mut Gen, p: &LcmCycleParams) -> Result<Generated> {
         Some(s) => (s + l, format!("The question asks for a day number: day {s} + {l} = day {}.", s + l)),
         None => (l, format!("The question asks for a waiting time, so the answer is the LCM: {l}.")),
     };
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.to_string(),
-        steps: vec![
+        answer.to_string(),
+        [
             step(format!("Prime factors: {fact_list}."), fact_list.clone()),
             step(format!("Highest power of each prime: {highest}."), highest.clone()),
             step(format!("LCM = {highest} = {l}."), l.to_string()),
             step(format!("Check: {checks}, all whole numbers."), "divides evenly".to_string()),
             step(w5, answer.to_string()),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// Finds the original value from the value after a percent increase or decrease.
@@ -872,10 +846,10 @@ fn reverse_percent(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     let mult = m100 as f64 / 100.0;
     let answer = if money { fixed(orig, 2) } else { fixed(orig, 0) };
     let after_s = if money { fixed(after, 2) } else { grouped(after.round() as i64) };
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(
                 format!("The {p}% is {} of the original value.", if inc { "an increase" } else { "a decrease" }),
                 format!("{}{p}%", if inc { "+" } else { "−" }),
@@ -888,8 +862,7 @@ fn reverse_percent(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             step(format!("Original = {after_s} ÷ {} = {}.", trim(mult, 2), trim(orig, 6)), trim(orig, 6)),
             step(format!("Check: {} × {} = {after_s}. Answer: {answer}.", trim(orig, 2), trim(mult, 2)), answer),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 #[cfg(test)]

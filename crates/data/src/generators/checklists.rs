@@ -3,7 +3,7 @@
 use super::calendar::{days_from_civil, ymd};
 use super::fmt::{fixed, hhmm, list_or, near_half, trim};
 use super::params::{NoParams, NonEmpty, kinds, params, words};
-use super::{Gen, Kind, criterion, retry, step};
+use super::{Gen, Kind, criterion, exact, free_form, retry, step};
 use crate::error::Result;
 use crate::task::Generated;
 
@@ -117,10 +117,10 @@ fn incident_severity(g: &mut Gen, p: &IncidentSeverityParams) -> Result<Generate
         hi - 1
     );
     let ans = format!("SEV{fin}");
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: ans.clone(),
-        steps: vec![
+        ans.clone(),
+        [
             step(
                 format!(
                     "{users} users: {} (High ≥ {hi}, Medium {med}–{}, Low < {med}).",
@@ -152,8 +152,7 @@ fn incident_severity(g: &mut Gen, p: &IncidentSeverityParams) -> Result<Generate
                 ans,
             ),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -314,10 +313,10 @@ fn expense_audit(g: &mut Gen, p: &ExpenseAuditParams) -> Result<Generated> {
     }
     let answer = format!("Flagged lines:\n- {}\nTotal reimbursable: ${total_text}", flagged.join("\n- "));
     let id_refs: Vec<&str> = flagged_ids.iter().map(String::as_str).collect();
-    Ok(Generated {
+    Ok(free_form(
         prompt,
         answer,
-        steps: vec![
+        [
             step(
                 format!(
                     "Receipt rule (≥ ${receipt_min}.00 needs a receipt): rejected {}.",
@@ -345,12 +344,12 @@ fn expense_audit(g: &mut Gen, p: &ExpenseAuditParams) -> Result<Generated> {
                 format!("{} flagged, ${total_text}", flagged.len()),
             ),
         ],
-        rubric: vec![
+        vec![
             criterion("states the total reimbursable amount", &[&total_text]),
             criterion("lists every rejected or reduced line", &id_refs),
             criterion("gives the policy reason for each flagged line", &reasons),
         ],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -482,10 +481,10 @@ fn weight_balance_go(g: &mut Gen, p: &WeightBalanceGoParams) -> Result<Generated
     } else {
         criterion("names every limit that is exceeded", &bad)
     });
-    Ok(Generated {
+    Ok(free_form(
         prompt,
         answer,
-        steps: vec![
+        [
             step(
                 format!("Fuel = {} gal × 6 lb/gal = {} lb.", trim(gal, 0), trim(fuel, 0)),
                 format!("{} lb fuel", trim(fuel, 0)),
@@ -523,7 +522,7 @@ fn weight_balance_go(g: &mut Gen, p: &WeightBalanceGoParams) -> Result<Generated
             ),
         ],
         rubric,
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -605,10 +604,10 @@ fn dosing_window(g: &mut Gen, p: &DosingWindowParams) -> Result<Generated> {
     );
     let ans = hhmm(earliest);
     let nth = doses.len().checked_sub(max_n).map(|i| doses[i]);
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: ans.clone(),
-        steps: vec![
+        ans.clone(),
+        [
             step(
                 format!("Doses in time order: {dose_list}; now is today {}.", hhmm(now)),
                 format!("{} doses, last {}", doses.len(), when(*doses.last().unwrap())),
@@ -641,8 +640,7 @@ fn dosing_window(g: &mut Gen, p: &DosingWindowParams) -> Result<Generated> {
             ),
             step(format!("Latest of now and all constraints = {} → {ans}.", when(earliest)), ans),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -743,10 +741,10 @@ fn cold_chain_log(g: &mut Gen, p: &ColdChainLogParams) -> Result<Generated> {
         .filter(|(_, t)| **t < lo_in || **t > hi_in)
         .map(|(i, t)| format!("{} ({})", hhmm(start + i as i64 * interval), fixed(*t as f64 / 10.0, 1)))
         .collect();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: decision.to_string(),
-        steps: vec![
+        decision.to_string(),
+        [
             step(
                 format!(
                     "Limits in {unit}: range {}–{}, freeze below {}, hot above {}.",
@@ -780,8 +778,7 @@ fn cold_chain_log(g: &mut Gen, p: &ColdChainLogParams) -> Result<Generated> {
                 decision,
             ),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -862,10 +859,10 @@ fn access_review_count(g: &mut Gen, p: &AccessReviewCountParams) -> Result<Gener
         .map(|a| a.name.clone())
         .collect();
     let ans = union.len().to_string();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: ans.clone(),
-        steps: vec![
+        ans.clone(),
+        [
             step(
                 format!("Rule A (idle > {max_idle} days; exactly {max_idle} is kept): {}.", list_or(&a_list, "none")),
                 format!("A: {}", a_list.len()),
@@ -884,8 +881,7 @@ fn access_review_count(g: &mut Gen, p: &AccessReviewCountParams) -> Result<Gener
             ),
             step(format!("{} distinct accounts to revoke.", union.len()), ans),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1041,10 +1037,10 @@ fn allergen_screen(g: &mut Gen, p: &AllergenScreenParams) -> Result<Generated> {
         rubric.push(criterion("names every unsafe ingredient, including 'may contain' items", &names));
         rubric.push(criterion("names the allergen each unsafe ingredient carries", &als));
     }
-    Ok(Generated {
+    Ok(free_form(
         prompt,
         answer,
-        steps: vec![
+        [
             step(
                 format!("Guest's allergens: {allergy_text}. Ingredients: {}.", recipe.join(", ")),
                 allergy_text.clone(),
@@ -1061,7 +1057,7 @@ fn allergen_screen(g: &mut Gen, p: &AllergenScreenParams) -> Result<Generated> {
             step(format!("Verdict: {verdict}."), verdict),
         ],
         rubric,
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1139,10 +1135,10 @@ fn stair_code_check(g: &mut Gen, _: &NoParams) -> Result<Generated> {
          number only."
     );
     let yn = |f: bool| if f { "FAIL" } else { "pass" };
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: fails.len().to_string(),
-        steps: vec![
+        fails.len().to_string(),
+        [
             step(
                 format!(
                     "In inches: risers {}; tread {tread_text} = {} in; handrail {rail_text} = {} in; headroom \
@@ -1180,8 +1176,7 @@ fn stair_code_check(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             ),
             step(format!("Failed rules: {} → {}.", list_or(&fails, "none"), fails.len()), fails.len().to_string()),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1295,10 +1290,10 @@ fn form_validation(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     );
     let ans = if bad_fields.is_empty() { "none".to_string() } else { bad_fields.join(", ") };
     let status = |name: &str| if bad_fields.contains(&name) { "invalid" } else { "valid" };
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: ans.clone(),
-        steps: vec![
+        ans.clone(),
+        [
             step(
                 format!(
                     "username \"{}\": {} chars, starts with '{}' → {}.",
@@ -1349,8 +1344,7 @@ fn form_validation(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             ),
             step(format!("Invalid fields in form order: {ans}."), ans),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1470,10 +1464,10 @@ fn sample_acceptance(g: &mut Gen, p: &SampleAcceptanceParams) -> Result<Generate
         })
         .collect();
     let ans = all.len().to_string();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: ans.clone(),
-        steps: vec![
+        ans.clone(),
+        [
             step(
                 format!("Labels with only one identifier: {}.", list_or(&r1, "none")),
                 format!("rule 1: {}", list_or(&r1, "none")),
@@ -1492,8 +1486,7 @@ fn sample_acceptance(g: &mut Gen, p: &SampleAcceptanceParams) -> Result<Generate
             ),
             step(format!("Distinct rejected samples: {} → {}.", list_or(&all, "none"), all.len()), ans),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 //! every kind works on day numbers internally and writes dates as `YYYY-MM-DD`.
 
 use super::calendar::{MONTHS, WEEKDAYS, civil_from_days, days_from_civil, is_leap, month_len, weekday, year_len, ymd};
-use super::fmt::{cents, fixed, hhmm, list_or, trim};
+use super::fmt::{cents, fixed, hhmm, list_or, md_table, trim};
 use super::params::{kinds, params};
-use super::{Gen, Kind, criterion, step};
+use super::{Gen, Kind, criterion, exact, free_form, step};
 use crate::error::Result;
 use crate::task::Generated;
 
@@ -204,10 +204,10 @@ fn add_days(g: &mut Gen, p: &AddDaysParams) -> Result<Generated> {
     let prompt = format!("{prompt} Use the Gregorian calendar. Give the date as YYYY-MM-DD.");
     let ([s2, s3, s4], end) = month_walk(start, n, forward);
     let answer = ymd(end);
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(
                 format!("Start {s}, N = {n} days, moving {}.", if forward { "forward" } else { "backward" }),
                 format!("{s} {} {n}", if forward { "+" } else { "−" }),
@@ -217,8 +217,7 @@ fn add_days(g: &mut Gen, p: &AddDaysParams) -> Result<Generated> {
             step(s4.0, s4.1),
             step(format!("The date is {answer}."), answer),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 params! {
@@ -307,10 +306,10 @@ fn business_days(g: &mut Gen, p: &BusinessDaysParams) -> Result<Generated> {
         WEEKDAYS[weekday(start)],
         holiday_list.join(", ")
     );
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(
                 format!(
                     "Start {} is a {}; counting begins on {}.",
@@ -341,8 +340,7 @@ fn business_days(g: &mut Gen, p: &BusinessDaysParams) -> Result<Generated> {
             step(format!("Business days: {}.", counted.join(", ")), format!("{n} business days")),
             step(format!("Business day {n} is {answer}."), answer),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// `UTC+5:30`, `UTC-4:00`.
@@ -411,10 +409,10 @@ fn timezone_convert(g: &mut Gen, p: &TimezoneConvertParams) -> Result<Generated>
     let hm = |m: i64| format!("{}:{:02}", m.abs() / 60, m.abs() % 60);
     let a_sign = if a_off >= 0 { "−" } else { "+" };
     let b_sign = if b_off >= 0 { "+" } else { "−" };
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(
                 format!("Event: {} in {a_city}, offset {}.", stamp(event_local), utc_offset(a_off)),
                 utc_offset(a_off),
@@ -440,8 +438,7 @@ fn timezone_convert(g: &mut Gen, p: &TimezoneConvertParams) -> Result<Generated>
             ),
             step(format!("Local start in {b_city}: {answer}."), answer.clone()),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// ISO-8601 week of a day number, computed the independent way (the week's Thursday).
@@ -537,10 +534,10 @@ fn iso_week(g: &mut Gen, p: &IsoWeekParams) -> Result<Generated> {
             days_before_month(y, m)
         )
     };
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(ord_work, format!("ordinal {ord}")),
             step(
                 format!(
@@ -556,8 +553,7 @@ fn iso_week(g: &mut Gen, p: &IsoWeekParams) -> Result<Generated> {
             step(s4, format!("week {iw} of {iy}")),
             step(format!("ISO week: {answer}."), answer.clone()),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 params! {
@@ -625,10 +621,10 @@ fn age_years(g: &mut Gen, p: &AgeYearsParams) -> Result<Generated> {
     } else {
         format!("The birthday in {ry} is {}.", ymd(bday))
     };
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: age.to_string(),
-        steps: vec![
+        age.to_string(),
+        [
             step(format!("Born {by}-{bm:02}-{bd:02}; reference date {ry}-{rm:02}-{rd:02}."), format!("{by} → {ry}")),
             step(format!("{ry} − {by} = {diff}."), diff.to_string()),
             step(obs_text, ymd(bday)),
@@ -646,8 +642,7 @@ fn age_years(g: &mut Gen, p: &AgeYearsParams) -> Result<Generated> {
             ),
             step(format!("{name} is {age}."), age.to_string()),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 params! {
@@ -703,10 +698,10 @@ fn weekday_from_anchor(g: &mut Gen, p: &WeekdayFromAnchorParams) -> Result<Gener
         WEEKDAYS[weekday(anchor)],
         ymd(target)
     );
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(format!("{}; {}.", ord_text(ay, am, ad, oa), ord_text(ty, tm, td, ot)), format!("{oa} and {ot}")),
             step(
                 format!("Whole years from {ay} to {ty}: {} = {}.", years_work.0, years_work.1),
@@ -716,8 +711,7 @@ fn weekday_from_anchor(g: &mut Gen, p: &WeekdayFromAnchorParams) -> Result<Gener
             step(format!("{diff} mod 7 = {r} ({diff} = 7 × {} + {r}).", diff.div_euclid(7)), r.to_string()),
             step(format!("{} + {r} weekdays = {answer}.", WEEKDAYS[weekday(anchor)]), answer.clone()),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 params! {
@@ -746,7 +740,7 @@ fn shift_hours(g: &mut Gen, p: &ShiftHoursParams) -> Result<Generated> {
         let end = (start + len) % 1440;
         let cross = end <= start;
         let day = days[first + i];
-        rows.push(format!("| {day} | {} | {} | {brk} min |", hhmm(start), hhmm(end)));
+        rows.push(vec![day.to_string(), hhmm(start), hhmm(end), format!("{brk} min")]);
         convert.push(format!("{day} {} → {start}, {} → {end}", hhmm(start), hhmm(end)));
         let end_adj = if cross { end + 1440 } else { end };
         if cross {
@@ -760,16 +754,15 @@ fn shift_hours(g: &mut Gen, p: &ShiftHoursParams) -> Result<Generated> {
     let hours = total as f64 / 60.0;
     let answer = fixed(hours, 2);
     let prompt = format!(
-        "{name}'s timesheet for the week:\n\n| Day | Start | End | Unpaid break |\n\
-         |---|---|---|---|\n{}\n\nA shift whose end time is at or before its start time finishes on the next day. \
+        "{name}'s timesheet for the week:\n\n{}\n\nA shift whose end time is at or before its start time finishes on the next day. \
          Unpaid breaks are not paid. How many paid hours did {name} work in total? Give the answer in hours as a \
          decimal number rounded to 2 decimal places.",
-        rows.join("\n")
+        md_table(&["Day", "Start", "End", "Unpaid break"], &rows)
     );
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(format!("Minutes after midnight: {}.", convert.join("; ")), format!("{n} shifts")),
             step(
                 if crossings.is_empty() {
@@ -789,8 +782,7 @@ fn shift_hours(g: &mut Gen, p: &ShiftHoursParams) -> Result<Generated> {
             ),
             step(format!("{total} ÷ 60 = {} h → {answer}.", trim(hours, 4)), answer.clone()),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 params! {
@@ -852,10 +844,10 @@ fn plan_proration(g: &mut Gen, p: &PlanProrationParams) -> Result<Generated> {
     } else {
         String::new()
     };
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(format!("{} has {dim} days{leap_note}.", month_name(y, m)), format!("{dim} days")),
             step(
                 format!(
@@ -872,8 +864,7 @@ fn plan_proration(g: &mut Gen, p: &PlanProrationParams) -> Result<Generated> {
                 answer.clone(),
             ),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// Days from `a` to `b` (`a <= b`) written the by-hand way: rest of the start month, whole
@@ -953,10 +944,10 @@ fn shift_rotation(g: &mut Gen, p: &ShiftRotationParams) -> Result<Generated> {
         ymd(anchor),
         ymd(target)
     );
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(
                 format!("Cycle of {l}: {}; position 1 = {}.", pat_text.join(", "), ymd(anchor)),
                 format!("{l}-day cycle"),
@@ -969,8 +960,7 @@ fn shift_rotation(g: &mut Gen, p: &ShiftRotationParams) -> Result<Generated> {
             step(format!("Position = {r} + 1 = {pos}."), format!("position {pos}")),
             step(format!("Rota position {pos} is {answer}."), answer.clone()),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 params! {
@@ -1041,10 +1031,10 @@ fn notice_deadline(g: &mut Gen, p: &NoticeDeadlineParams) -> Result<Generated> {
         )
     };
     let days_key = days(k.abs());
-    Ok(Generated {
+    Ok(free_form(
         prompt,
         answer,
-        steps: vec![
+        [
             step(
                 format!("Renewal {}, notice period {n} days, today {}.", ymd(renewal), ymd(today)),
                 format!("{n} days"),
@@ -1057,12 +1047,12 @@ fn notice_deadline(g: &mut Gen, p: &NoticeDeadlineParams) -> Result<Generated> {
             step(format!("{} days left → {verdict}.", k), verdict_key.to_string()),
             step("Write the deadline, the days left and the verdict in 2–4 sentences.", deadline_s.clone()),
         ],
-        rubric: vec![
+        vec![
             criterion("gives the latest notice date as YYYY-MM-DD", &[&deadline_s]),
             criterion("states how many days remain until the deadline (or how long ago it passed)", &[&days_key]),
             criterion("concludes correctly whether notice is still possible or too late", &[verdict_key]),
         ],
-    })
+    ))
 }
 
 #[cfg(test)]

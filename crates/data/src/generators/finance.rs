@@ -3,7 +3,7 @@
 use super::calendar::MONTHS;
 use super::fmt::{fixed, grouped, money, near_half, trim, usd};
 use super::params::{NoParams, kinds};
-use super::{Gen, Kind, criterion, step};
+use super::{Gen, Kind, criterion, exact, free_form, step};
 use crate::error::Result;
 use crate::task::Generated;
 
@@ -61,10 +61,10 @@ fn compound_balance(g: &mut Gen, _: &NoParams) -> Result<Generated> {
         } else {
             format!("{months} months = {} years", trim(months as f64 / 12.0, 4))
         };
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(
                     format!(
                         "Periodic rate = {}% ÷ {n} = {}% = {} per period.",
@@ -79,8 +79,7 @@ fn compound_balance(g: &mut Gen, _: &NoParams) -> Result<Generated> {
                 step(format!("Balance = {} × {} = {}.", trim(p, 2), trim(factor, 8), trim(bal, 6)), trim(bal, 6)),
                 step(last, answer),
             ],
-            rubric: vec![],
-        });
+        ));
     }
 }
 
@@ -165,10 +164,10 @@ fn progressive_tax(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     } else {
         taxes.iter().map(|t| fixed(*t, 2)).collect::<Vec<_>>().join(" + ")
     };
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(
                 format!(
                     "Taxable income = {} − {} = {} → {}.",
@@ -198,8 +197,7 @@ fn progressive_tax(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             step(format!("Total tax = {sum} = {answer}."), answer.clone()),
             step(format!("{who} owes ${answer}."), answer),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// Price after chained percentage discounts, a conditional coupon and sales tax.
@@ -257,10 +255,10 @@ fn discount_chain_total(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             format!("{} < {threshold}, so the coupon does not apply: {}.", trim(after2, 6), trim(after3, 6))
         };
         let answer = fixed(total, 2);
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(format!("Subtotal = {} × {qty} = {}.", trim(price, 2), trim(sub, 2)), trim(sub, 2)),
                 step(w2, trim(after2, 6)),
                 step(w3, trim(after3, 6)),
@@ -273,8 +271,7 @@ fn discount_chain_total(g: &mut Gen, _: &NoParams) -> Result<Generated> {
                     answer,
                 ),
             ],
-            rubric: vec![],
-        });
+        ));
     }
 }
 
@@ -399,10 +396,10 @@ fn loan_offer_memo(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             .map(|(k, o)| format!("{}: {} + {} − {} = {}", labels[k], tot_s[k], money(o.2), money(amount), cost_s[k]))
             .collect::<Vec<_>>()
             .join("; ");
-        return Ok(Generated {
+        return Ok(free_form(
             prompt,
             answer,
-            steps: vec![
+            [
                 step(
                     format!("Monthly rates: {rates_w}."),
                     offers.iter().map(|o| trim(o.0 / 1200.0, 8)).collect::<Vec<_>>().join(", "),
@@ -412,12 +409,12 @@ fn loan_offer_memo(g: &mut Gen, _: &NoParams) -> Result<Generated> {
                 step(format!("Total cost: {cost_w}."), cost_s.join(", ")),
                 step(format!("{} is lower by {}: {rec}", labels[best], money(diff)), labels[best].to_string()),
             ],
-            rubric: vec![
+            vec![
                 criterion("gives each offer's monthly payment, rounded to the cent", &[&pay_s[0], &pay_s[1]]),
                 criterion("gives each offer's total cost of borrowing including fees", &[&cost_s[0], &cost_s[1]]),
                 criterion("recommends the offer with the lower total cost", &[rec.trim_end_matches('.')]),
             ],
-        });
+        ));
     }
 }
 
@@ -470,10 +467,10 @@ fn break_even_memo(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             trim(exact, 2),
             money(fixed_costs)
         );
-        return Ok(Generated {
+        return Ok(free_form(
             prompt,
             answer,
-            steps: vec![
+            [
                 step(format!("Contribution margin = {} − {} = {m_s}.", money(price), money(var)), format!("${m_s}")),
                 step(format!("Break-even = {} ÷ {m_s} = {}.", money(fixed_costs), trim(exact, 4)), trim(exact, 4)),
                 step(format!("Round up to whole units: {be}."), format!("{be} units")),
@@ -486,13 +483,13 @@ fn break_even_memo(g: &mut Gen, _: &NoParams) -> Result<Generated> {
                     verdict.to_string(),
                 ),
             ],
-            rubric: vec![
+            vec![
                 criterion("gives the contribution margin per unit", &[&m_s]),
                 criterion("gives the break-even volume rounded up to a whole unit", &[&be.to_string()]),
                 criterion("gives the profit or loss at the forecast", &[&pl_s]),
                 criterion("says whether the forecast is above or below break-even", &[verdict]),
             ],
-        });
+        ));
     }
 }
 
@@ -558,10 +555,10 @@ fn currency_exchange_fee(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             format!("{} {src} × {} = {} {tgt}.", trim(net, 4), fixed(quote, 4), trim(out, 6))
         };
         let answer = fixed(out, 2);
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(
                     w1,
                     if inverted {
@@ -587,8 +584,7 @@ fn currency_exchange_fee(g: &mut Gen, _: &NoParams) -> Result<Generated> {
                 step(w4, format!("{} {tgt}", trim(out, 6))),
                 step(format!("Rounded to 2 decimals: {answer} {tgt}."), answer),
             ],
-            rubric: vec![],
-        });
+        ));
     }
 }
 
@@ -646,10 +642,10 @@ fn straight_line_partial_year(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             )
         };
         let answer = fixed(bv, 2);
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(
                     format!("Depreciable base = {} − {} = {}.", trim(cost, 2), trim(salvage, 2), trim(base, 2)),
                     trim(base, 2),
@@ -675,8 +671,7 @@ fn straight_line_partial_year(g: &mut Gen, _: &NoParams) -> Result<Generated> {
                     answer,
                 ),
             ],
-            rubric: vec![],
-        });
+        ));
     }
 }
 

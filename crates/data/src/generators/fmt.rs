@@ -1,5 +1,5 @@
 //! Formatting shared by generators, so answers and worked steps are written one way: numbers,
-//! money, mixed numbers, clock times and lists.
+//! money, mixed numbers, clock times, lists and tables.
 //!
 //! Rounding is half away from zero on the decimal value (what people do by hand), not
 //! banker's rounding, and never prints `-0`.
@@ -98,6 +98,25 @@ pub fn list_or<T: Display>(items: &[T], empty: &str) -> String {
     if items.is_empty() { empty.to_string() } else { join(items, ", ") }
 }
 
+/// A Markdown table: the header row, the `|---|` rule, then one line per row (no trailing newline).
+pub fn md_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut s = format!("| {} |\n|{}|", headers.join(" | "), vec!["---"; headers.len()].join("|"));
+    for r in rows {
+        s.push_str(&format!("\n| {} |", r.join(" | ")));
+    }
+    s
+}
+
+/// A CSV table: the header line, then one line per row, cells joined with `,` as they are (no quoting).
+pub fn csv_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut s = headers.join(",");
+    for r in rows {
+        s.push('\n');
+        s.push_str(&r.join(","));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +152,12 @@ mod tests {
         assert_eq!(join(&["a", "b"], ", "), "a, b");
         assert_eq!(list_or::<String>(&[], "none"), "none");
         assert_eq!(list_or(&["E1", "E3"], "none"), "E1, E3");
+    }
+
+    #[test]
+    fn tables() {
+        let rows = [vec!["1".to_string(), "2".to_string()], vec!["3".to_string(), "4".to_string()]];
+        assert_eq!(md_table(&["a", "b"], &rows), "| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |");
+        assert_eq!(csv_table(&["a", "b"], &rows), "a,b\n1,2\n3,4");
     }
 }

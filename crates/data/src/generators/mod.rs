@@ -12,7 +12,8 @@
 //! Adding a kind: in the module of its domain, declare its parameter struct with
 //! `params!` (each field with its default; `NoParams` when it has none), write
 //! `fn my_kind(g: &mut Gen, p: &MyKindParams) -> Result<Generated>` and list it in the
-//! module's `KINDS` as `"my_kind" => my_kind(MyKindParams)`.
+//! module's `KINDS` as `"my_kind" => my_kind(MyKindParams)`. Build its result with [`exact`]
+//! (or [`free_form`] when it has a rubric), whose array of steps holds one per procedure step.
 
 mod algorithms;
 mod arithmetic;
@@ -252,6 +253,22 @@ pub(crate) fn retry<T>(g: &mut Gen, mut f: impl FnMut(&mut Gen) -> Option<T>) ->
         }
     }
     Err(g.param_error("params", "1000 draws in a row were rejected: the parameters leave no valid task"))
+}
+
+/// An exact-answer task: its prompt, reference answer and one worked [`Step`] per procedure
+/// step, with no rubric.
+pub(crate) fn exact(prompt: String, answer: impl Into<String>, steps: [Step; PROCEDURE_STEPS]) -> Generated {
+    Generated { prompt, answer: answer.into(), steps: steps.into(), rubric: Vec::new() }
+}
+
+/// A free-form task: as [`exact`], plus the rubric [`Criterion`]s its answer is judged on.
+pub(crate) fn free_form(
+    prompt: String,
+    answer: impl Into<String>,
+    steps: [Step; PROCEDURE_STEPS],
+    rubric: Vec<Criterion>,
+) -> Generated {
+    Generated { rubric, ..exact(prompt, answer, steps) }
 }
 
 /// Shorthand for a [`Step`].

@@ -2,7 +2,7 @@
 
 use super::fmt::{fixed, near_half, trim};
 use super::params::{NoParams, NonEmpty, kinds, params, words};
-use super::{Gen, Kind, criterion, retry, step};
+use super::{Gen, Kind, criterion, exact, free_form, retry, step};
 use crate::error::Result;
 use crate::task::Generated;
 
@@ -72,10 +72,10 @@ fn dilution_volume(g: &mut Gen, p: &DilutionVolumeParams) -> Result<Generated> {
     );
     let answer = if ask_solvent { v2_ml - v1 } else { v1 };
     let ans = fixed(answer, 2);
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: ans.clone(),
-        steps: vec![
+        ans.clone(),
+        [
             step(format!("C1 = {c1_text} (stock), C2 = {c2_text} (target), V2 = {v2_text} (final)."), "C1, C2, V2"),
             step(
                 format!(
@@ -107,8 +107,7 @@ fn dilution_volume(g: &mut Gen, p: &DilutionVolumeParams) -> Result<Generated> {
             },
             step(format!("{} rounded to 2 decimal places = {ans}.", trim(answer, 4)), ans),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -150,10 +149,10 @@ fn ideal_gas_pressure(g: &mut Gen, _: &NoParams) -> Result<Generated> {
         trim(tc, 0)
     );
     let ans = fixed(p, 1);
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: ans.clone(),
-        steps: vec![
+        ans.clone(),
+        [
             step(format!("T = {} °C + 273.15 = {} K.", trim(tc, 0), trim(tk, 2)), format!("{} K", trim(tk, 2))),
             step(format!("V = {v_text} = {} L.", trim(v_l, 3)), format!("{} L", trim(v_l, 3))),
             step(
@@ -172,8 +171,7 @@ fn ideal_gas_pressure(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             ),
             step(format!("{} kPa rounded to 1 decimal place = {ans}.", trim(p, 3)), ans),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -225,10 +223,10 @@ fn half_life_remaining(g: &mut Gen, p: &HalfLifeRemainingParams) -> Result<Gener
     );
     let ans = fixed(answer, 2);
     let el_in_hl = elapsed / factor;
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: ans.clone(),
-        steps: vec![
+        ans.clone(),
+        [
             step(
                 format!(
                     "Elapsed time {} {el_unit} = {} {hl_unit} (same unit as the half-life).",
@@ -260,8 +258,7 @@ fn half_life_remaining(g: &mut Gen, p: &HalfLifeRemainingParams) -> Result<Gener
                 step(format!("The task asks for the remaining amount: {} mg → {ans}.", trim(remaining, 4)), ans.clone())
             },
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -376,10 +373,10 @@ fn buoyancy_float_check(g: &mut Gen, p: &BuoyancyFloatCheckParams) -> Result<Gen
             criterion("gives the apparent weight in newtons", &[&wt.clone()]),
         )
     };
-    Ok(Generated {
+    Ok(free_form(
         prompt,
         answer,
-        steps: vec![
+        [
             step(
                 format!(
                     "V = {} × {} × {} = {} cm³; m = {mass_text} = {} g.",
@@ -402,13 +399,13 @@ fn buoyancy_float_check(g: &mut Gen, p: &BuoyancyFloatCheckParams) -> Result<Gen
             ),
             step(result_work, result_value),
         ],
-        rubric: vec![
+        vec![
             criterion("states whether the block floats or sinks", &[verdict]),
             criterion("gives the block's density in g/cm³ to 2 decimals", &[&d2]),
             criterion("compares against the fluid density converted from kg/m³ to g/cm³", &[&rf_text]),
             third,
         ],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -556,10 +553,10 @@ fn molar_mass_formula(g: &mut Gen, p: &MolarMassFormulaParams) -> Result<Generat
     let count_text = counts.iter().map(|(e, n)| format!("{e}: {n}")).collect::<Vec<_>>().join(", ");
     let products: Vec<String> =
         counts.iter().zip(&masses).map(|((e, n), m)| format!("{e} {n} × {m} = {}", trim(*n as f64 * m, 3))).collect();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: ans.clone(),
-        steps: vec![
+        ans.clone(),
+        [
             step(
                 format!(
                     "Expand {formula}: multiply each subscript inside parentheses by the group's subscript and add \
@@ -586,8 +583,7 @@ fn molar_mass_formula(g: &mut Gen, p: &MolarMassFormulaParams) -> Result<Generat
                 None => step(format!("{} rounded to 2 decimals = {ans}.", trim(molar, 3)), ans.clone()),
             },
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -665,10 +661,10 @@ fn series_parallel_circuit(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             ans.clone(),
         ),
     };
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: ans.clone(),
-        steps: vec![
+        ans.clone(),
+        [
             step(
                 format!("In ohms: R1 = {} Ω, R2 = {} Ω, R3 = {} Ω.", trim(r[0], 0), trim(r[1], 0), trim(r[2], 0)),
                 "all in Ω",
@@ -694,8 +690,7 @@ fn series_parallel_circuit(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             ),
             last,
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -729,10 +724,10 @@ fn projectile_range(g: &mut Gen, _: &NoParams) -> Result<Generated> {
          How far from the launch point does it land, in metres? Round to 1 decimal place."
     );
     let ans = fixed(range, 1);
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: ans.clone(),
-        steps: vec![
+        ans.clone(),
+        [
             step(
                 if kmh {
                     format!("v = {v_text} ÷ 3.6 = {} m/s.", trim(v_ms, 4))
@@ -749,8 +744,7 @@ fn projectile_range(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             ),
             step(format!("{} m rounded to 1 decimal place = {ans}.", trim(range, 4)), ans),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -822,10 +816,10 @@ fn ph_from_concentration(g: &mut Gen, _: &NoParams) -> Result<Generated> {
     );
     let p = -ion.log10();
     let ans = fixed(ph, 2);
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: ans.clone(),
-        steps: vec![
+        ans.clone(),
+        [
             step(
                 format!("{name} concentration = {conc_text} = {} × 10^-{exp} M.", trim(m, 1)),
                 format!("{} × 10^-{exp} M", trim(m, 1)),
@@ -858,8 +852,7 @@ fn ph_from_concentration(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             },
             step(format!("{} rounded to 2 decimal places = {ans}.", fixed(ph, 4)), ans),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -913,10 +906,10 @@ fn bsa_dose(g: &mut Gen, p: &BsaDoseParams) -> Result<Generated> {
         trim(cap, 0)
     );
     let ans = trim(dose, 0);
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: ans.clone(),
-        steps: vec![
+        ans.clone(),
+        [
             step(
                 format!(
                     "Height = {h_text}{} = {} cm; weight = {w_text}{} = {} kg.",
@@ -955,8 +948,7 @@ fn bsa_dose(g: &mut Gen, p: &BsaDoseParams) -> Result<Generated> {
                 ans.clone(),
             ),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1014,7 +1006,7 @@ fn with_sig(x: f64, sig: u32) -> Option<String> {
 /// The result of a product/quotient or a sum/difference of measurements, written with the
 /// significant figures (or decimal places) the rules allow.
 fn sig_fig_result(g: &mut Gen, _: &NoParams) -> Result<Generated> {
-    let (ms, mul, ops, exact, ans) = retry(g, |g| {
+    let (ms, mul, ops, unrounded, ans) = retry(g, |g| {
         let mul = g.chance(0.55);
         let n = if g.chance(0.3) { 3 } else { 2 };
         let ms: Vec<Measure> = (0..n).map(|_| draw_measure(g)).collect();
@@ -1074,10 +1066,10 @@ fn sig_fig_result(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             format!("{dp} decimal places"),
         )
     };
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: ans.clone(),
-        steps: vec![
+        ans.clone(),
+        [
             step(
                 format!(
                     "The operations are {}, so the {} rule applies.",
@@ -1088,11 +1080,10 @@ fn sig_fig_result(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             ),
             step(counts, if mul { "sig figs counted" } else { "decimal places counted" }),
             step(rule_work, rule_value.clone()),
-            step(format!("Unrounded: {expr} = {}.", trim(exact, 8)), trim(exact, 8)),
-            step(format!("{} rounded to {rule_value} = {ans}.", trim(exact, 8)), ans.clone()),
+            step(format!("Unrounded: {expr} = {}.", trim(unrounded, 8)), trim(unrounded, 8)),
+            step(format!("{} rounded to {rule_value} = {ans}.", trim(unrounded, 8)), ans.clone()),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1158,10 +1149,10 @@ fn solution_prep_plan(g: &mut Gen, _: &NoParams) -> Result<Generated> {
         trim(moles, 6)
     );
     let m_text = trim(m_reagent, 2);
-    Ok(Generated {
+    Ok(free_form(
         prompt,
         answer,
-        steps: vec![
+        [
             step(
                 format!("C = {c_text} = {} mol/L; V = {v_text} = {} L.", trim(c, 3), trim(v_ml / 1000.0, 3)),
                 format!("{} M, {} L", trim(c, 3), trim(v_ml / 1000.0, 3)),
@@ -1195,7 +1186,7 @@ fn solution_prep_plan(g: &mut Gen, _: &NoParams) -> Result<Generated> {
                 format!("{mass2} g in a {flask} flask"),
             ),
         ],
-        rubric: vec![
+        vec![
             criterion("gives the mass to weigh to 2 decimals", &[&mass2]),
             criterion(
                 "uses the molar mass of the compound actually weighed (the hydrate when only the hydrate is available)",
@@ -1204,7 +1195,7 @@ fn solution_prep_plan(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             criterion("names the volumetric flask size in mL", &[&flask]),
             criterion("dissolves in less than the final volume, then fills to the mark", &["mark"]),
         ],
-    })
+    ))
 }
 
 #[cfg(test)]

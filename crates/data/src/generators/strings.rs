@@ -3,7 +3,7 @@
 
 use super::fmt::join;
 use super::params::{NoParams, NonEmpty, kinds, params, words};
-use super::{Gen, Kind, criterion, step};
+use super::{Gen, Kind, criterion, exact, free_form, step};
 use crate::error::Result;
 use crate::task::Generated;
 
@@ -135,10 +135,10 @@ single check digit."
         })
         .collect();
     let m = sum % 10;
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: check.to_string(),
-        steps: vec![
+        check.to_string(),
+        [
             step(
                 format!(
                     "Payload {p} has {n} digits; from the right, positions {} (counting 1 = leftmost) are doubled: {}.",
@@ -158,8 +158,7 @@ single check digit."
             step(format!("Sum of all digits after doubling: {} = {sum}.", join(&vals, " + ")), sum.to_string()),
             step(format!("{sum} mod 10 = {m}; check digit = (10 − {m}) mod 10 = {check}."), check.to_string()),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// ISBN-10: products with weights 10..2, their sum and the check character.
@@ -205,10 +204,10 @@ of 11. A check value of 10 is written as the letter X. Answer with the check cha
     );
     let r = sum % 11;
     let c = (11 - r) % 11;
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: check.to_string(),
-        steps: vec![
+        check.to_string(),
+        [
             step(
                 format!(
                     "Digits {} with weights 10, 9, 8, 7, 6, 5, 4, 3, 2.",
@@ -227,8 +226,7 @@ of 11. A check value of 10 is written as the letter X. Answer with the check cha
                 check.to_string(),
             ),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// ISBN-13: products with weights 1, 3, 1, 3, ..., their sum and the check digit.
@@ -259,10 +257,10 @@ leftmost digit, then add the products. The check digit is the number from 0 to 9
 a multiple of 10. Answer with the check digit only."
     );
     let m = sum % 10;
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: check.to_string(),
-        steps: vec![
+        check.to_string(),
+        [
             step(format!("Without hyphens: {ds} (12 digits)."), ds.clone()),
             step(
                 format!(
@@ -278,8 +276,7 @@ a multiple of 10. Answer with the check digit only."
             step(format!("{} = {sum}.", join(&prods, " + ")), sum.to_string()),
             step(format!("{sum} mod 10 = {m}; check digit = (10 − {m}) mod 10 = {check}."), check.to_string()),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 // ---------------------------------------------------------------- string transforms
@@ -383,10 +380,10 @@ title only.",
         with_colon(&shown),
         small.join(", ")
     );
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(
                 format!(
                     "Words: {}.",
@@ -412,8 +409,7 @@ title only.",
             step(format!("Rewritten words: {}.", out.join(", ")), out.join(" ")),
             step(format!("Joined: {answer}."), answer),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// Runs of identical characters (case-sensitive).
@@ -481,10 +477,10 @@ lowercase letters are different characters. Answer with the encoded string only,
     let pieces: Vec<String> = rs.iter().map(|(c, n)| c.to_string().repeat(*n)).collect();
     let counts: Vec<String> = rs.iter().map(|(c, n)| format!("{c}×{n}")).collect();
     let enc: Vec<String> = rs.iter().map(|(c, n)| format!("{n}{c}")).collect();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(format!("The string has {} characters: {s}.", s.chars().count()), s.chars().count().to_string()),
             step(format!("Runs: {}.", pieces.join(" | ")), format!("{} runs", rs.len())),
             step(
@@ -494,8 +490,7 @@ lowercase letters are different characters. Answer with the encoded string only,
             step(format!("Encoded runs: {}.", enc.join(", ")), enc.join(" ")),
             step(format!("Concatenated: {answer}."), answer),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 const SLUG_WORDS: &[&str] = &[
@@ -553,18 +548,17 @@ lowercase everything; (2) replace each & with the word \"and\" and delete every 
 around it join up; (3) replace every run of one or more characters that are not a–z or 0–9 (spaces, punctuation, \
 symbols) with a single hyphen; (4) remove hyphens from the start and end. Answer with the slug only."
     );
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: slug.clone(),
-        steps: vec![
+        slug.clone(),
+        [
             step(format!("Lowercased: {lower}"), lower.clone()),
             step(format!("After & → and and deleting apostrophes: {replaced}"), replaced.trim().to_string()),
             step(format!("Runs of other characters → one hyphen: {hyph}"), hyph.clone()),
             step(format!("Trim hyphens at the ends: {hyph} → {slug}"), slug.clone()),
             step(format!("Slug: {slug}"), slug),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 const PASSWORD_SYMBOLS: &str = "!@#$%&*";
@@ -728,10 +722,10 @@ username {user}. No rule fails."
     }
     let len_s = format!("{len} characters");
     rubric.push(criterion(format!("states the password length ({len} characters) against the minimum"), &[&len_s]));
-    Ok(Generated {
+    Ok(free_form(
         prompt,
         answer,
-        steps: vec![
+        [
             step(
                 format!(
                     "\"{pw}\" has {len} characters; minimum {min_len} → rule 1 {}.",
@@ -779,7 +773,7 @@ username {user}. No rule fails."
             ),
         ],
         rubric,
-    })
+    ))
 }
 
 // ---------------------------------------------------------------- ciphers
@@ -878,10 +872,10 @@ unchanged.\n\nCiphertext: {given}\n\nAnswer with the decrypted text exactly, kee
     } else {
         format!("{key} mod 26 = {s}; encrypting, so shift forward by {eff}.")
     };
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(first, format!("shift {eff}")),
             step(format!("Letter positions: {}.", pos.join(", ")), format!("{} letters", letters.len())),
             step(format!("Add {eff}: {}.", added.join(", ")), format!("+{eff}")),
@@ -891,8 +885,7 @@ unchanged.\n\nCiphertext: {given}\n\nAnswer with the decrypted text exactly, kee
             ),
             step(format!("With case, spaces and punctuation kept: {answer}"), answer),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// Vigenère encryption; the key advances on letters only. Returns the ciphertext (capitals)
@@ -967,10 +960,10 @@ keeping the spaces and punctuation."
         .collect();
     let sums: Vec<String> =
         trace.iter().map(|(_, _, s)| if *s >= 26 { format!("{s}−26={}", s - 26) } else { s.to_string() }).collect();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: cipher.clone(),
-        steps: vec![
+        cipher.clone(),
+        [
             step(format!("Message in capitals: {upper}"), upper.clone()),
             step(format!("Key under the letters only: {under}"), under.clone()),
             step(format!("Numbers (message+key): {}.", nums.join(", ")), format!("{} letter pairs", trace.len())),
@@ -980,8 +973,7 @@ keeping the spaces and punctuation."
             ),
             step(format!("Back to letters, non-letters kept: {cipher}"), cipher),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 fn atbash(text: &str) -> String {
@@ -1024,10 +1016,10 @@ C↔X, and so on to M↔N. Letters keep their case; spaces, digits and punctuati
     let letters: Vec<char> = given.chars().filter(|c| c.is_ascii_alphabetic()).collect();
     let pos = |c: char| (c.to_ascii_uppercase() as u8 - b'A' + 1) as u32;
     let out_letters: String = letters.iter().map(|c| atbash(&c.to_string())).collect();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(
                 format!(
                     "Positions: {}.",
@@ -1046,8 +1038,7 @@ C↔X, and so on to M↔N. Letters keep their case; spaces, digits and punctuati
             step(format!("Original case restored: {out_letters}."), out_letters.clone()),
             step(format!("With spaces, digits and punctuation kept: {answer}"), answer),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// Rail index (0-based) of each position of a zigzag over `rails` rails.
@@ -1112,10 +1103,10 @@ the turns are written only once). Then read rail 1 from left to right, followed 
 {rails}. Answer with the ciphertext as one string of capital letters with no spaces."
     );
     let assign: Vec<String> = clean.chars().zip(&z).map(|(c, r)| format!("{c}{}", r + 1)).collect();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: cipher.clone(),
-        steps: vec![
+        cipher.clone(),
+        [
             step(format!("Letters only: {clean} ({} letters).", clean.len()), clean.clone()),
             step(
                 format!("Rail of each letter: {}.", assign.join(" ")),
@@ -1128,8 +1119,7 @@ the turns are written only once). Then read rail 1 from left to right, followed 
             step(format!("Read in rail order: {}.", rows.join(" + ")), rows.join(" ")),
             step(format!("Joined: {cipher}"), cipher),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// Columnar transposition: the grid rows, the column read order (0-based columns) and the ciphertext.
@@ -1196,10 +1186,10 @@ string of capital letters with no spaces.",
             format!("{}({}): {}", kc[c], rank[c], rows.iter().map(|r| r.as_bytes()[c] as char).collect::<String>())
         })
         .collect();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: cipher.clone(),
-        steps: vec![
+        cipher.clone(),
+        [
             step(format!("Letters only: {clean} ({} letters).", clean.len()), clean.clone()),
             step(format!("Grid under {key}: {} ({pad} X added).", rows.join(" / ")), rows.join(" / ")),
             step(
@@ -1212,8 +1202,7 @@ string of capital letters with no spaces.",
             step(format!("Columns in order: {}.", reads.join("; ")), order.len().to_string() + " columns"),
             step(format!("Joined: {cipher}"), cipher),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// The keyword cipher alphabet: deduplicated keyword, then the rest of A–Z in order.
@@ -1277,10 +1266,10 @@ are unchanged. Answer with the ciphertext in capital letters."
     used.dedup();
     let ac: Vec<char> = alpha.chars().collect();
     let map: Vec<String> = used.iter().map(|&c| format!("{c}→{}", ac[(c as u8 - b'A') as usize])).collect();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: cipher.clone(),
-        steps: vec![
+        cipher.clone(),
+        [
             step(format!("{keyword} without repeats: {dedup}."), dedup.clone()),
             step(format!("Cipher alphabet: {dedup} + remaining letters = {alpha}."), alpha.clone()),
             step(
@@ -1290,8 +1279,7 @@ are unchanged. Answer with the ciphertext in capital letters."
             step(format!("{upper} → {cipher}"), letters_upper(&cipher)),
             step(format!("With spaces and punctuation kept: {cipher}"), cipher),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 #[cfg(test)]

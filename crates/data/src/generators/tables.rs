@@ -4,9 +4,9 @@
 //! aggregation. Money is kept in integer cents so sums are exact.
 
 use super::calendar::month_len;
-use super::fmt::{cents, fixed, join, money, trim};
+use super::fmt::{cents, csv_table, fixed, join, md_table, money, trim};
 use super::params::{NoParams, NonEmpty, kinds, params, words};
-use super::{Gen, Kind, criterion, step};
+use super::{Gen, Kind, criterion, exact, free_form, step};
 use crate::error::Result;
 use crate::task::Generated;
 
@@ -28,23 +28,6 @@ const NAMES: &[&str] = &[
     "Abebe", "Birgit", "Chen", "Dalia", "Emeka", "Freya", "Goran", "Hiroko", "Ivan", "Jamila", "Kofi", "Leila",
     "Mateo", "Noor", "Olek", "Paloma", "Ravi", "Sigrid", "Tariq", "Ulla", "Vera", "Wen",
 ];
-
-fn md_table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut s = format!("| {} |\n|{}|", headers.join(" | "), vec!["---"; headers.len()].join("|"));
-    for r in rows {
-        s.push_str(&format!("\n| {} |", r.join(" | ")));
-    }
-    s
-}
-
-fn csv_table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut s = headers.join(",");
-    for r in rows {
-        s.push('\n');
-        s.push_str(&r.join(","));
-    }
-    s
-}
 
 params! {
     /// Parameters of `table_filtered_sum`.
@@ -105,10 +88,10 @@ fn filtered_sum(g: &mut Gen, params: &FilteredSumParams) -> Result<Generated> {
         let total: i64 = amounts.iter().sum();
         let answer = cents(total);
         let op = if inclusive { "≥" } else { ">" };
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(
                     format!(
                         "Conditions: region = {target} and quantity {op} {bound} ({}).",
@@ -140,8 +123,7 @@ fn filtered_sum(g: &mut Gen, params: &FilteredSumParams) -> Result<Generated> {
                 ),
                 step(format!("Total revenue: {answer}."), answer.clone()),
             ],
-            rubric: vec![],
-        });
+        ));
     }
 }
 
@@ -209,10 +191,10 @@ fn group_extreme(g: &mut Gen, p: &GroupExtremeParams) -> Result<Generated> {
             format!("{}: {} = {}", groups[gi], parts.join(" + "), t[gi])
         })
         .collect();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(format!("Groups: {}.", join(&groups, ", ")), format!("{k} groups")),
             step(sums.join("; "), "totals computed"),
             step(join(&(0..k).map(|i| format!("{} {}", groups[i], t[i])).collect::<Vec<_>>(), ", "), "totals listed"),
@@ -229,8 +211,7 @@ fn group_extreme(g: &mut Gen, p: &GroupExtremeParams) -> Result<Generated> {
             ),
             step(format!("Answer: {answer}."), answer.clone()),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 params! {
@@ -292,10 +273,10 @@ fn join_total(g: &mut Gen, p: &JoinTotalParams) -> Result<Generated> {
              places."
         );
         let amounts: Vec<String> = kept.iter().map(|o| cents(o.2)).collect();
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(format!("Customers in {city}: {}.", join(&ids, ", ")), join(&ids, ", ")),
                 step(
                     format!(
@@ -308,8 +289,7 @@ fn join_total(g: &mut Gen, p: &JoinTotalParams) -> Result<Generated> {
                 step(format!("{} = {answer}.", amounts.join(" + ")), answer.clone()),
                 step(format!("Total for {city}: {answer}."), answer.clone()),
             ],
-            rubric: vec![],
-        });
+        ));
     }
 }
 
@@ -365,10 +345,10 @@ fn filtered_median(g: &mut Gen, p: &FilteredMedianParams) -> Result<Generated> {
             ctx.1.to_lowercase()
         );
         let ids: Vec<String> = rows.iter().filter(|r| r.1 == target).map(|r| r.0.clone()).collect();
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(format!("Rows with {} = {target}: {}.", ctx.1, ids.join(", ")), format!("{c} rows")),
                 step(
                     format!("Values: {}.", join(&unsorted.iter().map(|v| v.to_string()).collect::<Vec<_>>(), ", ")),
@@ -381,8 +361,7 @@ fn filtered_median(g: &mut Gen, p: &FilteredMedianParams) -> Result<Generated> {
                 step(mid_text, trim(median, 1)),
                 step(format!("Median = {answer}."), answer.clone()),
             ],
-            rubric: vec![],
-        });
+        ));
     }
 }
 
@@ -495,10 +474,10 @@ fn shipping_rate(g: &mut Gen, params: &ShippingRateParams) -> Result<Generated> 
             zone.0
         );
         let product = base as f64 * zone.1 as f64 / 10000.0;
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(
                     format!(
                         "Volumetric weight = {l} × {w} × {h} ÷ {divisor} = {vol_units} ÷ {divisor} = {} kg.",
@@ -524,8 +503,7 @@ fn shipping_rate(g: &mut Gen, params: &ShippingRateParams) -> Result<Generated> 
                 ),
                 step(format!("Rounded to cents: {answer}."), answer.clone()),
             ],
-            rubric: vec![],
-        });
+        ));
     }
 }
 
@@ -614,10 +592,10 @@ fn plan_compare(g: &mut Gen, _: &NoParams) -> Result<Generated> {
              {sc}, so {bn} saves {sv} per month. (Costs: {}.)",
             join(&(0..k).map(|i| format!("{} {}", plans[i].0, cents(costs[i].1))).collect::<Vec<_>>(), ", ")
         );
-        return Ok(Generated {
+        return Ok(free_form(
             prompt,
             answer,
-            steps: vec![
+            [
                 step(
                     join(
                         &(0..k).map(|i| format!("{}: {} GB billed extra", plans[i].0, costs[i].0)).collect::<Vec<_>>(),
@@ -649,12 +627,12 @@ fn plan_compare(g: &mut Gen, _: &NoParams) -> Result<Generated> {
                 ),
                 step("Write the recommendation with the plan, its cost and the saving.", format!("{bn} {bc}")),
             ],
-            rubric: vec![
+            vec![
                 criterion("names the cheapest plan for the stated usage", &[bn]),
                 criterion("gives the cheapest plan's monthly cost", &[&bc]),
                 criterion("states the monthly saving versus the second-cheapest plan", &[&sv]),
             ],
-        });
+        ));
     }
 }
 
@@ -753,10 +731,10 @@ fn first_negative_balance(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             Some(z) => format!(" The 0.00 after {} is not below zero.", sorted[z].0),
             None => String::new(),
         };
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(format!("Opening balance {}.", cents(opening)), cents(opening)),
                 step(
                     format!(
@@ -772,8 +750,7 @@ fn first_negative_balance(g: &mut Gen, _: &NoParams) -> Result<Generated> {
                 ),
                 step(format!("Answer: {answer}."), answer.clone()),
             ],
-            rubric: vec![],
-        });
+        ));
     }
 }
 
@@ -827,10 +804,10 @@ fn category_share(g: &mut Gen, p: &CategoryShareParams) -> Result<Generated> {
             months[tm], cats[tc]
         );
         let month_vals: Vec<String> = in_month.iter().map(|r| r.2.to_string()).collect();
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(
                     format!(
                         "{} rows: {}.",
@@ -852,8 +829,7 @@ fn category_share(g: &mut Gen, p: &CategoryShareParams) -> Result<Generated> {
                 step(format!("{cat_sum} ÷ {total} × 100 = {}%.", trim(share, 4)), trim(share, 4)),
                 step(format!("Rounded to 1 decimal: {answer}%."), answer.clone()),
             ],
-            rubric: vec![],
-        });
+        ));
     }
 }
 
@@ -921,10 +897,10 @@ fn cheapest_tiebreak(g: &mut Gen, p: &CheapestTiebreakParams) -> Result<Generate
     );
     let excluded: Vec<String> =
         items.iter().filter(|it| it.3 < need).map(|it| format!("{} ({})", it.0, it.3)).collect();
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: answer.clone(),
-        steps: vec![
+        answer.clone(),
+        [
             step(
                 format!(
                     "Stock ≥ {need}: {}; excluded: {}.",
@@ -959,8 +935,7 @@ fn cheapest_tiebreak(g: &mut Gen, p: &CheapestTiebreakParams) -> Result<Generate
             ),
             step(format!("Order {answer}."), answer.clone()),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 /// Competition rank ("1224") of one entrant by total of two rounds.
@@ -1006,10 +981,10 @@ fn competition_rank(g: &mut Gen, _: &NoParams) -> Result<Generated> {
          accordingly (1, 2, 2, 4). What is {}'s rank? Answer with a whole number.",
         names[t]
     );
-    Ok(Generated {
+    Ok(exact(
         prompt,
-        answer: rank.to_string(),
-        steps: vec![
+        rank.to_string(),
+        [
             step(
                 join(
                     &(0..n)
@@ -1041,8 +1016,7 @@ fn competition_rank(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             ),
             step(format!("{} is ranked {rank}.", names[t]), rank.to_string()),
         ],
-        rubric: vec![],
-    })
+    ))
 }
 
 params! {
@@ -1093,10 +1067,10 @@ fn percent_change(g: &mut Gen, p: &PercentChangeParams) -> Result<Generated> {
             "Café sales by quarter (units):\n\n{table}\n\nWhich item had the largest percentage {word} from Q1 to Q2 \
              (change relative to its Q1 sales)? Answer with the item name only."
         );
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(
                     join(
                         &(0..k)
@@ -1139,8 +1113,7 @@ fn percent_change(g: &mut Gen, p: &PercentChangeParams) -> Result<Generated> {
                 ),
                 step(format!("Answer: {answer}."), answer.clone()),
             ],
-            rubric: vec![],
-        });
+        ));
     }
     unreachable!("the attempt loop only ends by returning")
 }

@@ -2,7 +2,7 @@
 
 use super::fmt::{fixed, mixed_number, near_half, trim};
 use super::params::{NoParams, kinds};
-use super::{Gen, Kind, criterion, step};
+use super::{Gen, Kind, criterion, exact, free_form, step};
 use crate::error::Result;
 use crate::task::Generated;
 
@@ -67,10 +67,10 @@ fn recipe_scale_grams(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             format!("{} {unit} ÷ {per_cup} {unit} per cup = {} cups.", trim(scaled, 6), trim(cups, 6))
         };
         let answer = fixed(grams, 0);
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(format!("Scale factor = {target} ÷ {orig} = {}.", trim(factor, 6)), trim(factor, 6)),
                 step(
                     format!("{amount_s} {unit} × {} = {} {unit}.", trim(factor, 6), trim(scaled, 6)),
@@ -83,8 +83,7 @@ fn recipe_scale_grams(g: &mut Gen, _: &NoParams) -> Result<Generated> {
                 ),
                 step(format!("{} g rounded to the nearest gram = {answer} g.", trim(grams, 4)), format!("{answer} g")),
             ],
-            rubric: vec![],
-        });
+        ));
     }
 }
 
@@ -205,10 +204,10 @@ fn dose_by_weight_check(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             trim(mg_per_ml, 2),
             trim(mg_per_ml, 2)
         );
-        return Ok(Generated {
+        return Ok(free_form(
             prompt,
             answer,
-            steps: vec![
+            [
                 step(format!("{lb} lb ÷ 2.2 = {} kg → {kg_s} kg.", trim(lb as f64 / 2.2, 4)), format!("{kg_s} kg")),
                 step(format!("{kg_s} kg × {rate} mg/kg/day = {daily_s} mg/day."), format!("{daily_s} mg/day")),
                 step(format!("{dose_sentence}."), format!("{dose_s} mg")),
@@ -225,7 +224,7 @@ fn dose_by_weight_check(g: &mut Gen, _: &NoParams) -> Result<Generated> {
                     verdict.to_string(),
                 ),
             ],
-            rubric: vec![
+            vec![
                 criterion("gives the patient's weight in kg, rounded to 1 decimal place", &[&kg_s]),
                 criterion(
                     "gives the dose per administration in mg, applying the maximum single dose when needed",
@@ -234,7 +233,7 @@ fn dose_by_weight_check(g: &mut Gen, _: &NoParams) -> Result<Generated> {
                 criterion("gives the volume per dose in mL", &[&vol_s]),
                 criterion("says whether the ordered volume matches, is too high or too low", &[verdict]),
             ],
-        });
+        ));
     }
 }
 
@@ -345,10 +344,10 @@ fn average_speed_trip(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             t_parts.push(trim(stop as f64 / 60.0, 6));
         }
         let answer = fixed(avg, 1);
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(w1, {
                     let hrs: Vec<String> = legs
                         .iter()
@@ -384,8 +383,7 @@ fn average_speed_trip(g: &mut Gen, _: &NoParams) -> Result<Generated> {
                     format!("{answer} km/h"),
                 ),
             ],
-            rubric: vec![],
-        });
+        ));
     }
 }
 
@@ -515,18 +513,17 @@ fn temperature_reading_or_change(g: &mut Gen, _: &NoParams) -> Result<Generated>
             (Scale::Kelvin, true) => format!("A change of {} °C is a change of {} K.", trim(c, 6), trim(y, 6)),
         };
         let answer = fixed(y, 2);
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(format!("{xs} {fs} is {kind}."), if change { "change" } else { "reading" }.to_string()),
                 step(rule, if change { "scale factors only" } else { "formulas with offsets" }.to_string()),
                 step(w3, format!("{} °C", trim(c, 6))),
                 step(w4, format!("{} {ts}", trim(y, 6))),
                 step(format!("{} rounded to 2 decimals = {answer} {ts}.", trim(y, 6)), format!("{answer} {ts}")),
             ],
-            rubric: vec![],
-        });
+        ));
     }
 }
 
@@ -609,10 +606,10 @@ fn feet_inches_combine(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             .collect::<Vec<_>>()
             .join("; ");
         let answer = ft_in(total);
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(format!("{conv}."), items.iter().map(|i| format!("{i} in")).collect::<Vec<_>>().join(", ")),
                 step(w2.clone(), w2.rsplit("= ").next().unwrap_or("").trim_end_matches('.').to_string()),
                 step(w3, format!("{total} in")),
@@ -622,8 +619,7 @@ fn feet_inches_combine(g: &mut Gen, _: &NoParams) -> Result<Generated> {
                 ),
                 step(format!("Written as feet and inches: {answer}."), answer),
             ],
-            rubric: vec![],
-        });
+        ));
     }
 }
 
@@ -705,18 +701,17 @@ fn fuel_economy_convert(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             continue;
         }
         let answer = fixed(y, 2);
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(w1, v1),
                 step(w2.clone(), w2.rsplit("= ").next().unwrap_or("").trim_end_matches('.').to_string()),
                 step(w3.clone(), w3.rsplit("= ").next().unwrap_or("").trim_end_matches('.').to_string()),
                 step(w4, trim(y, 6)),
                 step(format!("{} rounded to 2 decimals = {answer}.", trim(y, 6)), answer),
             ],
-            rubric: vec![],
-        });
+        ));
     }
 }
 
@@ -778,10 +773,10 @@ fn area_volume_convert(g: &mut Gen, _: &NoParams) -> Result<Generated> {
             )
         };
         let answer = fixed(y, 2);
-        return Ok(Generated {
+        return Ok(exact(
             prompt,
-            answer: answer.clone(),
-            steps: vec![
+            answer.clone(),
+            [
                 step(w1, format!("{} {from}{sq}", trim(q, 4))),
                 step(format!("Linear factor: {fact}."), format!("{} {to}/{from}", trim(k, 6))),
                 step(
@@ -794,8 +789,7 @@ fn area_volume_convert(g: &mut Gen, _: &NoParams) -> Result<Generated> {
                 ),
                 step(format!("Rounded to 2 decimals: {answer}."), answer),
             ],
-            rubric: vec![],
-        });
+        ));
     }
 }
 
