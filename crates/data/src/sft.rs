@@ -52,12 +52,25 @@ impl SftExample {
 }
 
 /// What to do with examples over the length limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Truncation {
     /// Drop them (default).
+    #[default]
     Drop,
     /// Keep the first `max_len` tokens.
     Right,
+}
+
+impl std::str::FromStr for Truncation {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "drop" => Ok(Self::Drop),
+            "right" => Ok(Self::Right),
+            other => Err(format!("truncation {other:?}: use drop or right")),
+        }
+    }
 }
 
 /// The header that opens an assistant turn in ChatML.

@@ -26,6 +26,9 @@ pub enum EvalError {
     /// A bad setting (flag, study file, student spec).
     #[error("{0}")]
     Config(String),
+    /// Stopped on request (Ctrl-C) before the end; everything finished so far is kept.
+    #[error("interrupted; run the same command again to continue")]
+    Interrupted,
     /// The data crate (holdout, skills, judges, API clients).
     #[error(transparent)]
     Data(Box<skillsft_data::DataError>),

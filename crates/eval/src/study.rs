@@ -43,9 +43,10 @@ pub struct StudyConfig {
     pub offline: bool,
     /// `auto` (the first CUDA GPU if there is one, else the CPU), `cpu`, `cuda`, `cuda:N`,
     /// `wgpu`, ...: training and local generation.
-    pub device: String,
-    /// `f32` or `bf16`; empty: bf16 on GPUs, f32 on CPU.
-    pub dtype: String,
+    pub device: DeviceChoice,
+    /// `f32` or `bf16`; unset (or `""`): bf16 on GPUs, f32 on CPU.
+    #[serde(with = "qwen35::device::dtype_or_auto")]
+    pub dtype: Option<DtypeChoice>,
     /// The corpus and holdout.
     pub data: DataSection,
     /// Episodes and report.
@@ -156,8 +157,8 @@ impl Default for StudyConfig {
             models: BTreeMap::new(),
             random_init: false,
             offline: false,
-            device: "auto".into(),
-            dtype: String::new(),
+            device: DeviceChoice::Auto,
+            dtype: None,
             data: DataSection::default(),
             eval: EvalSection::default(),
             recipes: vec![Recipe { name: "lora-r16".into(), train: toml::Table::new() }],
@@ -290,9 +291,9 @@ impl StudyConfig {
         let run =
             if seed == 0 { format!("{size}-{}", recipe.name) } else { format!("{size}-{}-seed{seed}", recipe.name) };
         cfg.out = self.out.join("runs").join(run);
-        cfg.device = self.device.clone();
-        if !self.dtype.is_empty() {
-            cfg.dtype = self.dtype.clone();
+        cfg.device = self.device;
+        if self.dtype.is_some() {
+            cfg.dtype = self.dtype;
         }
         cfg.validate().map_err(|e| EvalError::Config(format!("recipe {:?}: {e}", recipe.name)))?;
         Ok(cfg)
@@ -367,7 +368,7 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
     let conditions = vec!["curated".to_string(), "baseline".to_string()];
     let episodes_path = cfg.out.join("episodes.jsonl");
     let mut log = EpisodeLog::open(&episodes_path)?;
-    let device = cfg.device.parse::<DeviceChoice>()?.device()?;
+    let device = cfg.device.device()?;
     let dtype = study_dtype(cfg)?;
     let generation = GenerationConfig {
         max_new_tokens: cfg.eval.max_new_tokens,
@@ -524,7 +525,7 @@ fn train_and_evaluate(
 }
 
 fn interrupted() -> EvalError {
-    EvalError::Config("interrupted; run the same command again to continue".into())
+    EvalError::Interrupted
 }
 
 /// Relabels verdicts for the report: for each (pre student, post student) pair, the pre
@@ -545,11 +546,12 @@ pub fn pair_verdicts(all: &[Verdict], pairs: &[(String, String)]) -> Vec<Verdict
 }
 
 fn study_dtype(cfg: &StudyConfig) -> Result<DType> {
-    let choice = if cfg.dtype.is_empty() {
-        if cfg.device.parse::<DeviceChoice>()?.prefers_bf16()? { DtypeChoice::Bf16 } else { DtypeChoice::F32 }
-    } else {
-        cfg.dtype.parse::<DtypeChoice>()?
+    let choice = match cfg.dtype {
+        Some(d) => d,
+        None if cfg.device.prefers_bf16()? => DtypeChoice::Bf16,
+        None => DtypeChoice::F32,
     };
+
     Ok(choice.dtype())
 }
 

@@ -49,7 +49,7 @@ lr = 1e-5
     let r16 = cfg.train_config("0.8b", &cfg.recipes[0], 0, m, c).unwrap();
     assert_eq!((r16.lr, r16.lora.rank, r16.epochs, r16.mode), (2e-4, 16, 3, Mode::Lora));
     assert_eq!(r16.out, Path::new("s/runs/0.8b-r16"));
-    assert_eq!(r16.device, "cuda");
+    assert_eq!(r16.device, qwen35::DeviceChoice::Cuda(0));
     let r64 = cfg.train_config("2b", &cfg.recipes[1], 0, m, c).unwrap();
     assert_eq!((r64.lr, r64.lora.rank, r64.lora.alpha, r64.epochs), (1e-4, 64, 128.0, 2));
     assert_eq!(r64.lora.dropout, 0.05, "unset LoRA keys keep their defaults");

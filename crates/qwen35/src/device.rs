@@ -315,6 +315,55 @@ impl FromStr for DtypeChoice {
     }
 }
 
+impl fmt::Display for DtypeChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::F32 => "f32",
+            Self::Bf16 => "bf16",
+        })
+    }
+}
+
+/// Config files hold the choices as the strings the flags take (`"cuda:1"`, `"bf16"`), parsed
+/// where they are read, so a bad value fails there with the flag's message.
+macro_rules! serde_as_str {
+    ($t:ty) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+serde_as_str!(DeviceChoice);
+serde_as_str!(DtypeChoice);
+
+/// `dtype` as configs have always written it: `""` for "pick per device", else the name.
+pub mod dtype_or_auto {
+    use super::DtypeChoice;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// `None` as `""`.
+    pub fn serialize<S: Serializer>(d: &Option<DtypeChoice>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.collect_str(d),
+            None => s.serialize_str(""),
+        }
+    }
+
+    /// `""` as `None`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DtypeChoice>, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.is_empty() { Ok(None) } else { s.parse().map(Some).map_err(serde::de::Error::custom) }
+    }
+}
+
 impl DtypeChoice {
     /// The Burn dtype.
     pub fn dtype(self) -> DType {

@@ -21,6 +21,39 @@ pub const PEFT_PREFIX_TEXT: &str = "base_model.model.model.";
 /// PEFT's prefix for module paths of a `Qwen3_5ForConditionalGeneration` (multimodal) base.
 pub const PEFT_PREFIX_VLM: &str = "base_model.model.model.language_model.";
 
+/// Which PEFT key prefix an exported adapter uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeftLayout {
+    /// `AutoModelForCausalLM` / `Qwen3_5ForCausalLM` ([`PEFT_PREFIX_TEXT`]): what every Qwen3.5
+    /// text fine-tune loads with.
+    #[default]
+    Text,
+    /// `Qwen3_5ForConditionalGeneration`, the multimodal class ([`PEFT_PREFIX_VLM`]).
+    Vlm,
+}
+
+impl PeftLayout {
+    /// The key prefix.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Text => PEFT_PREFIX_TEXT,
+            Self::Vlm => PEFT_PREFIX_VLM,
+        }
+    }
+}
+
+impl std::str::FromStr for PeftLayout {
+    type Err = Qwen35Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "text" => Ok(Self::Text),
+            "vlm" => Ok(Self::Vlm),
+            other => Err(Qwen35Error::InvalidInput(format!("unknown PEFT layout {other:?}: use text or vlm"))),
+        }
+    }
+}
+
 impl Qwen35 {
     /// Loads a PEFT LoRA adapter directory (`adapter_config.json` + `adapter_model.safetensors`)
     /// onto this model, replacing any attached adapters, and returns its configuration.

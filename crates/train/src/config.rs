@@ -4,8 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use qwen35::LoraConfig;
+use qwen35::peft::PeftLayout;
+use qwen35::{DeviceChoice, DtypeChoice, LoraConfig};
 use serde::{Deserialize, Serialize};
+use skillsft_data::sft::Truncation;
 
 use crate::error::{Result, TrainError, io};
 
@@ -66,7 +68,7 @@ pub struct TrainConfig {
     /// Pack several examples per row (segment-aware: no attention, state or conv leak).
     pub packing: bool,
     /// `drop` or `right` for examples longer than `seq_len`.
-    pub truncation: String,
+    pub truncation: Truncation,
     /// Train on the teacher's reasoning (`<think>` block) as well as the answer.
     pub thinking: bool,
     /// Seed of the data order and of dropout.
@@ -79,14 +81,15 @@ pub struct TrainConfig {
     pub loss_chunk: usize,
     /// `auto` (the first CUDA GPU if this binary has CUDA and one is present, else the CPU),
     /// `cpu`, `cuda`, `cuda:N`, `wgpu`, `wgpu-cpu`.
-    pub device: String,
-    /// `f32` or `bf16`; empty picks bf16 on GPUs and f32 on CPU.
-    pub dtype: String,
+    pub device: DeviceChoice,
+    /// `f32` or `bf16`; unset (or `""`) picks bf16 on GPUs and f32 on CPU.
+    #[serde(with = "qwen35::device::dtype_or_auto")]
+    pub dtype: Option<DtypeChoice>,
     /// Balanced gradient checkpointing (recompute elementwise ops in backward).
     pub gradient_checkpointing: bool,
     /// PEFT key prefix of the exported adapter: `text` (`AutoModelForCausalLM`, the default for
     /// every Qwen3.5 checkpoint) or `vlm` (`Qwen3_5ForConditionalGeneration`).
-    pub peft_layout: String,
+    pub peft_layout: PeftLayout,
 }
 
 impl Default for TrainConfig {
@@ -113,16 +116,16 @@ impl Default for TrainConfig {
             micro_batch: 1,
             grad_accum: 8,
             packing: true,
-            truncation: "drop".into(),
+            truncation: Truncation::Drop,
             thinking: true,
             seed: 0,
             save_every: 25,
             keep_checkpoints: 2,
             loss_chunk: 1024,
-            device: "auto".into(),
-            dtype: String::new(),
+            device: DeviceChoice::Auto,
+            dtype: None,
             gradient_checkpointing: false,
-            peft_layout: "text".into(),
+            peft_layout: PeftLayout::Text,
         }
     }
 }
@@ -149,10 +152,11 @@ struct Trajectory<'a> {
     micro_batch: usize,
     grad_accum: usize,
     packing: bool,
-    truncation: &'a str,
+    truncation: Truncation,
     thinking: bool,
     seed: u64,
-    dtype: &'a str,
+    #[serde(with = "qwen35::device::dtype_or_auto")]
+    dtype: Option<DtypeChoice>,
 }
 
 impl TrainConfig {
@@ -183,21 +187,11 @@ impl TrainConfig {
         if !(0.0..1.0).contains(&self.beta1) || !(0.0..1.0).contains(&self.beta2) {
             return fail("beta1 and beta2 must be in [0, 1)".into());
         }
-        if self.truncation != "drop" && self.truncation != "right" {
-            return fail(format!("truncation {:?}: use drop or right", self.truncation));
-        }
-        if self.peft_layout != "text" && self.peft_layout != "vlm" {
-            return fail(format!("peft_layout {:?}: use text or vlm", self.peft_layout));
-        }
         if self.loss_chunk == 0 {
             return fail("loss_chunk must be at least 1".into());
         }
         if self.mode == Mode::Lora {
             self.lora.target_names()?;
-        }
-        self.device.parse::<qwen35::DeviceChoice>()?;
-        if !self.dtype.is_empty() {
-            self.dtype.parse::<qwen35::DtypeChoice>()?;
         }
         if self.out.as_os_str().is_empty() {
             return fail("no output directory (--out)".into());
@@ -207,14 +201,10 @@ impl TrainConfig {
 
     /// The dtype actually used: the configured one, else bf16 on a GPU and f32 on CPU.
     pub fn resolved_dtype(&self) -> Result<qwen35::DtypeChoice> {
-        if !self.dtype.is_empty() {
-            return Ok(self.dtype.parse()?);
+        if let Some(d) = self.dtype {
+            return Ok(d);
         }
-        Ok(if self.device.parse::<qwen35::DeviceChoice>()?.prefers_bf16()? {
-            qwen35::DtypeChoice::Bf16
-        } else {
-            qwen35::DtypeChoice::F32
-        })
+        Ok(if self.device.prefers_bf16()? { qwen35::DtypeChoice::Bf16 } else { qwen35::DtypeChoice::F32 })
     }
 
     /// Names of trajectory settings that differ between `self` and `other`.
@@ -249,10 +239,10 @@ impl TrainConfig {
             micro_batch: self.micro_batch,
             grad_accum: self.grad_accum,
             packing: self.packing,
-            truncation: &self.truncation,
+            truncation: self.truncation,
             thinking: self.thinking,
             seed: self.seed,
-            dtype: &self.dtype,
+            dtype: self.dtype,
         }
     }
 }

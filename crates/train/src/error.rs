@@ -26,6 +26,15 @@ pub enum TrainError {
     /// The configuration is inconsistent.
     #[error("invalid training config: {0}")]
     Config(String),
+    /// The loss stopped being a number: training diverged (or the data holds something the
+    /// model cannot take). The last checkpoint is untouched.
+    #[error("loss became {loss} at step {step}: lower the learning rate or check the data")]
+    NonFiniteLoss {
+        /// The 1-based optimizer step.
+        step: usize,
+        /// The value (NaN or ±inf).
+        loss: f64,
+    },
     /// A checkpoint cannot be used.
     #[error("checkpoint {dir}: {reason}")]
     Checkpoint {

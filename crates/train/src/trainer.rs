@@ -11,7 +11,6 @@ use burn::tensor::Gradients;
 use burn::tensor::{DType, Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use qwen35::{Qwen35, Qwen35Config};
-use skillsft_data::sft::Truncation;
 
 use crate::checkpoint::{self, TrainState};
 use crate::config::{Mode, TrainConfig};
@@ -62,7 +61,7 @@ pub struct RunSummary {
 
 /// The training device for a config: the backend with autodiff (and checkpointing if asked).
 pub fn training_device(cfg: &TrainConfig) -> Result<Device> {
-    let device = cfg.device.parse::<qwen35::DeviceChoice>()?.device()?.autodiff();
+    let device = cfg.device.device()?.autodiff();
     Ok(if cfg.gradient_checkpointing { device.gradient_checkpointing() } else { device })
 }
 
@@ -136,7 +135,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<RunSummary> {
 
     let load = LoadOptions {
         max_len: cfg.seq_len,
-        truncation: if cfg.truncation == "right" { Truncation::Right } else { Truncation::Drop },
+        truncation: cfg.truncation,
         thinking: cfg.thinking,
         vocab_size: config.vocab_size,
     };
@@ -231,10 +230,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<RunSummary> {
         }
         let loss = loss_sum / trained.max(1) as f64;
         if !loss.is_finite() {
-            return Err(TrainError::Config(format!(
-                "loss became {loss} at step {}: lower the learning rate or check the data",
-                step + 1
-            )));
+            return Err(TrainError::NonFiniteLoss { step: step + 1, loss });
         }
         let lr = schedule.lr(step);
         let (next, stats) = opt.step(model, acc, lr);
@@ -291,12 +287,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<RunSummary> {
         match cfg.mode {
             Mode::Lora => {
                 let dir = run.join("adapter");
-                let prefix = if cfg.peft_layout == "vlm" {
-                    qwen35::peft::PEFT_PREFIX_VLM
-                } else {
-                    qwen35::peft::PEFT_PREFIX_TEXT
-                };
-                model.save_peft(&dir, &cfg.lora, prefix, &base)?;
+                model.save_peft(&dir, &cfg.lora, cfg.peft_layout.prefix(), &base)?;
                 summary.adapter_dir = Some(dir);
             }
             Mode::Full => {

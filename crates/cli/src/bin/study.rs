@@ -45,10 +45,10 @@ struct Cli {
     /// auto (the first CUDA GPU if this binary has `--features cuda` and the driver sees one,
     /// else the CPU; the run prints which), cpu, cuda, cuda:N, wgpu, wgpu-cpu [default: auto].
     #[arg(long)]
-    device: Option<String>,
+    device: Option<qwen35::DeviceChoice>,
     /// `f32` or `bf16` (default: bf16 on GPUs, f32 on CPU).
     #[arg(long)]
-    dtype: Option<String>,
+    dtype: Option<qwen35::DtypeChoice>,
     /// A model directory for a size: `--model 0.8b=/path/to/Qwen3.5-0.8B` (repeatable).
     #[arg(long = "model", value_parser = parse_model)]
     models: Vec<(String, PathBuf)>,
@@ -94,10 +94,10 @@ fn resolve(cli: &Cli) -> Result<StudyConfig> {
         cfg.out = o.clone();
     }
     if let Some(d) = &cli.device {
-        cfg.device = d.clone();
+        cfg.device = *d;
     }
     if let Some(d) = &cli.dtype {
-        cfg.dtype = d.clone();
+        cfg.dtype = Some(*d);
     }
     if let Some(d) = &cli.data {
         cfg.data.dir = Some(d.clone());
@@ -116,7 +116,7 @@ fn run(cli: Cli) -> Result<()> {
         print!("{}", toml::to_string_pretty(&cfg).context("serializing the study")?);
         return Ok(());
     }
-    cfg.device = skillsft_cli::pick_device(&cfg.device)?.to_string();
+    cfg.device = skillsft_cli::pick_device(&cfg.device.to_string())?;
     let stop = skillsft_cli::stop_on_ctrl_c("Ctrl-C: stopping at the next checkpoint or batch")?;
     let started = Instant::now();
     let outcome = run_study(&cfg, !cli.quiet, Some(stop))?;

@@ -12,6 +12,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use qwen35::peft::PeftLayout;
+use qwen35::{DeviceChoice, DtypeChoice};
+use skillsft_data::sft::Truncation;
 use skillsft_train::hub::{self, DownloadOptions};
 use skillsft_train::{Mode, RunOptions, TrainConfig, train};
 
@@ -131,7 +134,7 @@ struct RunArgs {
     no_packing: bool,
     /// drop or right: what happens to examples longer than --seq-len [default: drop].
     #[arg(long)]
-    truncation: Option<String>,
+    truncation: Option<Truncation>,
     /// Train without the teacher's reasoning block.
     #[arg(long)]
     no_thinking: bool,
@@ -153,16 +156,16 @@ struct RunArgs {
     /// auto (the first CUDA GPU if this binary has `--features cuda` and the driver sees one,
     /// else the CPU; the run prints which), cpu, cuda, cuda:N, wgpu, wgpu-cpu [default: auto].
     #[arg(long)]
-    device: Option<String>,
+    device: Option<DeviceChoice>,
     /// f32 or bf16 [default: bf16 on GPUs, f32 on CPU].
     #[arg(long)]
-    dtype: Option<String>,
+    dtype: Option<DtypeChoice>,
     /// Recompute elementwise activations in backward (less memory, more time).
     #[arg(long)]
     gradient_checkpointing: bool,
     /// PEFT key layout of the exported adapter: text (AutoModelForCausalLM) or vlm.
     #[arg(long)]
-    peft_layout: Option<String>,
+    peft_layout: Option<PeftLayout>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -177,7 +180,10 @@ fn resolve_config(a: &RunArgs) -> Result<TrainConfig> {
         ($($field:ident),*) => { $( if let Some(v) = a.$field.clone() { c.$field = v; } )* };
     }
     set!(size, data, out, lr, warmup_ratio, weight_decay, max_grad_norm, epochs, seq_len, micro_batch, grad_accum);
-    set!(truncation, seed, init_seed, save_every, keep_checkpoints, loss_chunk, device, dtype, peft_layout);
+    set!(truncation, seed, init_seed, save_every, keep_checkpoints, loss_chunk, device, peft_layout);
+    if let Some(d) = a.dtype {
+        c.dtype = Some(d);
+    }
     if let Some(m) = &a.model {
         c.model = Some(m.clone());
     }
@@ -235,7 +241,7 @@ fn run(cli: Cli) -> Result<()> {
     }
     let args = cli.run;
     let mut cfg = resolve_config(&args)?;
-    cfg.device = skillsft_cli::pick_device(&cfg.device)?.to_string();
+    cfg.device = skillsft_cli::pick_device(&cfg.device.to_string())?;
     let (model_dir, base_name) = if cfg.random_init {
         (None, None)
     } else {
