@@ -849,6 +849,14 @@ const CSV_COLUMNS: &[&str] = &[
 pub fn to_csv(r: &Report) -> String {
     let f = |x: f64| format!("{x:.6}");
     let of = |x: Option<f64>| x.map(f).unwrap_or_default();
+    let seed = |s: Option<u64>| s.map(|s| s.to_string()).unwrap_or_default();
+    // The columns a Δ row and a lift row share after their value.
+    let intervals = |ci: [f64; 4], mde: Option<f64>| {
+        let names = ["ci_low", "ci_high", "skill_ci_low", "skill_ci_high"];
+        let mut cells: Vec<(&str, String)> = names.into_iter().zip(ci.map(f)).collect();
+        cells.push(("mde", of(mde)));
+        cells
+    };
     let mut rows: Vec<Vec<(&str, String)>> = Vec::new();
     for x in &r.rates {
         rows.push(vec![
@@ -865,38 +873,32 @@ pub fn to_csv(r: &Report) -> String {
         ]);
     }
     for x in &r.deltas {
-        rows.push(vec![
+        let mut row = vec![
             ("section", "delta".into()),
             ("student", x.student.clone()),
             ("stage", x.stage.clone()),
-            ("seed", x.seed.map(|s| s.to_string()).unwrap_or_default()),
+            ("seed", seed(x.seed)),
             ("judge", x.judge.clone()),
             ("n", x.n.to_string()),
             ("value", f(x.delta)),
-            ("ci_low", f(x.ci_low)),
-            ("ci_high", f(x.ci_high)),
-            ("skill_ci_low", f(x.skill_ci_low)),
-            ("skill_ci_high", f(x.skill_ci_high)),
             ("mcnemar_p", f(x.mcnemar_p)),
             ("discordant_b", x.discordant_b.to_string()),
             ("discordant_c", x.discordant_c.to_string()),
-            ("mde", of(x.mde)),
-        ]);
+        ];
+        row.extend(intervals([x.ci_low, x.ci_high, x.skill_ci_low, x.skill_ci_high], x.mde));
+        rows.push(row);
     }
     for x in &r.lifts {
-        rows.push(vec![
+        let mut row = vec![
             ("section", "lift".into()),
             ("student", x.student.clone()),
-            ("seed", x.seed.map(|s| s.to_string()).unwrap_or_default()),
+            ("seed", seed(x.seed)),
             ("judge", x.judge.clone()),
             ("n", x.n.to_string()),
             ("value", f(x.lift)),
-            ("ci_low", f(x.ci_low)),
-            ("ci_high", f(x.ci_high)),
-            ("skill_ci_low", f(x.skill_ci_low)),
-            ("skill_ci_high", f(x.skill_ci_high)),
-            ("mde", of(x.mde)),
-        ]);
+        ];
+        row.extend(intervals([x.ci_low, x.ci_high, x.skill_ci_low, x.skill_ci_high], x.mde));
+        rows.push(row);
     }
     for x in &r.seed_summary {
         rows.push(vec![
@@ -924,19 +926,14 @@ pub fn to_csv(r: &Report) -> String {
             ("max_delta_shift", of(x.max_delta_shift)),
         ]);
     }
-    let quote =
-        |s: &str| if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() };
-    let mut out = CSV_COLUMNS.join(",") + "\n";
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(CSV_COLUMNS).expect("writing to memory");
     for row in rows {
-        let cells: Vec<String> = CSV_COLUMNS
-            .iter()
-            .map(|c| row.iter().find(|(k, _)| k == c).map(|(_, v)| quote(v)).unwrap_or_default())
-            .collect();
         debug_assert!(row.iter().all(|(k, _)| CSV_COLUMNS.contains(k)), "unknown CSV column in {row:?}");
-        out.push_str(&cells.join(","));
-        out.push('\n');
+        let cells = CSV_COLUMNS.iter().map(|c| row.iter().find(|(k, _)| k == c).map_or("", |(_, v)| v.as_str()));
+        out.write_record(cells).expect("writing to memory");
     }
-    out
+    String::from_utf8(out.into_inner().expect("writing to memory")).expect("the cells are UTF-8")
 }
 
 /// A seed column's text: the seed, or `all` on a pooled row.
@@ -1276,5 +1273,26 @@ mod tests {
         eps[1].condition = "baseline".into();
         let err = report(&eps, ReportConfig::default()).unwrap_err();
         assert!(matches!(err, ReportError::SkillConflict { .. }), "{err}");
+    }
+    #[test]
+    fn csv_reads_back_as_one_table() {
+        let mut eps = episodes();
+        eps.iter_mut().for_each(|v| v.student = "qwen, \"tiny\"".into());
+        let r = report(&eps, ReportConfig { resamples: 200, ..ReportConfig::default() }).unwrap();
+        let text = to_csv(&r);
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), CSV_COLUMNS);
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+        assert_eq!(
+            rows.len(),
+            r.rates.len() + r.deltas.len() + r.lifts.len() + r.seed_summary.len() + r.agreement.len()
+        );
+        assert!(rows.iter().all(|row| row.len() == CSV_COLUMNS.len()));
+        let lift = rows.iter().find(|row| &row[0] == "lift").unwrap();
+        assert_eq!(&lift[1], "qwen, \"tiny\"", "a name with a comma and quotes survives");
+        let col = |name: &str| CSV_COLUMNS.iter().position(|c| *c == name).unwrap();
+        assert!((lift[col("value")].parse::<f64>().unwrap() - r.lifts[0].lift).abs() <= 5e-7);
+        // Six decimals in the file.
+        assert!((lift[col("skill_ci_low")].parse::<f64>().unwrap() - r.lifts[0].skill_ci_low).abs() <= 5e-7);
     }
 }
