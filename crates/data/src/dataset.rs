@@ -101,7 +101,7 @@ pub struct CorpusRow {
     /// The reference answer.
     pub reference: String,
     /// `exact` or `free_form`.
-    pub answer_kind: String,
+    pub answer_kind: AnswerKind,
     /// The judge's verdict on the assistant turn.
     pub verdict: Verdict,
     /// Where it came from.
@@ -120,7 +120,7 @@ pub struct HoldoutRow {
     /// The skill's domain.
     pub domain: String,
     /// `exact` or `free_form`.
-    pub answer_kind: String,
+    pub answer_kind: AnswerKind,
     /// The generator seed.
     pub seed: u64,
     /// The task text.
@@ -237,7 +237,7 @@ pub fn build_holdout_counted(catalog: &Catalog, cfg: &BuildConfig) -> Result<Hol
                 task_id: task.id,
                 skill_id: skill.id.clone(),
                 domain: skill.domain.clone(),
-                answer_kind: answer_kind(skill).into(),
+                answer_kind: answer_kind(skill),
                 seed: task.seed,
                 prompt: task.prompt,
                 answer: task.answer,
@@ -318,7 +318,7 @@ pub fn build(
     for s in &skills {
         domains.entry(s.domain.clone()).or_default()[usize::from(s.split == Split::Train)] += 1;
     }
-    let holdout_exact = holdout.iter().filter(|r| r.answer_kind == "exact").count();
+    let holdout_exact = holdout.iter().filter(|r| r.answer_kind == AnswerKind::Exact).count();
     let counts = Counts {
         corpus_rows: corpus.len(),
         candidates,
@@ -414,7 +414,7 @@ fn candidate(
             },
         ],
         reference: task.answer,
-        answer_kind: answer_kind(skill).into(),
+        answer_kind: answer_kind(skill),
         verdict,
         provenance,
     })))
@@ -434,8 +434,18 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-fn answer_kind(skill: &Skill) -> &'static str {
-    if skill.answer.is_exact() { "exact" } else { "free_form" }
+/// How a task is scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerKind {
+    /// An `ANSWER:` line the extractor compares.
+    Exact,
+    /// A written reply judged against a rubric.
+    FreeForm,
+}
+
+fn answer_kind(skill: &Skill) -> AnswerKind {
+    if skill.answer.is_exact() { AnswerKind::Exact } else { AnswerKind::FreeForm }
 }
 
 /// Lowercase hex SHA-256.

@@ -19,6 +19,42 @@ pub enum Condition {
     Baseline,
 }
 
+// Ordered by name (`baseline` < `curated`), as reports have always listed them.
+impl Ord for Condition {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name().cmp(other.name())
+    }
+}
+
+impl PartialOrd for Condition {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::fmt::Display for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Compares with the wire name (`curated`, `baseline`).
+impl PartialEq<&str> for Condition {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
+
+impl std::str::FromStr for Condition {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Condition::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| format!("condition must be curated or baseline, got {s:?}"))
+    }
+}
+
 impl Condition {
     /// Both conditions, curated first.
     pub const ALL: [Condition; 2] = [Condition::Curated, Condition::Baseline];

@@ -33,7 +33,7 @@ fn default_build_is_complete_disjoint_and_reproducible() {
         assert!(row.messages[1].reasoning_content.as_deref().is_some_and(|r| r.len() > 100));
         assert!(row.verdict.passed());
         assert!(!holdout_prompts.iter().any(|p| row.messages[0].content.contains(p)));
-        if row.answer_kind == "exact" {
+        if row.answer_kind == skillsft_data::dataset::AnswerKind::Exact {
             assert!(row.messages[1].content.lines().last().unwrap().starts_with("ANSWER: "));
         }
     }

@@ -15,6 +15,75 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{EvalError, Result, io};
 use crate::report::Verdict;
+use skillsft_data::dataset::AnswerKind;
+pub use skillsft_data::prompt::Condition;
+
+/// Before or after SFT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// The base model.
+    Pre,
+    /// The fine-tuned model.
+    Post,
+}
+
+impl Stage {
+    /// `pre` or `post`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Pre => "pre",
+            Stage::Post => "post",
+        }
+    }
+}
+
+// Ordered by name (`post` < `pre`), as reports have always listed them.
+impl Ord for Stage {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name().cmp(other.name())
+    }
+}
+
+impl PartialOrd for Stage {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Compares with the wire name (`pre`, `post`).
+impl PartialEq<&str> for Stage {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
+
+impl std::str::FromStr for Stage {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "pre" => Ok(Stage::Pre),
+            "post" => Ok(Stage::Post),
+            other => Err(format!("stage must be pre or post, got {other:?}")),
+        }
+    }
+}
+
+/// Why generation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Finish {
+    /// The model ended its turn.
+    Stop,
+    /// The token budget ran out.
+    Length,
+}
 
 /// One scoring path's verdict on an episode.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,10 +114,10 @@ pub struct PathVerdict {
 pub struct Episode {
     /// The student (`qwen3.5-0.8b`, `claude-haiku-4-5`, ...).
     pub student: String,
-    /// `pre` or `post` (SFT).
-    pub stage: String,
+    /// Before or after SFT.
+    pub stage: Stage,
     /// `curated` (task + procedure) or `baseline` (task alone).
-    pub condition: String,
+    pub condition: Condition,
     /// The holdout task.
     pub task_id: String,
     /// The task's skill.
@@ -61,7 +130,7 @@ pub struct Episode {
     #[serde(default)]
     pub sample: u32,
     /// `exact` or `free_form`.
-    pub answer_kind: String,
+    pub answer_kind: AnswerKind,
     /// SHA-256 of exactly what the student was sent (rendered chat prompt for a local model;
     /// system + user turn + model for an API student). A resumed run refuses a changed prompt.
     pub prompt_hash: String,
@@ -77,7 +146,7 @@ pub struct Episode {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extracted: Option<String>,
     /// `stop` (end of turn) or `length` (the token budget ran out).
-    pub finish: String,
+    pub finish: Finish,
     /// Tokens generated (local students) or 0 when the API does not say.
     pub output_tokens: usize,
     /// One verdict per scoring path.
@@ -89,10 +158,10 @@ pub struct Episode {
 pub struct EpisodeKey {
     /// Student.
     pub student: String,
-    /// `pre` or `post`.
-    pub stage: String,
-    /// `curated` or `baseline`.
-    pub condition: String,
+    /// Before or after SFT.
+    pub stage: Stage,
+    /// Curated or baseline.
+    pub condition: Condition,
     /// Holdout task.
     pub task_id: String,
     /// Training seed.
@@ -119,8 +188,8 @@ impl Episode {
     pub fn key(&self) -> EpisodeKey {
         EpisodeKey {
             student: self.student.clone(),
-            stage: self.stage.clone(),
-            condition: self.condition.clone(),
+            stage: self.stage,
+            condition: self.condition,
             task_id: self.task_id.clone(),
             seed: self.seed,
             sample: self.sample,
@@ -131,8 +200,8 @@ impl Episode {
     pub fn report_verdicts(&self) -> impl Iterator<Item = Verdict> + '_ {
         self.verdicts.iter().map(|v| Verdict {
             student: self.student.clone(),
-            stage: self.stage.clone(),
-            condition: self.condition.clone(),
+            stage: self.stage,
+            condition: self.condition,
             task_id: self.task_id.clone(),
             skill_id: Some(self.skill_id.clone()),
             seed: self.seed,
@@ -297,19 +366,19 @@ mod tests {
     fn episode(task: &str, pass: bool) -> Episode {
         Episode {
             student: "s".into(),
-            stage: "pre".into(),
-            condition: "curated".into(),
+            stage: Stage::Pre,
+            condition: Condition::Curated,
             task_id: task.into(),
             skill_id: "k".into(),
             seed: 0,
             sample: 0,
-            answer_kind: "exact".into(),
+            answer_kind: AnswerKind::Exact,
             prompt_hash: sha256_hex(task),
             output: "ANSWER: 4".into(),
             reasoning: None,
             answer_text: "ANSWER: 4".into(),
             extracted: Some("4".into()),
-            finish: "stop".into(),
+            finish: Finish::Stop,
             output_tokens: 3,
             verdicts: vec![PathVerdict {
                 judge: "offline".into(),
@@ -364,6 +433,6 @@ mod tests {
         )
         .unwrap();
         let v = read_verdicts(&path).unwrap();
-        assert_eq!(v[0].stage, "post");
+        assert_eq!(v[0].stage, Stage::Post);
     }
 }

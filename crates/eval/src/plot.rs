@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
+use crate::episode::{Condition, Stage};
 use crate::error::{EvalError, Result, io};
 use crate::report::Report;
 
@@ -126,7 +127,7 @@ pub fn delta_svg(report: &Report, path: &str) -> Result<String> {
     categorical_svg(&title, &names, lo..hi, y_desc, |chart| {
         let n = names.len().max(1) as f64;
         chart.draw_series(LineSeries::new([(-0.5, 0.0), (n - 0.5, 0.0)], BLACK.mix(0.4))).map_err(plot_err)?;
-        for (stage, color, dx) in [("pre", PRE, -0.06), ("post", POST, 0.06)] {
+        for (stage, color, dx) in [(Stage::Pre, PRE, -0.06), (Stage::Post, POST, 0.06)] {
             let pts: Vec<(f64, f64, f64, f64)> = names
                 .iter()
                 .enumerate()
@@ -160,20 +161,20 @@ pub fn delta_svg(report: &Report, path: &str) -> Result<String> {
 
 /// Pass rates per student and stage, curated vs baseline, with Wilson 95% intervals.
 pub fn rates_svg(report: &Report, path: &str) -> Result<String> {
-    let mut groups: Vec<(String, String)> = Vec::new();
+    let mut groups: Vec<(String, Stage)> = Vec::new();
     for r in report.rates.iter().filter(|r| r.judge == path) {
-        let g = (r.student.clone(), r.stage.clone());
+        let g = (r.student.clone(), r.stage);
         if !groups.contains(&g) {
             groups.push(g);
         }
     }
     // Students in report order, pre-SFT before post-SFT within each.
     let order = students(report);
-    groups.sort_by_key(|(s, st)| (order.iter().position(|o| o == s), st != "pre"));
+    groups.sort_by_key(|(s, st)| (order.iter().position(|o| o == s), *st != Stage::Pre));
     let labels: Vec<String> = groups.iter().map(|(s, st)| format!("{s} {st}")).collect();
     let title = format!("Pass rate with Wilson 95% interval  [{path}]");
     categorical_svg(&title, &labels, 0.0..1.0, "pass rate", |chart| {
-        for (condition, color, dx) in [("baseline", PRE, -0.08), ("curated", POST, 0.08)] {
+        for (condition, color, dx) in [(Condition::Baseline, PRE, -0.08), (Condition::Curated, POST, 0.08)] {
             let pts: Vec<(f64, f64, f64, f64)> = groups
                 .iter()
                 .enumerate()
@@ -181,7 +182,7 @@ pub fn rates_svg(report: &Report, path: &str) -> Result<String> {
                     report
                         .rates
                         .iter()
-                        .find(|r| r.judge == path && &r.student == s && &r.stage == st && r.condition == condition)
+                        .find(|r| r.judge == path && &r.student == s && r.stage == *st && r.condition == condition)
                         .map(|r| (i as f64 + dx, r.wilson_low, r.rate, r.wilson_high))
                 })
                 .collect();
@@ -189,7 +190,7 @@ pub fn rates_svg(report: &Report, path: &str) -> Result<String> {
             chart
                 .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
                 .map_err(plot_err)?
-                .label(condition)
+                .label(condition.name())
                 .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
             intervals(chart, &pts, color)?;
         }

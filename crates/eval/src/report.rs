@@ -31,6 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::episode::{Condition, Stage};
 use crate::power::McNemarPower;
 use crate::stats::{self, Interval, SkillValues};
 
@@ -40,9 +41,9 @@ pub struct Verdict {
     /// The student model (`qwen3.5-0.8b`, `claude-haiku-4-5`, ...), without the seed.
     pub student: String,
     /// `pre` or `post` (SFT).
-    pub stage: String,
+    pub stage: Stage,
     /// `curated` or `baseline`.
-    pub condition: String,
+    pub condition: Condition,
     /// The holdout task.
     pub task_id: String,
     /// The task's skill: the unit of the skill-clustered intervals (a task without one is its
@@ -100,9 +101,9 @@ pub struct RateRow {
     /// Student.
     pub student: String,
     /// Stage.
-    pub stage: String,
+    pub stage: Stage,
     /// Condition.
-    pub condition: String,
+    pub condition: Condition,
     /// Scoring path.
     pub judge: String,
     /// Scored episodes.
@@ -126,7 +127,7 @@ pub struct DeltaRow {
     /// Student.
     pub student: String,
     /// Stage.
-    pub stage: String,
+    pub stage: Stage,
     /// The training seed of a per-seed row; absent on the pooled row.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
@@ -216,7 +217,7 @@ pub struct SeedSummaryRow {
     /// Student (seed-free name).
     pub student: String,
     /// Stage.
-    pub stage: String,
+    pub stage: Stage,
     /// Scoring path.
     pub judge: String,
     /// Seeds with a Δ.
@@ -315,16 +316,6 @@ pub enum ReportError {
         /// Path.
         judge: String,
     },
-    /// An unknown stage or condition value.
-    #[error("{field} must be one of {allowed}, got {value:?}")]
-    BadValue {
-        /// The field.
-        field: &'static str,
-        /// Allowed values.
-        allowed: &'static str,
-        /// What was found.
-        value: String,
-    },
     /// One task is said to belong to two skills.
     #[error("task {task_id:?} is given skill {a:?} in one verdict and {b:?} in another")]
     SkillConflict {
@@ -338,7 +329,7 @@ pub enum ReportError {
 }
 
 /// (student, stage, judge, condition, seed).
-type CellKey = (String, String, String, String, u64);
+type CellKey = (String, Stage, String, Condition, u64);
 /// (task, sample) -> pass (None: unscorable).
 type Cell = BTreeMap<(String, u32), Option<bool>>;
 
@@ -366,20 +357,20 @@ struct Data {
 }
 
 impl Data {
-    fn cell(&self, student: &str, stage: &str, judge: &str, condition: &str, seed: u64) -> Option<&Cell> {
-        self.cells.get(&(student.into(), stage.into(), judge.into(), condition.into(), seed))
+    fn cell(&self, student: &str, stage: Stage, judge: &str, condition: Condition, seed: u64) -> Option<&Cell> {
+        self.cells.get(&(student.into(), stage, judge.into(), condition, seed))
     }
 
     /// The seeds with both conditions of (student, stage, judge).
-    fn seeds(&self, student: &str, stage: &str, judge: &str) -> Vec<u64> {
+    fn seeds(&self, student: &str, stage: Stage, judge: &str) -> Vec<u64> {
         let seeds: BTreeSet<u64> = self
             .cells
             .keys()
             .filter(|k| k.0 == student && k.1 == stage && k.2 == judge)
             .map(|k| k.4)
             .filter(|&s| {
-                self.cell(student, stage, judge, "curated", s).is_some()
-                    && self.cell(student, stage, judge, "baseline", s).is_some()
+                self.cell(student, stage, judge, Condition::Curated, s).is_some()
+                    && self.cell(student, stage, judge, Condition::Baseline, s).is_some()
             })
             .collect();
         seeds.into_iter().collect()
@@ -415,16 +406,6 @@ impl Data {
 pub fn report(verdicts: &[Verdict], cfg: ReportConfig) -> Result<Report, ReportError> {
     let mut data = Data { cells: BTreeMap::new(), skill_of: BTreeMap::new(), cfg };
     for v in verdicts {
-        if !matches!(v.stage.as_str(), "pre" | "post") {
-            return Err(ReportError::BadValue { field: "stage", allowed: "pre, post", value: v.stage.clone() });
-        }
-        if !matches!(v.condition.as_str(), "curated" | "baseline") {
-            return Err(ReportError::BadValue {
-                field: "condition",
-                allowed: "curated, baseline",
-                value: v.condition.clone(),
-            });
-        }
         if let Some(skill) = &v.skill_id {
             match data.skill_of.get(&v.task_id) {
                 Some(known) if known != skill => {
@@ -440,11 +421,11 @@ pub fn report(verdicts: &[Verdict], cfg: ReportConfig) -> Result<Report, ReportE
                 }
             }
         }
-        let key = (v.student.clone(), v.stage.clone(), v.judge.clone(), v.condition.clone(), v.seed);
+        let key = (v.student.clone(), v.stage, v.judge.clone(), v.condition, v.seed);
         if data.cells.entry(key).or_default().insert((v.task_id.clone(), v.sample), v.pass).is_some() {
             return Err(ReportError::Duplicate {
                 episode: format!(
-                    "student {:?} stage {:?} condition {:?} task {:?} seed {} sample {}",
+                    "student {:?} stage {} condition {} task {:?} seed {} sample {}",
                     v.student, v.stage, v.condition, v.task_id, v.seed, v.sample
                 ),
                 judge: v.judge.clone(),
@@ -463,10 +444,10 @@ pub fn report(verdicts: &[Verdict], cfg: ReportConfig) -> Result<Report, ReportE
 /// Pass rates per (student, stage, condition, judge), over every seed and sample.
 fn rates(data: &Data) -> Vec<RateRow> {
     // (student, stage, condition, judge) -> (passed, scored, unscorable)
-    type Counts<'a> = BTreeMap<(&'a str, &'a str, &'a str, &'a str), (usize, usize, usize)>;
+    type Counts<'a> = BTreeMap<(&'a str, Stage, Condition, &'a str), (usize, usize, usize)>;
     let mut pooled: Counts = BTreeMap::new();
     for ((student, stage, judge, condition, _), cell) in &data.cells {
-        let e = pooled.entry((student, stage, condition, judge)).or_default();
+        let e = pooled.entry((student, *stage, *condition, judge)).or_default();
         e.0 += cell.values().filter(|&&p| p == Some(true)).count();
         e.1 += cell.values().filter(|p| p.is_some()).count();
         e.2 += cell.values().filter(|p| p.is_none()).count();
@@ -480,8 +461,8 @@ fn rates(data: &Data) -> Vec<RateRow> {
             let (lo, hi) = stats::wilson(passed, n);
             RateRow {
                 student: k.0.into(),
-                stage: k.1.into(),
-                condition: k.2.into(),
+                stage: k.1,
+                condition: k.2,
                 judge: k.3.into(),
                 n,
                 unscorable,
@@ -496,8 +477,7 @@ fn rates(data: &Data) -> Vec<RateRow> {
 
 /// Δ rows: per seed when there are several, and one pooled row per (student, stage, judge).
 fn deltas(data: &Data) -> Vec<DeltaRow> {
-    let triples: BTreeSet<(&str, &str, &str)> =
-        data.cells.keys().map(|k| (k.0.as_str(), k.1.as_str(), k.2.as_str())).collect();
+    let triples: BTreeSet<(&str, Stage, &str)> = data.cells.keys().map(|k| (k.0.as_str(), k.1, k.2.as_str())).collect();
     let mut power = McNemarPower::new(data.cfg.alpha);
     let mut rows = Vec::new();
     for (student, stage, judge) in triples {
@@ -506,8 +486,8 @@ fn deltas(data: &Data) -> Vec<DeltaRow> {
         let mut pooled_dropped = 0;
         let mut per_seed = Vec::new();
         for &seed in &seeds {
-            let cur = data.cell(student, stage, judge, "curated", seed).expect("seeds() checked");
-            let base = data.cell(student, stage, judge, "baseline", seed).expect("seeds() checked");
+            let cur = data.cell(student, stage, judge, Condition::Curated, seed).expect("seeds() checked");
+            let base = data.cell(student, stage, judge, Condition::Baseline, seed).expect("seeds() checked");
             let (units, dropped) = pair_units(seed, &[cur, base], |v| f(v[0]) - f(v[1]));
             if units.is_empty() {
                 continue;
@@ -529,7 +509,7 @@ fn deltas(data: &Data) -> Vec<DeltaRow> {
 fn delta_row(
     data: &Data,
     power: &mut McNemarPower,
-    (student, stage, judge): (&str, &str, &str),
+    (student, stage, judge): (&str, Stage, &str),
     seed: Option<u64>,
     units: &[Unit],
     dropped_pairs: usize,
@@ -540,7 +520,7 @@ fn delta_row(
     let r = (b + c) as f64 / s.n as f64;
     DeltaRow {
         student: student.into(),
-        stage: stage.into(),
+        stage,
         seed,
         judge: judge.into(),
         n: s.n,
@@ -588,10 +568,10 @@ fn lifts(data: &Data, deltas: &[DeltaRow]) -> Result<Vec<LiftRow>, ReportError> 
     let mut rows = Vec::new();
     let students: BTreeSet<&String> = data.cells.keys().map(|k| &k.0).collect();
     for student in students {
-        let paths = |stage: &str| -> BTreeSet<String> {
+        let paths = |stage: Stage| -> BTreeSet<String> {
             deltas.iter().filter(|d| &d.student == student && d.stage == stage).map(|d| d.judge.clone()).collect()
         };
-        let (pre, post) = (paths("pre"), paths("post"));
+        let (pre, post) = (paths(Stage::Pre), paths(Stage::Post));
         if pre.is_empty() || post.is_empty() {
             continue;
         }
@@ -604,19 +584,19 @@ fn lifts(data: &Data, deltas: &[DeltaRow]) -> Result<Vec<LiftRow>, ReportError> 
             });
         }
         for judge in common {
-            let pre_seeds = data.seeds(student, "pre", judge);
-            let post_seeds = data.seeds(student, "post", judge);
+            let pre_seeds = data.seeds(student, Stage::Pre, judge);
+            let post_seeds = data.seeds(student, Stage::Post, judge);
             let mut pooled: Vec<Unit> = Vec::new();
             let mut pooled_dropped = 0;
             let mut per_seed = Vec::new();
             for &seed in &post_seeds {
                 let pre_seed = if pre_seeds.len() == 1 { pre_seeds[0] } else { seed };
-                let cell = |stage: &str, seed: u64, cond: &str| data.cell(student, stage, judge, cond, seed);
+                let cell = |stage: Stage, seed: u64, cond: Condition| data.cell(student, stage, judge, cond, seed);
                 let (Some(pc), Some(pb), Some(qc), Some(qb)) = (
-                    cell("pre", pre_seed, "curated"),
-                    cell("pre", pre_seed, "baseline"),
-                    cell("post", seed, "curated"),
-                    cell("post", seed, "baseline"),
+                    cell(Stage::Pre, pre_seed, Condition::Curated),
+                    cell(Stage::Pre, pre_seed, Condition::Baseline),
+                    cell(Stage::Post, seed, Condition::Curated),
+                    cell(Stage::Post, seed, Condition::Baseline),
                 ) else {
                     continue;
                 };
@@ -651,7 +631,7 @@ fn lift_row(
     let s = data.summarize(units);
     let mde = deltas
         .iter()
-        .find(|d| d.student == student && d.judge == judge && d.stage == "post" && d.seed == seed)
+        .find(|d| d.student == student && d.judge == judge && d.stage == Stage::Post && d.seed == seed)
         .and_then(|d| d.mde);
     let mut row = LiftRow {
         student: student.into(),
@@ -701,9 +681,9 @@ fn lift_caution(row: &LiftRow, cfg: ReportConfig) -> Option<String> {
 /// Seed spread of Δ (and lift, post-SFT) per (student, stage, judge): from the per-seed rows
 /// when there are several seeds, from the pooled row when there is one.
 fn seed_summary(deltas: &[DeltaRow], lifts: &[LiftRow]) -> Vec<SeedSummaryRow> {
-    let mut groups: BTreeMap<(&str, &str, &str), Vec<&DeltaRow>> = BTreeMap::new();
+    let mut groups: BTreeMap<(&str, Stage, &str), Vec<&DeltaRow>> = BTreeMap::new();
     for d in deltas {
-        groups.entry((&d.student, &d.stage, &d.judge)).or_default().push(d);
+        groups.entry((&d.student, d.stage, &d.judge)).or_default().push(d);
     }
     groups
         .into_iter()
@@ -711,7 +691,7 @@ fn seed_summary(deltas: &[DeltaRow], lifts: &[LiftRow]) -> Vec<SeedSummaryRow> {
             let per_seed: Vec<f64> = rows.iter().filter(|d| d.seed.is_some()).map(|d| d.delta).collect();
             let values = if per_seed.is_empty() { vec![rows[0].delta] } else { per_seed };
             let (delta_mean, delta_sd) = stats::mean_sd(&values);
-            let (lift_mean, lift_sd) = if stage == "post" {
+            let (lift_mean, lift_sd) = if stage == Stage::Post {
                 let mine: Vec<&LiftRow> = lifts.iter().filter(|l| l.student == student && l.judge == judge).collect();
                 let per_seed: Vec<f64> = mine.iter().filter(|l| l.seed.is_some()).map(|l| l.lift).collect();
                 let values = if per_seed.is_empty() { mine.iter().map(|l| l.lift).collect() } else { per_seed };
@@ -726,7 +706,7 @@ fn seed_summary(deltas: &[DeltaRow], lifts: &[LiftRow]) -> Vec<SeedSummaryRow> {
             };
             SeedSummaryRow {
                 student: student.into(),
-                stage: stage.into(),
+                stage,
                 judge: judge.into(),
                 seeds: values.len(),
                 delta_mean,
@@ -742,7 +722,7 @@ fn seed_summary(deltas: &[DeltaRow], lifts: &[LiftRow]) -> Vec<SeedSummaryRow> {
 
 /// Agreement per pair of paths over the episodes both scored.
 fn agreement(data: &Data, deltas: &[DeltaRow]) -> Vec<AgreementRow> {
-    let pooled = |student: &str, stage: &str, judge: &str| {
+    let pooled = |student: &str, stage: Stage, judge: &str| {
         deltas
             .iter()
             .find(|d| d.student == student && d.stage == stage && d.judge == judge && d.seed.is_none())
@@ -759,7 +739,7 @@ fn agreement(data: &Data, deltas: &[DeltaRow]) -> Vec<AgreementRow> {
                 if judge != *ja {
                     continue;
                 }
-                if let Some(other) = data.cell(student, stage, jb, condition, *seed) {
+                if let Some(other) = data.cell(student, *stage, jb, *condition, *seed) {
                     let (units, left_out) = pair_units(*seed, &[cell, other], |v| f(v[0]) * 2.0 + f(v[1]));
                     for u in units {
                         a.push(u.diff >= 2.0);
@@ -767,8 +747,8 @@ fn agreement(data: &Data, deltas: &[DeltaRow]) -> Vec<AgreementRow> {
                     }
                     dropped += left_out;
                 }
-                if condition == "curated"
-                    && let (Some(da), Some(db)) = (pooled(student, stage, ja), pooled(student, stage, jb))
+                if *condition == Condition::Curated
+                    && let (Some(da), Some(db)) = (pooled(student, *stage, ja), pooled(student, *stage, jb))
                 {
                     let s = (db - da).abs();
                     shift = Some(shift.map_or(s, |m: f64| m.max(s)));
@@ -862,8 +842,8 @@ pub fn to_csv(r: &Report) -> String {
         rows.push(vec![
             ("section", "rate".into()),
             ("student", x.student.clone()),
-            ("stage", x.stage.clone()),
-            ("condition", x.condition.clone()),
+            ("stage", x.stage.to_string()),
+            ("condition", x.condition.to_string()),
             ("judge", x.judge.clone()),
             ("n", x.n.to_string()),
             ("passed", x.passed.to_string()),
@@ -876,7 +856,7 @@ pub fn to_csv(r: &Report) -> String {
         let mut row = vec![
             ("section", "delta".into()),
             ("student", x.student.clone()),
-            ("stage", x.stage.clone()),
+            ("stage", x.stage.to_string()),
             ("seed", seed(x.seed)),
             ("judge", x.judge.clone()),
             ("n", x.n.to_string()),
@@ -904,7 +884,7 @@ pub fn to_csv(r: &Report) -> String {
         rows.push(vec![
             ("section", "seed_summary".into()),
             ("student", x.student.clone()),
-            ("stage", x.stage.clone()),
+            ("stage", x.stage.to_string()),
             ("judge", x.judge.clone()),
             ("value", f(x.delta_mean)),
             ("seeds", x.seeds.to_string()),
@@ -1079,8 +1059,8 @@ mod tests {
         Verdict {
             pass: Some(pass),
             student: student.into(),
-            stage: stage.into(),
-            condition: condition.into(),
+            stage: stage.parse().unwrap(),
+            condition: condition.parse().unwrap(),
             task_id: format!("t{task}"),
             skill_id: None,
             seed: 0,
@@ -1182,9 +1162,12 @@ mod tests {
         let mut eps = episodes();
         eps.push(eps[0].clone());
         assert!(matches!(report(&eps, ReportConfig::default()), Err(ReportError::Duplicate { .. })));
-        let bad = vec![v("s", "mid", "curated", 0, "x", true)];
-        assert!(report(&bad, ReportConfig::default()).unwrap_err().to_string().contains("stage"));
+        // A bad stage or condition is refused where it is read.
+        let bad = r#"{"student":"s","stage":"mid","condition":"curated","task_id":"t","judge":"x","pass":true}"#;
+        let err = serde_json::from_str::<Verdict>(bad).unwrap_err().to_string();
+        assert!(err.contains("mid") && err.contains("pre"), "{err}");
     }
+
     /// A synthetic study: 8 skills × 5 tasks whose procedure helps all-or-nothing per skill
     /// (skills 0..3 pass curated only, the rest pass or fail in both), three training seeds
     /// after SFT, two samples each.
@@ -1193,8 +1176,8 @@ mod tests {
         let mut push = |stage: &str, seed: u64, sample: u32, skill: usize, task: usize, cond: &str, pass: bool| {
             out.push(Verdict {
                 student: "s".into(),
-                stage: stage.into(),
-                condition: cond.into(),
+                stage: stage.parse().unwrap(),
+                condition: cond.parse().unwrap(),
                 task_id: format!("k{skill}-t{task}"),
                 skill_id: Some(format!("k{skill}")),
                 seed,
@@ -1270,7 +1253,7 @@ mod tests {
         eps[0].skill_id = Some("a".into());
         eps[1].skill_id = Some("b".into());
         eps[1].task_id = eps[0].task_id.clone();
-        eps[1].condition = "baseline".into();
+        eps[1].condition = Condition::Baseline;
         let err = report(&eps, ReportConfig::default()).unwrap_err();
         assert!(matches!(err, ReportError::SkillConflict { .. }), "{err}");
     }

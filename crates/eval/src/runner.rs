@@ -10,7 +10,7 @@ use skillsft_data::catalog::Catalog;
 use skillsft_data::dataset::HoldoutRow;
 use skillsft_data::judge::extract;
 
-use crate::episode::{Episode, EpisodeKey, EpisodeLog};
+use crate::episode::{Condition, Episode, EpisodeKey, EpisodeLog, Stage};
 use crate::error::{EvalError, Result};
 use crate::scoring::Scorer;
 use crate::student::Student;
@@ -18,9 +18,9 @@ use crate::student::Student;
 /// What to run.
 pub struct RunPlan<'a> {
     /// `pre` or `post`.
-    pub stage: &'a str,
+    pub stage: Stage,
     /// Conditions, e.g. `["curated", "baseline"]`.
-    pub conditions: &'a [String],
+    pub conditions: &'a [Condition],
     /// The holdout tasks.
     pub holdout: &'a [HoldoutRow],
     /// The skills the holdout refers to (for the judges).
@@ -48,7 +48,7 @@ pub struct Rescore<'a> {
     /// Only this student's episodes (all when `None`).
     pub student: Option<&'a str>,
     /// Only this stage's episodes (all when `None`).
-    pub stage: Option<&'a str>,
+    pub stage: Option<Stage>,
     /// Also ask again where a path's verdict is unscorable (`pass: null`).
     pub retry_unscorable: bool,
     /// Judge requests in flight at once (verdicts are stored in episode order).
@@ -77,16 +77,13 @@ pub struct RunCounts {
 /// An episode still to run.
 struct Pending<'a> {
     sample: u32,
-    condition: &'a str,
+    condition: Condition,
     row: &'a HoldoutRow,
     user: String,
 }
 
 /// Runs the episodes of `plan` for `student` that `log` does not hold yet.
 pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog) -> Result<RunCounts> {
-    if !matches!(plan.stage, "pre" | "post") {
-        return Err(EvalError::Config(format!("stage must be pre or post, got {:?}", plan.stage)));
-    }
     if plan.scorers.is_empty() {
         return Err(EvalError::Config("no scoring path: give at least one judge".into()));
     }
@@ -98,13 +95,13 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
     for sample in 0..plan.samples {
         for condition in plan.conditions {
             for row in plan.holdout {
-                let user = row.prompts.get(condition).ok_or_else(|| {
-                    EvalError::Config(format!("holdout task {} has no {condition:?} prompt", row.task_id))
+                let user = row.prompts.get(condition.name()).ok_or_else(|| {
+                    EvalError::Config(format!("holdout task {} has no {condition} prompt", row.task_id))
                 })?;
                 let key = EpisodeKey {
                     student: student.name().to_string(),
-                    stage: plan.stage.to_string(),
-                    condition: condition.clone(),
+                    stage: plan.stage,
+                    condition: *condition,
                     task_id: row.task_id.clone(),
                     seed: plan.seed,
                     sample,
@@ -121,7 +118,7 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
                         }
                         counts.skipped += 1;
                     }
-                    None => pending.push(Pending { sample, condition: condition.as_str(), row, user: user.clone() }),
+                    None => pending.push(Pending { sample, condition: *condition, row, user: user.clone() }),
                 }
             }
         }
@@ -174,13 +171,13 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
             passed += usize::from(verdicts[0].pass == Some(true));
             log.append(Episode {
                 student: student.name().to_string(),
-                stage: plan.stage.to_string(),
-                condition: condition.to_string(),
+                stage: plan.stage,
+                condition: *condition,
                 task_id: row.task_id.clone(),
                 skill_id: row.skill_id.clone(),
                 seed: plan.seed,
                 sample: *sample,
-                answer_kind: row.answer_kind.clone(),
+                answer_kind: row.answer_kind,
                 prompt_hash: student.prompt_hash(user)?,
                 // "ANSWER:" with nothing after it (the budget ran out) is not an answer.
                 extracted: extract::extract(&reply.answer_text).filter(|v| !v.is_empty()),

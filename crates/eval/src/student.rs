@@ -10,7 +10,7 @@ use skillsft_data::api::{ChatClient, ChatRequest, Message};
 use skillsft_data::chat::{ChatTemplate, RenderOptions};
 use skillsft_data::tokenizer::ChatTokenizer;
 
-use crate::episode::sha256_hex;
+use crate::episode::{Finish, sha256_hex};
 use crate::error::{EvalError, Result};
 
 /// A student's reply to one user turn.
@@ -23,7 +23,7 @@ pub struct Reply {
     /// The visible reply the judges read.
     pub answer_text: String,
     /// `stop` or `length`.
-    pub finish: String,
+    pub finish: Finish,
     /// Tokens generated (0 when an API does not say).
     pub tokens: usize,
 }
@@ -202,7 +202,7 @@ impl LocalStudent {
             output: text.clone(),
             reasoning,
             answer_text: answer,
-            finish: if stopped { "stop" } else { "length" }.into(),
+            finish: if stopped { Finish::Stop } else { Finish::Length },
             tokens: ids.len(),
         })
     }
@@ -290,7 +290,7 @@ impl Student for ApiStudent {
                 output,
                 reasoning: r.reasoning,
                 answer_text: r.content.trim().to_string(),
-                finish: if length { "length" } else { "stop" }.into(),
+                finish: if length { Finish::Length } else { Finish::Stop },
                 tokens: r.output_tokens.unwrap_or(0) as usize,
             })
         })

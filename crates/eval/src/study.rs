@@ -19,7 +19,7 @@ use skillsft_data::tokenizer::ChatTokenizer;
 use skillsft_train::hub::{self, DownloadOptions};
 use skillsft_train::{Mode, RunOptions, TrainConfig};
 
-use crate::episode::{EpisodeLog, read_verdicts};
+use crate::episode::{Condition, EpisodeLog, Stage, read_verdicts};
 use crate::error::{EvalError, Result, io};
 use crate::report::{self, Report, ReportConfig, Verdict};
 use crate::runner::{RunPlan, run_episodes};
@@ -365,7 +365,7 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
         .iter()
         .map(|j| parse_scorer(j, cfg.eval.judge_base_url.as_deref(), &cache))
         .collect::<Result<Vec<Scorer>>>()?;
-    let conditions = vec!["curated".to_string(), "baseline".to_string()];
+    let conditions = Condition::ALL.to_vec();
     let episodes_path = cfg.out.join("episodes.jsonl");
     let mut log = EpisodeLog::open(&episodes_path)?;
     let device = cfg.device.device()?;
@@ -405,7 +405,7 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
             generation: generation.clone(),
             batch_size: cfg.eval.batch_size,
         };
-        let plan = |stage: &'static str, seed: u64| RunPlan {
+        let plan = |stage: Stage, seed: u64| RunPlan {
             stage,
             conditions: &conditions,
             holdout: &holdout,
@@ -421,7 +421,7 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
         // 3. Pre-SFT episodes.
         say(format!("[eval] {pre_name} pre-SFT: {} tasks × {} conditions", holdout.len(), conditions.len()));
         let student = LocalStudent::load(&spec(pre_name.clone(), model_dir.clone(), None))?;
-        let c = run_episodes(&student, &plan("pre", 0), &mut log)?;
+        let c = run_episodes(&student, &plan(Stage::Pre, 0), &mut log)?;
         drop(student);
         if c.interrupted {
             return Err(interrupted());
@@ -439,7 +439,7 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
                             if cfg.seeds.len() > 1 { format!(" (seed {seed})") } else { String::new() }
                         ));
                         let student = LocalStudent::load(&spec(post_name.clone(), dir, adapter))?;
-                        let c = run_episodes(&student, &plan("post", seed), &mut log)?;
+                        let c = run_episodes(&student, &plan(Stage::Post, seed), &mut log)?;
                         if c.interrupted {
                             return Err(interrupted());
                         }
@@ -465,7 +465,7 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
     let plots = crate::write_report(&report, &report_dir)?;
     let mut parsable: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
     for ep in log.episodes() {
-        let e = parsable.entry((ep.student.clone(), ep.stage.clone())).or_default();
+        let e = parsable.entry((ep.student.clone(), ep.stage.to_string())).or_default();
         e.0 += ep.extracted.is_some() as usize;
         e.1 += 1;
     }
@@ -535,9 +535,9 @@ pub fn pair_verdicts(all: &[Verdict], pairs: &[(String, String)]) -> Vec<Verdict
     let mut out = Vec::new();
     for (pre, post) in pairs {
         for v in all {
-            if v.stage == "pre" && &v.student == pre {
+            if v.stage == Stage::Pre && &v.student == pre {
                 out.push(Verdict { student: post.clone(), ..v.clone() });
-            } else if v.stage == "post" && &v.student == post {
+            } else if v.stage == Stage::Post && &v.student == post {
                 out.push(v.clone());
             }
         }

@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 use skillsft_data::api::http::Transport;
 use skillsft_data::api::{ChatClient, ModelSpec};
 use skillsft_data::catalog::Catalog;
-use skillsft_data::dataset::{BuildConfig, HoldoutRow, build_holdout};
+use skillsft_data::dataset::{AnswerKind, BuildConfig, HoldoutRow, build_holdout};
 use skillsft_eval::Result;
-use skillsft_eval::episode::{EpisodeLog, read_verdicts};
+use skillsft_eval::episode::{Condition, EpisodeLog, Finish, Stage, read_verdicts};
 use skillsft_eval::report::{ReportConfig, report};
 use skillsft_eval::runner::{Rescore, RunPlan, run_episodes, score_missing};
 use skillsft_eval::scoring::{Scorer, parse_scorer};
@@ -59,7 +59,7 @@ impl Student for Scripted {
                     Some(a) => format!("Following the steps.\nANSWER: {a}"),
                     None => "I am not sure.".to_string(),
                 };
-                Reply { output: text.clone(), reasoning: None, answer_text: text, finish: "stop".into(), tokens: 5 }
+                Reply { output: text.clone(), reasoning: None, answer_text: text, finish: Finish::Stop, tokens: 5 }
             })
             .collect())
     }
@@ -75,13 +75,13 @@ fn scripted(rows: &[HoldoutRow], stop_after: Option<(usize, Arc<AtomicBool>)>) -
 
 /// The pre-SFT run of every condition these tests make: serial, no progress bar, no stop flag.
 fn pre_plan<'a>(
-    conditions: &'a [String],
+    conditions: &'a [Condition],
     holdout: &'a [HoldoutRow],
     catalog: &'a Catalog,
     scorers: &'a [Scorer],
 ) -> RunPlan<'a> {
     RunPlan {
-        stage: "pre",
+        stage: Stage::Pre,
         conditions,
         holdout,
         catalog,
@@ -94,14 +94,14 @@ fn pre_plan<'a>(
     }
 }
 
-fn conditions() -> Vec<String> {
-    vec!["curated".into(), "baseline".into()]
+fn conditions() -> Vec<Condition> {
+    Condition::ALL.to_vec()
 }
 
 #[test]
 fn episodes_resume_after_an_interruption_and_refuse_a_changed_prompt() {
     let (catalog, rows) = holdout(6);
-    let exact: Vec<&HoldoutRow> = rows.iter().filter(|r| r.answer_kind == "exact").collect();
+    let exact: Vec<&HoldoutRow> = rows.iter().filter(|r| r.answer_kind == AnswerKind::Exact).collect();
     assert!(exact.len() >= 3, "the first skills have exact tasks");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("episodes.jsonl");
@@ -125,7 +125,7 @@ fn episodes_resume_after_an_interruption_and_refuse_a_changed_prompt() {
 
     // Every exact task passes curated and fails baseline under the offline path.
     let log = EpisodeLog::open(&path).unwrap();
-    for ep in log.episodes().iter().filter(|e| e.answer_kind == "exact") {
+    for ep in log.episodes().iter().filter(|e| e.answer_kind == AnswerKind::Exact) {
         assert_eq!(ep.verdicts[0].judge, "offline");
         assert_eq!(ep.verdicts[0].by, "answer-extractor");
         assert_eq!(ep.verdicts[0].pass, Some(ep.condition == "curated"), "{}", ep.task_id);
@@ -277,7 +277,6 @@ fn a_tiny_random_qwen_with_the_real_tokenizer_answers_in_batches() {
     assert_eq!(a, b, "greedy generation is deterministic");
     for r in &a {
         assert!(r.tokens >= 1 && r.tokens <= 4);
-        assert!(r.finish == "length" || r.finish == "stop");
     }
     assert_eq!(student.prompt_hash(&users[0]).unwrap(), student.prompt_hash(&users[0]).unwrap());
 

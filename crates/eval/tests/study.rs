@@ -84,8 +84,8 @@ lr = 1e-5
 fn each_recipe_is_paired_with_its_sizes_pre_sft_episodes() {
     let v = |student: &str, stage: &str, condition: &str, task: &str, pass: bool| Verdict {
         student: student.into(),
-        stage: stage.into(),
-        condition: condition.into(),
+        stage: stage.parse().unwrap(),
+        condition: condition.parse().unwrap(),
         task_id: task.into(),
         skill_id: None,
         seed: 0,

@@ -21,7 +21,7 @@ use skillsft_data::api::http::Transport;
 use skillsft_data::api::{ChatClient, ModelSpec};
 use skillsft_data::catalog::Catalog;
 use skillsft_data::dataset::{self, HoldoutRow};
-use skillsft_eval::episode::{EpisodeLog, read_verdicts};
+use skillsft_eval::episode::{Condition, EpisodeLog, Stage, read_verdicts};
 use skillsft_eval::power::McNemarPower;
 use skillsft_eval::report::{self, ReportConfig};
 use skillsft_eval::runner::{Rescore, RunPlan, run_episodes, score_missing};
@@ -106,7 +106,7 @@ struct RunArgs {
     adapter: Option<PathBuf>,
     /// `pre` or `post` (SFT).
     #[arg(long, default_value = "pre")]
-    stage: String,
+    stage: Stage,
     /// The holdout from build-data.
     #[arg(long, default_value = "data/holdout.jsonl")]
     holdout: PathBuf,
@@ -115,7 +115,7 @@ struct RunArgs {
     out: PathBuf,
     /// Conditions to run.
     #[arg(long, value_delimiter = ',', default_value = "curated,baseline")]
-    conditions: Vec<String>,
+    conditions: Vec<Condition>,
     /// Scoring paths (repeat for a second judge family).
     #[arg(long = "judge", default_value = "offline")]
     judges: Vec<String>,
@@ -313,7 +313,7 @@ fn run_students(a: RunArgs) -> Result<()> {
     let episodes = a.out.join("episodes.jsonl");
     let mut log = EpisodeLog::open(&episodes)?;
     let plan = RunPlan {
-        stage: &a.stage,
+        stage: a.stage,
         conditions: &a.conditions,
         holdout: &holdout,
         catalog: &catalog,
