@@ -60,6 +60,11 @@ pub fn stop_on_ctrl_c(first: &'static str) -> Result<Arc<AtomicBool>> {
 /// report (exit 101).
 pub fn main_with(run: impl FnOnce() -> Result<()>) -> std::process::ExitCode {
     use std::process::ExitCode;
+    // The libraries' warnings (`tracing`) go to stderr; `RUST_LOG` overrides the level.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .try_init();
     static GPU_OOM: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -143,5 +148,68 @@ mod tests {
             "{advice}"
         );
         assert!(!advice.contains("backtrace"), "{advice}");
+    }
+}
+
+/// Draws the libraries' [`Progress`](skillsft_data::progress::Progress) as `indicatif` bars on
+/// stderr, one task at a time, and prints their notes above the bar.
+#[derive(Default)]
+pub struct Bars {
+    bar: std::sync::Mutex<Option<indicatif::ProgressBar>>,
+}
+
+impl Bars {
+    /// Shared, as the option structs take it; `quiet` gives a receiver that draws nothing.
+    pub fn shared(quiet: bool) -> skillsft_data::progress::SharedProgress {
+        if quiet { skillsft_data::progress::silent() } else { Arc::new(Bars::default()) }
+    }
+}
+
+impl skillsft_data::progress::Progress for Bars {
+    fn start(&self, label: &str, unit: skillsft_data::progress::Unit, total: Option<u64>, done: u64) {
+        use indicatif::{ProgressBar, ProgressStyle};
+        use skillsft_data::progress::Unit;
+        let template = match unit {
+            Unit::Steps => "{prefix} [{bar:30}] {pos}/{len} steps  {elapsed_precise} ETA {eta}  {msg}",
+            Unit::Episodes => "{prefix} [{bar:30}] {pos}/{len} episodes  {elapsed_precise} ETA {eta}  {msg}",
+            Unit::Bytes => "{prefix:>28} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        };
+        let bar = total.map_or_else(ProgressBar::no_length, ProgressBar::new);
+        bar.set_style(
+            ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(label.to_string());
+        bar.set_position(done);
+        if let Ok(mut slot) = self.bar.lock() {
+            *slot = Some(bar);
+        }
+    }
+
+    fn advance(&self, n: u64, status: &str) {
+        if let Ok(slot) = self.bar.lock()
+            && let Some(bar) = slot.as_ref()
+        {
+            bar.inc(n);
+            if !status.is_empty() {
+                bar.set_message(status.to_string());
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(mut slot) = self.bar.lock()
+            && let Some(bar) = slot.take()
+        {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn note(&self, line: &str) {
+        match self.bar.lock().ok().as_deref().and_then(Option::as_ref) {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
     }
 }

@@ -25,6 +25,7 @@ pub mod error;
 pub mod generators;
 pub mod judge;
 pub mod parallel;
+pub mod progress;
 pub mod prompt;
 pub mod sft;
 pub mod skill;

@@ -260,8 +260,8 @@ impl EpisodeLog {
                     good_bytes += raw.len();
                 }
                 Err(_) if torn => {
-                    eprintln!(
-                        "warning: {}:{}: dropping a partly written last line (an interrupted run); that episode will be redone",
+                    tracing::warn!(
+                        "{}:{}: dropping a partly written last line (an interrupted run); that episode will be redone",
                         path.display(),
                         i + 1
                     );

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use indicatif::{ProgressBar, ProgressStyle};
 use skillsft_data::catalog::Catalog;
 use skillsft_data::dataset::HoldoutRow;
 use skillsft_data::judge::extract;
+use skillsft_data::progress::{Progress, Unit};
 
 use crate::episode::{Condition, Episode, EpisodeKey, EpisodeLog, Stage};
 use crate::error::{EvalError, Result};
@@ -27,8 +27,9 @@ pub struct RunPlan<'a> {
     pub catalog: &'a Catalog,
     /// One verdict per path on every episode.
     pub scorers: &'a [Scorer],
-    /// Draw a progress bar.
-    pub progress: bool,
+    /// Where finished episodes are reported (the binaries draw a bar;
+    /// [`skillsft_data::progress::Silent`] for none).
+    pub progress: &'a dyn Progress,
     /// Set (e.g. by Ctrl-C) to stop after the batch in flight.
     pub stop: Option<Arc<AtomicBool>>,
     /// Replies scored at once (LLM judges: requests in flight); 1 scores one after another.
@@ -131,20 +132,10 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
     };
     counts.rescored = score_missing(log, plan.scorers, plan.catalog, plan.holdout, rescore)?;
 
-    let bar = if plan.progress && !pending.is_empty() {
-        let bar = ProgressBar::new(pending.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix} [{bar:30}] {pos}/{len} episodes  {elapsed_precise} ETA {eta}  {msg}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("{} {}", student.name(), plan.stage));
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = plan.progress;
+    if !pending.is_empty() {
+        bar.start(&format!("{} {}", student.name(), plan.stage), Unit::Episodes, Some(pending.len() as u64), 0);
+    }
     let mut passed = 0usize;
     // A batch never mixes samples: one generation call draws with one sampling seed.
     let batches = pending.chunk_by(|a, b| a.sample == b.sample).flat_map(|same| same.chunks(student.batch_size()));
@@ -190,10 +181,11 @@ pub fn run_episodes(student: &dyn Student, plan: &RunPlan, log: &mut EpisodeLog)
             })?;
             counts.ran += 1;
         }
-        bar.inc(batch.len() as u64);
-        bar.set_message(format!("pass {passed}/{} ({})", counts.ran, plan.scorers[0].path()));
+        bar.advance(batch.len() as u64, &format!("pass {passed}/{} ({})", counts.ran, plan.scorers[0].path()));
     }
-    bar.finish_and_clear();
+    if !pending.is_empty() {
+        bar.finish();
+    }
     Ok(counts)
 }
 

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use skillsft_data::catalog::Catalog;
 use skillsft_data::dataset::{self, BuildConfig, HoldoutRow};
 use skillsft_data::judge::Judge;
+use skillsft_data::progress::SharedProgress;
 use skillsft_data::teacher::Teacher;
 use skillsft_data::tokenizer::ChatTokenizer;
 use skillsft_train::hub::{self, DownloadOptions};
@@ -313,17 +314,14 @@ pub struct StudyOutcome {
     pub parsable: BTreeMap<(String, String), (usize, usize)>,
 }
 
-/// Runs (or resumes) the study.
-pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>>) -> Result<StudyOutcome> {
+/// Runs (or resumes) the study, reporting stages, training steps, episodes and downloads to
+/// `progress` ([`skillsft_data::progress::silent`] for none).
+pub fn run_study(cfg: &StudyConfig, progress: SharedProgress, stop: Option<Arc<AtomicBool>>) -> Result<StudyOutcome> {
     cfg.validate()?;
     std::fs::create_dir_all(&cfg.out).map_err(io(&cfg.out))?;
     let resolved = serde_json::to_string_pretty(cfg).expect("config serializes");
     std::fs::write(cfg.out.join("study.json"), resolved + "\n").map_err(io(cfg.out.join("study.json")))?;
-    let say = |m: String| {
-        if progress {
-            eprintln!("{m}");
-        }
-    };
+    let say = |m: String| progress.note(&m);
 
     let catalog = Catalog::builtin()?;
 
@@ -391,7 +389,7 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
             dir
         } else {
             let repo = hub::repo_for_size(size).expect("validated");
-            hub::resolve_model(None, size, &DownloadOptions::from_env(repo), !cfg.offline, progress)
+            hub::resolve_model(None, size, &DownloadOptions::from_env(repo), !cfg.offline, progress.as_ref())
                 .map_err(|e| EvalError::Config(e.to_string()))?
         };
         let pre_name = format!("qwen3.5-{size}");
@@ -411,7 +409,7 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
             holdout: &holdout,
             catalog: &catalog,
             scorers: &scorers,
-            progress,
+            progress: progress.as_ref(),
             stop: stop.clone(),
             concurrency: cfg.eval.concurrency,
             seed,
@@ -446,7 +444,7 @@ pub fn run_study(cfg: &StudyConfig, progress: bool, stop: Option<Arc<AtomicBool>
                         Ok(())
                     },
                     &say,
-                    progress,
+                    &progress,
                     &stop,
                 )?;
             }
@@ -488,7 +486,7 @@ fn train_and_evaluate(
     step: &Step,
     evaluate: impl FnOnce(PathBuf, Option<PathBuf>) -> Result<()>,
     say: &dyn Fn(String),
-    progress: bool,
+    progress: &SharedProgress,
     stop: &Option<Arc<AtomicBool>>,
 ) -> Result<()> {
     let tc = cfg.train_config(step.size, step.recipe, step.seed, step.model_dir, step.corpus)?;
@@ -512,7 +510,7 @@ fn train_and_evaluate(
                 model_dir: Some(step.model_dir.to_path_buf()),
                 base_name: Some(step.model_dir.display().to_string()),
                 resume,
-                progress,
+                progress: progress.clone(),
                 stop: stop.clone(),
                 stop_after: None,
             },

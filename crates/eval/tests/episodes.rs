@@ -86,7 +86,7 @@ fn pre_plan<'a>(
         holdout,
         catalog,
         scorers,
-        progress: false,
+        progress: &skillsft_data::progress::Silent,
         stop: None,
         concurrency: 1,
         seed: 0,

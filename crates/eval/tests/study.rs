@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use skillsft_data::progress::silent;
 use skillsft_eval::episode::EpisodeLog;
 use skillsft_eval::report::{ReportConfig, Verdict, report};
 use skillsft_eval::student::Thinking;
@@ -126,7 +127,7 @@ fn a_miniature_study_runs_end_to_end_and_resumes() {
     cfg.eval.resamples = 200;
     cfg.recipes[0].train.insert("max_steps".into(), 2.into());
     cfg.recipes[0].train.insert("micro_batch".into(), 1.into());
-    let first = run_study(&cfg, false, None).unwrap();
+    let first = run_study(&cfg, silent(), None).unwrap();
     assert_eq!(first.report.lifts.len(), 1);
     assert_eq!(first.report.lifts[0].student, "qwen3.5-tiny/lora");
     assert_eq!(first.report.lifts[0].n, 3);
@@ -142,7 +143,7 @@ fn a_miniature_study_runs_end_to_end_and_resumes() {
     let metrics = std::fs::read_to_string(cfg.out.join("runs/tiny-lora/metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 2);
 
-    let second = run_study(&cfg, false, None).unwrap();
+    let second = run_study(&cfg, silent(), None).unwrap();
     assert_eq!(second.report, first.report);
     assert_eq!(std::fs::read_to_string(cfg.out.join("episodes.jsonl")).unwrap(), episodes);
     assert_eq!(std::fs::read_to_string(cfg.out.join("runs/tiny-lora/metrics.jsonl")).unwrap(), metrics);
@@ -165,7 +166,7 @@ fn a_study_with_seeds_and_samples_reports_each_seed_and_their_spread() {
     cfg.seeds = vec![0, 7];
     cfg.recipes[0].train.insert("max_steps".into(), 1.into());
     cfg.recipes[0].train.insert("micro_batch".into(), 1.into());
-    let first = run_study(&cfg, false, None).unwrap();
+    let first = run_study(&cfg, silent(), None).unwrap();
     for run in ["runs/tiny-lora", "runs/tiny-lora-seed7"] {
         assert!(cfg.out.join(run).join("adapter/adapter_model.safetensors").is_file(), "{run}");
     }
@@ -187,7 +188,7 @@ fn a_study_with_seeds_and_samples_reports_each_seed_and_their_spread() {
     let pre = r.seed_summary.iter().find(|s| s.stage == "pre").unwrap();
     assert_eq!((pre.seeds, pre.delta_sd, pre.lift_mean), (1, None, None));
 
-    let again = run_study(&cfg, false, None).unwrap();
+    let again = run_study(&cfg, silent(), None).unwrap();
     assert_eq!(again.report, first.report, "nothing was redone");
     assert_eq!(EpisodeLog::open(&cfg.out.join("episodes.jsonl")).unwrap().episodes().len(), 24);
 }

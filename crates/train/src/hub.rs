@@ -11,8 +11,8 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
+use skillsft_data::progress::{Progress, Unit};
 
 /// `--size` values and the repos they name.
 pub const SIZES: &[(&str, &str)] =
@@ -231,7 +231,7 @@ pub fn resolve_model(
     size: &str,
     opts: &DownloadOptions,
     allow_download: bool,
-    progress: bool,
+    progress: &dyn Progress,
 ) -> Result<PathBuf, HubError> {
     if let Some(dir) = model {
         let reason = if !dir.is_dir() {
@@ -277,7 +277,7 @@ struct Sibling {
 /// (it writes them itself where symlinks are unavailable). A file already in the snapshot with
 /// the size the hub lists is skipped, and `refs/<revision>` is written last, so a rerun after an
 /// interruption fetches only what is missing.
-pub fn download(opts: &DownloadOptions, progress: bool) -> Result<PathBuf, HubError> {
+pub fn download(opts: &DownloadOptions, progress: &dyn Progress) -> Result<PathBuf, HubError> {
     let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_resolve(Some(opts.timeout))
@@ -353,22 +353,14 @@ fn fetch_file(
     sibling: &Sibling,
     blobs: &Path,
     dest: &Path,
-    progress: bool,
+    progress: &dyn Progress,
 ) -> Result<(), HubError> {
     let name = &sibling.rfilename;
     let url = format!("{}/{}/resolve/{}/{}", opts.base(), opts.repo_id, sha, name);
     let mut resp = get(agent, &url, opts)?;
     let expected = resp.body().content_length().or(sibling.size);
 
-    let bar = if progress {
-        let bar = expected.map_or_else(ProgressBar::no_length, ProgressBar::new);
-        let template = "{msg:>28} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}";
-        bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
-        bar.set_message(name.clone());
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    progress.start(name, Unit::Bytes, expected, 0);
 
     let tmp = blobs.join(format!("{name}.incomplete"));
     let mut file = File::create(&tmp).map_err(io_err(&tmp))?;
@@ -389,7 +381,7 @@ fn fetch_file(
         };
         file.write_all(&buf[..n]).map_err(io_err(&tmp))?;
         received += n as u64;
-        bar.inc(n as u64);
+        progress.advance(n as u64, "");
     }
     file.sync_all().map_err(io_err(&tmp))?;
     drop(file);
@@ -398,7 +390,7 @@ fn fetch_file(
         return Err(transfer(received, format!("expected {want} bytes")));
     }
     fs::rename(&tmp, dest).map_err(io_err(dest))?;
-    bar.finish();
+    progress.finish();
     Ok(())
 }
 
@@ -451,6 +443,7 @@ fn encode_segment(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use skillsft_data::progress::Silent;
     use std::io::{BufRead, BufReader};
     use std::net::TcpListener;
     use std::sync::{Arc, Mutex};
@@ -607,7 +600,7 @@ mod tests {
         let mut o = opts(&hub.url, REPO, cache.path());
         o.token = Some("hf_secret".into());
 
-        let dir = download(&o, false).unwrap();
+        let dir = download(&o, &Silent).unwrap();
         let repo_dir = repo_cache_dir(cache.path(), REPO);
         assert_eq!(dir, repo_dir.join("snapshots").join(SHA));
         for (name, bytes) in repo_files() {
@@ -634,15 +627,15 @@ mod tests {
         let hub = serve(repo_files(), 200);
         let cache = tempfile::tempdir().unwrap();
         let o = opts(&hub.url, REPO, cache.path());
-        let dir = download(&o, false).unwrap();
+        let dir = download(&o, &Silent).unwrap();
 
         hub.clear();
-        assert_eq!(download(&o, false).unwrap(), dir);
+        assert_eq!(download(&o, &Silent).unwrap(), dir);
         assert_eq!(hub.paths(), vec![format!("/api/models/{REPO}/revision/main")]);
 
         hub.clear();
         fs::write(dir.join("model.safetensors"), &weights()[..100]).unwrap();
-        download(&o, false).unwrap();
+        download(&o, &Silent).unwrap();
         assert_eq!(hub.resolve_paths(), vec![format!("/{REPO}/resolve/{SHA}/model.safetensors")]);
         assert_eq!(fs::read(dir.join("model.safetensors")).unwrap(), weights());
     }
@@ -709,13 +702,13 @@ mod tests {
         let cache = tempfile::tempdir().unwrap();
         let o = opts(&dead_endpoint(), "", cache.path());
         let model = tempfile::tempdir().unwrap();
-        let err = resolve_model(Some(model.path()), "4b", &o, true, false).unwrap_err();
+        let err = resolve_model(Some(model.path()), "4b", &o, true, &Silent).unwrap_err();
         assert!(matches!(err, HubError::NotAModelDir { .. }));
         assert!(err.to_string().contains(&model.path().display().to_string()), "{err}");
         assert!(err.to_string().contains("config.json"), "{err}");
 
         fs::write(model.path().join("config.json"), b"{}").unwrap();
-        assert_eq!(resolve_model(Some(model.path()), "4b", &o, true, false).unwrap(), model.path());
+        assert_eq!(resolve_model(Some(model.path()), "4b", &o, true, &Silent).unwrap(), model.path());
     }
 
     #[test]
@@ -724,8 +717,8 @@ mod tests {
         let repo = "Qwen/Qwen3.5-0.8B";
         let dir = write_snapshot(cache.path(), repo, SHA, &[("config.json", b"{}"), ("model.safetensors", b"w")]);
         let o = opts(&dead_endpoint(), "", cache.path());
-        assert_eq!(resolve_model(None, "0.8B", &o, true, false).unwrap(), dir);
-        assert_eq!(resolve_model(None, "0.8b", &o, false, false).unwrap(), dir);
+        assert_eq!(resolve_model(None, "0.8B", &o, true, &Silent).unwrap(), dir);
+        assert_eq!(resolve_model(None, "0.8b", &o, false, &Silent).unwrap(), dir);
     }
 
     #[test]
@@ -734,17 +727,17 @@ mod tests {
         let o = opts(&dead_endpoint(), "", cache.path());
         let cache_str = cache.path().display().to_string();
 
-        let err = resolve_model(None, "2b", &o, true, false).unwrap_err();
+        let err = resolve_model(None, "2b", &o, true, &Silent).unwrap_err();
         assert!(matches!(err, HubError::Offline { .. }), "{err:?}");
         let msg = err.to_string();
         assert!(msg.contains("Qwen/Qwen3.5-2B") && msg.contains(&cache_str) && msg.contains("--model"), "{msg}");
 
-        let err = resolve_model(None, "2b", &o, false, false).unwrap_err();
+        let err = resolve_model(None, "2b", &o, false, &Silent).unwrap_err();
         assert!(matches!(err, HubError::NotCached { .. }), "{err:?}");
         let msg = err.to_string();
         assert!(msg.contains("Qwen/Qwen3.5-2B") && msg.contains(&cache_str) && msg.contains("--model"), "{msg}");
 
-        let err = resolve_model(None, "3b", &o, true, false).unwrap_err();
+        let err = resolve_model(None, "3b", &o, true, &Silent).unwrap_err();
         assert!(err.to_string().contains("0.8b, 2b, 4b"), "{err}");
     }
 
@@ -752,7 +745,7 @@ mod tests {
     fn unauthorized_says_gated_and_hf_token() {
         let hub = serve(repo_files(), 401);
         let cache = tempfile::tempdir().unwrap();
-        let err = download(&opts(&hub.url, REPO, cache.path()), false).unwrap_err();
+        let err = download(&opts(&hub.url, REPO, cache.path()), &Silent).unwrap_err();
         assert!(matches!(err, HubError::Unauthorized { status: 401, .. }), "{err:?}");
         let msg = err.to_string();
         assert!(msg.contains("gated") && msg.contains("HF_TOKEN") && msg.contains(REPO), "{msg}");
@@ -762,11 +755,11 @@ mod tests {
     fn not_found_and_non_model_repos_are_reported() {
         let hub = serve(repo_files(), 200);
         let cache = tempfile::tempdir().unwrap();
-        let err = download(&opts(&hub.url, "test-org/missing", cache.path()), false).unwrap_err();
+        let err = download(&opts(&hub.url, "test-org/missing", cache.path()), &Silent).unwrap_err();
         assert!(matches!(err, HubError::NotFound { .. }), "{err:?}");
 
         let hub = serve(vec![("config.json".into(), b"{}".to_vec())], 200);
-        let err = download(&opts(&hub.url, REPO, cache.path()), false).unwrap_err();
+        let err = download(&opts(&hub.url, REPO, cache.path()), &Silent).unwrap_err();
         assert!(matches!(err, HubError::NotAModelRepo { missing: "*.safetensors", .. }), "{err:?}");
         assert!(hub.resolve_paths().is_empty());
     }

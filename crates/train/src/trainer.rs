@@ -9,8 +9,8 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::tensor::Gradients;
 use burn::tensor::{DType, Device, Tensor};
-use indicatif::{ProgressBar, ProgressStyle};
 use qwen35::{Qwen35, Qwen35Config};
+use skillsft_data::progress::{SharedProgress, Unit};
 
 use crate::checkpoint::{self, TrainState};
 use crate::config::{Mode, TrainConfig};
@@ -22,7 +22,7 @@ use crate::optim::{AdamW, AdamWConfig, GradAccumulator, Moments};
 use crate::schedule::Schedule;
 
 /// How a run is started (what is not part of the trajectory).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct RunOptions {
     /// The resolved model directory (`None` with `random_init`).
     pub model_dir: Option<PathBuf>,
@@ -30,12 +30,25 @@ pub struct RunOptions {
     pub base_name: Option<String>,
     /// Continue from the run directory's latest checkpoint.
     pub resume: bool,
-    /// Draw a progress bar on stderr.
-    pub progress: bool,
+    /// Where the steps are reported (loss, learning rate, tokens/s); the binaries draw a bar.
+    pub progress: SharedProgress,
     /// Set (e.g. by Ctrl-C) to checkpoint and stop after the current step.
     pub stop: Option<Arc<AtomicBool>>,
     /// Stop (with a checkpoint) after this many steps of this invocation; for tests of resume.
     pub stop_after: Option<usize>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            model_dir: None,
+            base_name: None,
+            resume: false,
+            progress: skillsft_data::progress::silent(),
+            stop: None,
+            stop_after: None,
+        }
+    }
 }
 
 /// What a run did.
@@ -202,7 +215,8 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<RunSummary> {
     write_json(&run.join("config.json"), cfg)?;
     write_json(&run.join("data_report.json"), &report)?;
 
-    let bar = progress_bar(opts.progress, total_steps, state.step);
+    let bar = &opts.progress;
+    bar.start("train", Unit::Steps, Some(total_steps as u64), state.step as u64);
     let started = Instant::now();
     let elapsed_before = state.elapsed_s;
     let mut interrupted = false;
@@ -251,8 +265,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<RunSummary> {
             elapsed_s: state.elapsed_s,
         };
         metrics::append(&metrics_path, &record)?;
-        bar.set_message(format!("loss {loss:.4}  lr {lr:.2e}  {:.0} tok/s", record.tokens_per_s));
-        bar.inc(1);
+        bar.advance(1, &format!("loss {loss:.4}  lr {lr:.2e}  {:.0} tok/s", record.tokens_per_s));
         records.push(record);
         steps_this_run += 1;
         let stop_now = opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
@@ -266,7 +279,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<RunSummary> {
             break;
         }
     }
-    bar.finish_and_clear();
+    bar.finish();
     std::fs::write(run.join("loss.svg"), metrics::loss_svg(&records, &format!("{} {:?} SFT", cfg.size, cfg.mode)))
         .map_err(io(run.join("loss.svg")))?;
 
@@ -307,17 +320,4 @@ fn dropout_seed(seed: u64, step: usize, k: usize) -> u64 {
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     Ok(qwen35::write_atomic(path, &serde_json::to_vec_pretty(value).unwrap_or_default())?)
-}
-
-fn progress_bar(show: bool, total: usize, done: usize) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} step {pos}/{len} [{elapsed_precise} < {eta_precise}] {wide_bar} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_position(done as u64);
-    bar
 }

@@ -312,13 +312,14 @@ fn run_students(a: RunArgs) -> Result<()> {
     let stop = skillsft_cli::stop_on_ctrl_c("Ctrl-C: stopping after the batch in flight")?;
     let episodes = a.out.join("episodes.jsonl");
     let mut log = EpisodeLog::open(&episodes)?;
+    let progress = skillsft_cli::Bars::shared(a.quiet);
     let plan = RunPlan {
         stage: a.stage,
         conditions: &a.conditions,
         holdout: &holdout,
         catalog: &catalog,
         scorers: &scorers,
-        progress: !a.quiet,
+        progress: progress.as_ref(),
         stop: Some(stop),
         concurrency: a.concurrency,
         seed: a.train_seed,

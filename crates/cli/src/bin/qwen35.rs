@@ -235,9 +235,5 @@ fn write_f32_safetensors(path: &Path, name: &str, shape: &[usize], values: &[f32
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
     skillsft_cli::main_with(|| run(Cli::parse()))
 }

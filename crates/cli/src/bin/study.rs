@@ -119,7 +119,7 @@ fn run(cli: Cli) -> Result<()> {
     cfg.device = skillsft_cli::pick_device(&cfg.device.to_string())?;
     let stop = skillsft_cli::stop_on_ctrl_c("Ctrl-C: stopping at the next checkpoint or batch")?;
     let started = Instant::now();
-    let outcome = run_study(&cfg, !cli.quiet, Some(stop))?;
+    let outcome = run_study(&cfg, skillsft_cli::Bars::shared(cli.quiet), Some(stop))?;
     let r = &outcome.report;
     println!("\nProcedural Δ = pass(curated) − pass(baseline), 95% skill-clustered bootstrap CI:");
     let seed = |s: Option<u64>| s.map_or_else(String::new, |s| format!(" seed {s}"));

@@ -240,6 +240,7 @@ fn run(cli: Cli) -> Result<()> {
         return Ok(());
     }
     let args = cli.run;
+    let progress = skillsft_cli::Bars::shared(args.quiet);
     let mut cfg = resolve_config(&args)?;
     cfg.device = skillsft_cli::pick_device(&cfg.device.to_string())?;
     let (model_dir, base_name) = if cfg.random_init {
@@ -247,7 +248,7 @@ fn run(cli: Cli) -> Result<()> {
     } else {
         let repo = hub::repo_for_size(&cfg.size).unwrap_or_default();
         let opts = DownloadOptions::from_env(repo);
-        let dir = hub::resolve_model(cfg.model.as_deref(), &cfg.size, &opts, !args.offline, !args.quiet)?;
+        let dir = hub::resolve_model(cfg.model.as_deref(), &cfg.size, &opts, !args.offline, progress.as_ref())?;
         let name = if cfg.model.is_some() { dir.display().to_string() } else { repo.to_string() };
         (Some(dir), Some(name))
     };
@@ -264,7 +265,7 @@ fn run(cli: Cli) -> Result<()> {
         model_dir,
         base_name,
         resume: args.resume,
-        progress: !args.quiet,
+        progress: progress.clone(),
         stop: Some(stop),
         stop_after: None,
     };
