@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use skillsft_data::catalog::Catalog;
 use skillsft_data::dataset::{self, BuildConfig, HoldoutRow};
 use skillsft_data::judge::Judge;
-use skillsft_data::progress::SharedProgress;
+use skillsft_data::progress::{Progress, SharedProgress};
 use skillsft_data::teacher::Teacher;
 use skillsft_data::tokenizer::ChatTokenizer;
 use skillsft_train::hub::{self, DownloadOptions};
@@ -326,31 +326,7 @@ pub fn run_study(cfg: &StudyConfig, progress: SharedProgress, stop: Option<Arc<A
     let catalog = Catalog::builtin()?;
 
     // 1. Data.
-    let data_dir = match &cfg.data.dir {
-        Some(d) => d.clone(),
-        None => {
-            let dir = cfg.out.join("data");
-            if dir.join("manifest.json").is_file() {
-                say(format!("[data] reusing {}", dir.display()));
-            } else {
-                say(format!(
-                    "[data] building {} corpus rows and the holdout offline into {}",
-                    cfg.data.rows,
-                    dir.display()
-                ));
-                let build = BuildConfig {
-                    rows: cfg.data.rows,
-                    seed: cfg.data.seed,
-                    holdout_skills: cfg.data.holdout_skills,
-                    tasks_per_skill: cfg.data.tasks_per_skill,
-                    ..BuildConfig::default()
-                };
-                let built = dataset::build(&catalog, &build, &Teacher::Offline, &Judge::Offline, &|_, _| {})?;
-                dataset::write(&dir, &built, &build, "offline", &Judge::Offline.describe())?;
-            }
-            dir
-        }
-    };
+    let data_dir = prepare_data(cfg, &catalog, &say)?;
     let corpus = data_dir.join("corpus.jsonl");
     let mut holdout: Vec<HoldoutRow> = dataset::read_jsonl(&data_dir.join("holdout.jsonl"))?;
     if cfg.eval.holdout_limit > 0 {
@@ -364,8 +340,7 @@ pub fn run_study(cfg: &StudyConfig, progress: SharedProgress, stop: Option<Arc<A
         .map(|j| parse_scorer(j, cfg.eval.judge_base_url.as_deref(), &cache))
         .collect::<Result<Vec<Scorer>>>()?;
     let conditions = Condition::ALL.to_vec();
-    let episodes_path = cfg.out.join("episodes.jsonl");
-    let mut log = EpisodeLog::open(&episodes_path)?;
+    let mut log = EpisodeLog::open(&cfg.out.join("episodes.jsonl"))?;
     let device = cfg.device.device()?;
     let dtype = study_dtype(cfg)?;
     let generation = GenerationConfig {
@@ -378,20 +353,7 @@ pub fn run_study(cfg: &StudyConfig, progress: SharedProgress, stop: Option<Arc<A
 
     for size in &cfg.sizes {
         // 2. The base model.
-        let model_dir = if let Some(d) = cfg.models.get(size) {
-            d.clone()
-        } else if cfg.random_init {
-            let dir = cfg.out.join("models").join(size);
-            if !dir.join("model.safetensors").is_file() {
-                say(format!("[model] random-init {size} with the Qwen3.5 tokenizer into {}", dir.display()));
-                random_model_dir(size, &tokenizer_dir(cfg)?, 0, &dir)?;
-            }
-            dir
-        } else {
-            let repo = hub::repo_for_size(size).expect("validated");
-            hub::resolve_model(None, size, &DownloadOptions::from_env(repo), !cfg.offline, progress.as_ref())
-                .map_err(|e| EvalError::Config(e.to_string()))?
-        };
+        let model_dir = base_model_dir(cfg, size, progress.as_ref(), &say)?;
         let pre_name = format!("qwen3.5-{size}");
         let spec = |name: String, dir: PathBuf, adapter: Option<PathBuf>| LocalSpec {
             name,
@@ -416,7 +378,7 @@ pub fn run_study(cfg: &StudyConfig, progress: SharedProgress, stop: Option<Arc<A
             samples: cfg.eval.samples,
         };
 
-        // 3. Pre-SFT episodes.
+        // Pre-SFT episodes, then each recipe trained and evaluated once per seed.
         say(format!("[eval] {pre_name} pre-SFT: {} tasks × {} conditions", holdout.len(), conditions.len()));
         let student = LocalStudent::load(&spec(pre_name.clone(), model_dir.clone(), None))?;
         let c = run_episodes(&student, &plan(Stage::Pre, 0), &mut log)?;
@@ -452,9 +414,57 @@ pub fn run_study(cfg: &StudyConfig, progress: SharedProgress, stop: Option<Arc<A
         }
     }
 
-    // 6. Report: each post-SFT student is paired with its size's pre-SFT episodes.
-    let all = read_verdicts(&episodes_path)?;
-    let verdicts = pair_verdicts(&all, &pairs);
+    // 3. Report: each post-SFT student is paired with its size's pre-SFT episodes.
+    report_study(cfg, &log, &pairs)
+}
+
+/// The study's data directory: `data.dir` as given, else built offline into `OUT/data` (or the
+/// one a previous run built there).
+fn prepare_data(cfg: &StudyConfig, catalog: &Catalog, say: &dyn Fn(String)) -> Result<PathBuf> {
+    if let Some(d) = &cfg.data.dir {
+        return Ok(d.clone());
+    }
+    let dir = cfg.out.join("data");
+    if dir.join("manifest.json").is_file() {
+        say(format!("[data] reusing {}", dir.display()));
+        return Ok(dir);
+    }
+    say(format!("[data] building {} corpus rows and the holdout offline into {}", cfg.data.rows, dir.display()));
+    let build = BuildConfig {
+        rows: cfg.data.rows,
+        seed: cfg.data.seed,
+        holdout_skills: cfg.data.holdout_skills,
+        tasks_per_skill: cfg.data.tasks_per_skill,
+        ..BuildConfig::default()
+    };
+    let built = dataset::build(catalog, &build, &Teacher::Offline, &Judge::Offline, &|_, _| {})?;
+    dataset::write(&dir, &built, &build, "offline", &Judge::Offline.describe())?;
+    Ok(dir)
+}
+
+/// The base model of `size`: a `[models]` directory, a random-init model written into
+/// `OUT/models/SIZE`, or the Hugging Face cache (downloading unless `offline`).
+fn base_model_dir(cfg: &StudyConfig, size: &str, progress: &dyn Progress, say: &dyn Fn(String)) -> Result<PathBuf> {
+    if let Some(d) = cfg.models.get(size) {
+        return Ok(d.clone());
+    }
+    if cfg.random_init {
+        let dir = cfg.out.join("models").join(size);
+        if !dir.join("model.safetensors").is_file() {
+            say(format!("[model] random-init {size} with the Qwen3.5 tokenizer into {}", dir.display()));
+            random_model_dir(size, &tokenizer_dir(cfg)?, 0, &dir)?;
+        }
+        return Ok(dir);
+    }
+    let repo = hub::repo_for_size(size).expect("validated");
+    hub::resolve_model(None, size, &DownloadOptions::from_env(repo), !cfg.offline, progress)
+        .map_err(|e| EvalError::Config(e.to_string()))
+}
+
+/// Scores every (pre, post) student pair from the episodes and writes `OUT/report/`.
+fn report_study(cfg: &StudyConfig, log: &EpisodeLog, pairs: &[(String, String)]) -> Result<StudyOutcome> {
+    let all = read_verdicts(log.path())?;
+    let verdicts = pair_verdicts(&all, pairs);
     let report = report::report(
         &verdicts,
         ReportConfig { resamples: cfg.eval.resamples, seed: cfg.eval.seed, ..ReportConfig::default() },
