@@ -60,10 +60,15 @@ pub fn stop_on_ctrl_c(first: &'static str) -> Result<Arc<AtomicBool>> {
 /// report (exit 101).
 pub fn main_with(run: impl FnOnce() -> Result<()>) -> std::process::ExitCode {
     use std::process::ExitCode;
-    // The libraries' warnings (`tracing`) go to stderr; `RUST_LOG` overrides the level.
+    // The libraries' warnings (`tracing`) go to stderr; `RUST_LOG` overrides the level. The SVG
+    // rasteriser's notes on empty legend paths are not the user's business.
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,usvg=error".into()),
+        )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
     static GPU_OOM: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
     let default_hook = std::panic::take_hook();
