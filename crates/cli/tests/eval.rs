@@ -126,3 +126,24 @@ fn eval_run_on_a_local_model_writes_episodes_and_resumes() {
     assert!(err.contains("0 episodes run, 4 already done"), "{err}");
     assert_eq!(std::fs::read_to_string(out.join("episodes.jsonl")).unwrap(), episodes);
 }
+
+/// `eval plan` gives the first design that reaches the power (the fixture's scipy scan says
+/// 658 tasks for Δ 0.05 at discordance 0.2), and refuses a Δ the discordance cannot carry.
+#[test]
+fn plan_prints_the_tasks_needed_and_refuses_impossible_designs() {
+    let eval = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_eval")).args(args).output().unwrap();
+    let o = eval(&["plan", "--delta", "0.05", "--discordance", "0.2"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.starts_with("658 paired tasks"), "{stdout}");
+    assert!(stdout.contains("--tasks-per-skill 17") && stdout.contains("200 tasks: 0.091"), "{stdout}");
+    let o = eval(&["plan", "--delta", "0.3", "--discordance", "0.2"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("at most --discordance"), "{stderr}");
+    // Several samples of a greedy student would repeat one reply.
+    let o = eval(&["run", "--student", "qwen:/nonexistent", "--out", "/tmp/x", "--samples", "2"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--temperature"), "{stderr}");
+}
