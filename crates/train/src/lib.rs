@@ -34,6 +34,7 @@ pub mod merge;
 pub mod metrics;
 pub mod optim;
 pub mod schedule;
+pub mod tensorboard;
 pub mod trainer;
 
 pub use config::{Mode, TrainConfig};

@@ -211,7 +211,10 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<RunSummary> {
         records = metrics::truncate(&metrics_path, state.step)?;
     } else {
         let _ = std::fs::remove_file(&metrics_path);
+        let _ = std::fs::remove_dir_all(run.join("tensorboard"));
     }
+    // TensorBoard's view of metrics.jsonl; a resumed run adds a file next to the first.
+    let mut events = crate::tensorboard::EventWriter::create(&run.join("tensorboard"))?;
     write_json(&run.join("config.json"), cfg)?;
     write_json(&run.join("data_report.json"), &report)?;
 
@@ -265,6 +268,16 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<RunSummary> {
             elapsed_s: state.elapsed_s,
         };
         metrics::append(&metrics_path, &record)?;
+        events.scalars(
+            state.step as u64,
+            &[
+                ("train/loss", loss),
+                ("train/lr", lr),
+                ("train/grad_norm", stats.grad_norm),
+                ("train/tokens_per_s", record.tokens_per_s),
+            ],
+        )?;
+        events.flush()?;
         bar.advance(1, &format!("loss {loss:.4}  lr {lr:.2e}  {:.0} tok/s", record.tokens_per_s));
         records.push(record);
         steps_this_run += 1;

@@ -197,6 +197,26 @@ fn an_interrupted_and_resumed_run_has_the_same_loss_at_every_step() {
     assert_eq!(a, b, "per-step losses must be identical");
     let adapter = |run: &str| std::fs::read(dir.path().join(run).join("adapter/adapter_model.safetensors")).unwrap();
     assert_eq!(adapter("whole"), adapter("split"), "same final adapter, byte for byte");
+    // TensorBoard: one event file per invocation, every record's CRCs intact, and the loss of
+    // every step once (as f32, TensorBoard's `simple_value`).
+    let mut files: Vec<_> = std::fs::read_dir(dir.path().join("split/tensorboard"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("events.out.tfevents."))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let mut losses = std::collections::BTreeMap::new();
+    for f in &files {
+        for (step, tag, value) in tfevents_scalars(&std::fs::read(f).unwrap()) {
+            if tag == "train/loss" {
+                assert!(losses.insert(step, value).is_none(), "step {step} logged twice");
+            }
+        }
+    }
+    let want: std::collections::BTreeMap<u64, f32> =
+        whole.records.iter().map(|r| (r.step as u64, r.loss as f32)).collect();
+    assert_eq!(losses, want);
 
     // A checkpoint from another configuration is refused with the differing setting named.
     let other = TrainConfig { lr: 1e-3, out: dir.path().join("split"), ..base };
@@ -277,4 +297,64 @@ fn toml_config_overrides_defaults_and_rejects_unknown_keys() {
     std::fs::write(&path, "out = \"r\"\n[lora]\ntargets = [\"qproj\"]\n").unwrap();
     let err = TrainConfig::from_toml(&path).unwrap().validate().unwrap_err().to_string();
     assert!(err.contains("qproj"), "{err}");
+}
+
+/// The `(step, tag, simple_value)` scalars of a TensorBoard event file, checking every record's
+/// length and data CRCs (masked CRC-32C) on the way.
+fn tfevents_scalars(bytes: &[u8]) -> Vec<(u64, String, f32)> {
+    use skillsft_train::tensorboard::masked_crc32c;
+    fn varint(b: &[u8], i: &mut usize) -> u64 {
+        let (mut x, mut shift) = (0u64, 0);
+        loop {
+            let byte = b[*i];
+            *i += 1;
+            x |= u64::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                return x;
+            }
+            shift += 7;
+        }
+    }
+    /// `(field, wire type, payload)` of a protobuf message.
+    fn fields(b: &[u8]) -> Vec<(u64, u64, &[u8])> {
+        let (mut i, mut out) = (0, Vec::new());
+        while i < b.len() {
+            let key = varint(b, &mut i);
+            let len = match key & 7 {
+                0 => {
+                    let start = i;
+                    varint(b, &mut i);
+                    out.push((key >> 3, 0, &b[start..i]));
+                    continue;
+                }
+                1 => 8,
+                2 => varint(b, &mut i) as usize,
+                5 => 4,
+                w => panic!("wire type {w}"),
+            };
+            out.push((key >> 3, key & 7, &b[i..i + len]));
+            i += len;
+        }
+        out
+    }
+    let (mut i, mut out) = (0, Vec::new());
+    while i < bytes.len() {
+        let len_bytes = &bytes[i..i + 8];
+        let len = u64::from_le_bytes(len_bytes.try_into().unwrap()) as usize;
+        assert_eq!(u32::from_le_bytes(bytes[i + 8..i + 12].try_into().unwrap()), masked_crc32c(len_bytes));
+        let data = &bytes[i + 12..i + 12 + len];
+        assert_eq!(u32::from_le_bytes(bytes[i + 12 + len..i + 16 + len].try_into().unwrap()), masked_crc32c(data));
+        i += 16 + len;
+        let event = fields(data);
+        let step = event.iter().find(|f| f.0 == 2).map_or(0, |f| varint(f.2, &mut 0));
+        for (_, _, summary) in event.iter().filter(|f| f.0 == 5) {
+            for (_, _, value) in fields(summary) {
+                let v = fields(value);
+                let tag = String::from_utf8(v.iter().find(|f| f.0 == 1).unwrap().2.to_vec()).unwrap();
+                let x = f32::from_le_bytes(v.iter().find(|f| f.0 == 2).unwrap().2.try_into().unwrap());
+                out.push((step, tag, x));
+            }
+        }
+    }
+    out
 }
