@@ -543,23 +543,32 @@ fn f(pass: bool) -> f64 {
     f64::from(u8::from(pass))
 }
 
-/// The units (task, sample) present in every cell of `cells` and scored in all of them, with
-/// `diff` of their verdicts, and how many present in all were left out as unscorable.
-fn pair_units<'a>(seed: u64, cells: &[&'a Cell], diff: impl Fn(&[bool]) -> f64) -> (Vec<Unit<'a>>, usize) {
+/// A (task, sample) and its verdict in each of several cells.
+type Scored<'a> = (&'a str, u32, Vec<bool>);
+
+/// The (task, sample) keys present in every cell of `cells` and scored in all of them, with
+/// their verdicts in `cells` order, and how many present in all were left out as unscorable.
+fn scored_in_all<'a>(cells: &[&'a Cell]) -> (Vec<Scored<'a>>, usize) {
     let (first, rest) = cells.split_first().expect("at least one cell");
-    let mut units = Vec::new();
+    let mut scored = Vec::new();
     let mut dropped = 0;
     for ((task, sample), &p) in *first {
         let key = (task.clone(), *sample);
         let others: Option<Vec<Option<bool>>> = rest.iter().map(|c| c.get(&key).copied()).collect();
         let Some(others) = others else { continue };
-        let all: Option<Vec<bool>> = std::iter::once(p).chain(others).collect();
-        match all {
-            Some(v) => units.push(Unit { task: task.as_str(), replicate: (seed, *sample), diff: diff(&v) }),
+        match std::iter::once(p).chain(others).collect::<Option<Vec<bool>>>() {
+            Some(v) => scored.push((task.as_str(), *sample, v)),
             None => dropped += 1,
         }
     }
-    (units, dropped)
+    (scored, dropped)
+}
+
+/// [`scored_in_all`] as paired units of training seed `seed`, each with `diff` of its verdicts.
+fn pair_units<'a>(seed: u64, cells: &[&'a Cell], diff: impl Fn(&[bool]) -> f64) -> (Vec<Unit<'a>>, usize) {
+    let (scored, dropped) = scored_in_all(cells);
+    let units = scored.into_iter().map(|(task, sample, v)| Unit { task, replicate: (seed, sample), diff: diff(&v) });
+    (units.collect(), dropped)
 }
 
 /// Lift rows per (student, judge): each post-SFT seed against the pre-SFT episodes of the same
@@ -740,10 +749,10 @@ fn agreement(data: &Data, deltas: &[DeltaRow]) -> Vec<AgreementRow> {
                     continue;
                 }
                 if let Some(other) = data.cell(student, *stage, jb, *condition, *seed) {
-                    let (units, left_out) = pair_units(*seed, &[cell, other], |v| f(v[0]) * 2.0 + f(v[1]));
-                    for u in units {
-                        a.push(u.diff >= 2.0);
-                        b.push(u.diff % 2.0 == 1.0);
+                    let (scored, left_out) = scored_in_all(&[cell, other]);
+                    for (_, _, v) in scored {
+                        a.push(v[0]);
+                        b.push(v[1]);
                     }
                     dropped += left_out;
                 }
