@@ -287,7 +287,7 @@ impl StudyConfig {
         cfg.size = size.to_string();
         cfg.model = Some(model_dir.to_path_buf());
         cfg.random_init = false;
-        cfg.data = corpus.to_path_buf();
+        cfg.data = vec![corpus.to_path_buf()];
         cfg.seed = seed;
         let run =
             if seed == 0 { format!("{size}-{}", recipe.name) } else { format!("{size}-{}-seed{seed}", recipe.name) };

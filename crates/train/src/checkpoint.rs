@@ -39,7 +39,22 @@ pub struct TrainState {
     pub data_fingerprint: String,
     /// The resolved config of the run that wrote the checkpoint.
     pub config: TrainConfig,
+    /// The lowest validation loss so far and its step (`save_best` runs keep its weights).
+    #[serde(default)]
+    pub best: Option<BestEval>,
 }
+
+/// A validation loss and the step it was measured after.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BestEval {
+    /// Optimizer steps completed when it was measured.
+    pub step: usize,
+    /// Mean cross-entropy over the validation set's trained tokens.
+    pub eval_loss: f64,
+}
+
+/// Trainable weights by module path, as `(shape, f32 values)`.
+pub type Weights = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
 
 /// A parameter read back to the host.
 #[derive(Debug, Clone)]
@@ -221,6 +236,49 @@ pub fn save<M: Module>(run: &Path, model: &M, opt: &AdamW, state: &TrainState, k
     qwen35::write_atomic(&root.join("latest"), name.as_bytes())?;
     prune(&root, keep.max(1))?;
     Ok(final_dir)
+}
+
+/// The directory of the best weights of a `save_best` run.
+pub fn best_dir(run: &Path) -> PathBuf {
+    run.join("best")
+}
+
+/// Replaces `best/` by `model`'s trainable weights and `best`. The new directory is complete
+/// before the old one goes: `best.old/` is kept until the rename, and [`load_best`] falls back
+/// to it after a crash in between.
+pub fn save_best<M: Module>(run: &Path, model: &M, best: BestEval) -> Result<PathBuf> {
+    let dir = best_dir(run);
+    let partial = run.join("best.partial");
+    let old = run.join("best.old");
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
+    }
+    std::fs::create_dir_all(&partial).map_err(io(&partial))?;
+    write_safetensors(&partial.join("weights.safetensors"), &trainable_tensors(model))?;
+    let json_path = partial.join("best.json");
+    std::fs::write(&json_path, serde_json::to_vec_pretty(&best).unwrap_or_default()).map_err(io(&json_path))?;
+    if dir.exists() {
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(io(&old))?;
+        }
+        std::fs::rename(&dir, &old).map_err(io(&old))?;
+    }
+    std::fs::rename(&partial, &dir).map_err(io(&dir))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    Ok(dir)
+}
+
+/// The weights saved by [`save_best`] and their step and loss, if any.
+pub fn load_best(run: &Path) -> Result<Option<(BestEval, Weights)>> {
+    let dir = [best_dir(run), run.join("best.old")].into_iter().find(|d| d.join("best.json").is_file());
+    let Some(dir) = dir else { return Ok(None) };
+    let path = dir.join("best.json");
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    let best: BestEval = serde_json::from_str(&text)
+        .map_err(|e| TrainError::Checkpoint { dir: dir.clone(), reason: format!("best.json: {e}") })?;
+    Ok(Some((best, read_safetensors(&dir.join("weights.safetensors"))?)))
 }
 
 fn prune(root: &Path, keep: usize) -> Result<()> {

@@ -33,8 +33,22 @@ pub struct TrainConfig {
     pub random_init: bool,
     /// Seed of the random initialisation and of fresh LoRA `A` matrices.
     pub init_seed: u64,
-    /// Corpus JSONL (`build-data`) or tokenized JSONL (`build-data tokenize`).
-    pub data: PathBuf,
+    /// Training data: files (JSONL, JSON, Parquet) or directories, in any format of
+    /// [`skillsft_data::formats`]. One path or a list; `hf:ORG/NAME` ids are resolved to files
+    /// by the caller (`skillsft_hub::resolve_dataset`) before training.
+    #[serde(deserialize_with = "one_or_many")]
+    pub data: Vec<PathBuf>,
+    /// Held-out data for the validation loss (same formats as `data`); empty: none, unless
+    /// `val_split` carves it from `data`.
+    #[serde(deserialize_with = "one_or_many")]
+    pub eval_data: Vec<PathBuf>,
+    /// Share of the training examples held out for validation (seeded by `seed`, by example);
+    /// 0 holds none out. Not combined with `eval_data`.
+    pub val_split: f64,
+    /// Validation loss every N optimizer steps (0: only at the end); needs validation data.
+    pub eval_every: usize,
+    /// Keep the weights of the step with the lowest validation loss (`best/`) and export those.
+    pub save_best: bool,
     /// Run directory: config, metrics, checkpoints, adapter.
     pub out: PathBuf,
     /// LoRA or full fine-tuning.
@@ -99,7 +113,11 @@ impl Default for TrainConfig {
             model: None,
             random_init: false,
             init_seed: 0,
-            data: PathBuf::from("data/corpus.jsonl"),
+            data: vec![PathBuf::from("data/corpus.jsonl")],
+            eval_data: Vec::new(),
+            val_split: 0.0,
+            eval_every: 0,
+            save_best: false,
             out: PathBuf::new(),
             mode: Mode::Lora,
             lora: LoraConfig::default(),
@@ -157,6 +175,7 @@ struct Trajectory<'a> {
     seed: u64,
     #[serde(with = "qwen35::device::dtype_or_auto")]
     dtype: Option<DtypeChoice>,
+    val_split: f64,
 }
 
 impl TrainConfig {
@@ -193,6 +212,21 @@ impl TrainConfig {
         if self.mode == Mode::Lora {
             self.lora.target_names()?;
         }
+        if self.data.is_empty() {
+            return fail("no training data (--data)".into());
+        }
+        if !(0.0..1.0).contains(&self.val_split) {
+            return fail(format!("val_split {} is not in [0, 1)", self.val_split));
+        }
+        if self.val_split > 0.0 && !self.eval_data.is_empty() {
+            return fail("give either eval_data or val_split, not both".into());
+        }
+        let has_eval = self.val_split > 0.0 || !self.eval_data.is_empty();
+        if (self.eval_every > 0 || self.save_best) && !has_eval {
+            return fail(
+                "eval_every and save_best need validation data: pass --eval-data FILE or --val-split FRACTION".into(),
+            );
+        }
         if self.out.as_os_str().is_empty() {
             return fail("no output directory (--out)".into());
         }
@@ -205,6 +239,11 @@ impl TrainConfig {
             return Ok(d);
         }
         Ok(if self.device.prefers_bf16()? { qwen35::DtypeChoice::Bf16 } else { qwen35::DtypeChoice::F32 })
+    }
+
+    /// True when a validation loss is computed.
+    pub fn has_eval(&self) -> bool {
+        self.val_split > 0.0 || !self.eval_data.is_empty()
     }
 
     /// Names of trajectory settings that differ between `self` and `other`.
@@ -243,6 +282,21 @@ impl TrainConfig {
             thinking: self.thinking,
             seed: self.seed,
             dtype: self.dtype,
+            val_split: self.val_split,
         }
     }
+}
+
+/// A path or a list of paths (TOML `data = "a.jsonl"` or `data = ["a.jsonl", "dir/"]`).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<PathBuf>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(PathBuf),
+        Many(Vec<PathBuf>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(p) => vec![p],
+        OneOrMany::Many(v) => v,
+    })
 }

@@ -7,7 +7,7 @@
 //! position in its data is just its optimizer step.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use qwen35::Inputs;
 use rand::SeedableRng;
@@ -18,6 +18,7 @@ use skillsft_data::chat::ChatTemplate;
 use skillsft_data::sft::{self, SftExample, Truncation};
 use skillsft_data::tokenizer::ChatTokenizer;
 
+use crate::config::TrainConfig;
 use crate::error::{Result, TrainError, io};
 use crate::loss::shift_targets;
 
@@ -34,10 +35,17 @@ pub struct LoadOptions {
     pub vocab_size: usize,
 }
 
+impl LoadOptions {
+    /// The options of a run of `cfg` on a model with `vocab_size` tokens.
+    pub fn for_run(cfg: &TrainConfig, vocab_size: usize) -> Self {
+        LoadOptions { max_len: cfg.seq_len, truncation: cfg.truncation, thinking: cfg.thinking, vocab_size }
+    }
+}
+
 /// What loading found; printed at the start of a run and saved with it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DataReport {
-    /// Non-empty lines read.
+    /// Rows read (non-empty lines of JSONL).
     pub lines: usize,
     /// Examples kept.
     pub examples: usize,
@@ -51,6 +59,15 @@ pub struct DataReport {
     pub tokens: usize,
     /// Trained (labelled) tokens kept.
     pub trained_tokens: usize,
+    /// Bad rows skipped (only with `skip_bad_rows`).
+    #[serde(default)]
+    pub skipped_bad_rows: usize,
+    /// Validation examples kept.
+    #[serde(default)]
+    pub eval_examples: usize,
+    /// Trained tokens of the validation examples.
+    #[serde(default)]
+    pub eval_trained_tokens: usize,
 }
 
 #[derive(Deserialize)]
@@ -59,16 +76,37 @@ struct Tokenized {
     labels: Vec<i64>,
 }
 
-/// Reads `path`; `model_dir` supplies `tokenizer.json` and the chat template for corpus rows.
+/// Reads and tokenizes every file of `paths` (not yet fitted to `max_len`: see
+/// [`fit_examples`]); `model_dir` supplies `tokenizer.json` and the chat template for
+/// conversations.
 pub fn load_examples(
-    path: &Path,
+    paths: &[PathBuf],
     model_dir: Option<&Path>,
     opts: &LoadOptions,
 ) -> Result<(Vec<SftExample>, DataReport)> {
-    let file = std::fs::File::open(path).map_err(io(path))?;
-    let mut renderer: Option<(ChatTemplate, ChatTokenizer)> = None;
     let mut report = DataReport::default();
     let mut examples = Vec::new();
+    for path in paths {
+        load_file(path, model_dir, opts, &mut examples, &mut report)?;
+    }
+    if examples.is_empty() {
+        return Err(TrainError::Config(format!(
+            "{} holds no training example ({report:?})",
+            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok((examples, report))
+}
+
+fn load_file(
+    path: &Path,
+    model_dir: Option<&Path>,
+    opts: &LoadOptions,
+    examples: &mut Vec<SftExample>,
+    report: &mut DataReport,
+) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(io(path))?;
+    let mut renderer: Option<(ChatTemplate, ChatTokenizer)> = None;
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let line_no = i + 1;
         let line = line.map_err(io(path))?;
@@ -126,27 +164,69 @@ pub fn load_examples(
                     .into(),
             ));
         };
-        let long = example.len() > opts.max_len;
+        examples.push(example);
+    }
+    Ok(())
+}
+
+/// Applies the length policy and drops examples without a trained token, counting both in
+/// `report`; refuses ids outside the vocabulary and a set left empty.
+pub fn fit_examples(examples: Vec<SftExample>, opts: &LoadOptions, report: &mut DataReport) -> Result<Vec<SftExample>> {
+    let mut kept = Vec::with_capacity(examples.len());
+    for (i, example) in examples.into_iter().enumerate() {
+        if example.input_ids.len() != example.labels.len() {
+            return Err(TrainError::Config(format!(
+                "example {i} has {} input_ids but {} labels",
+                example.input_ids.len(),
+                example.labels.len()
+            )));
+        }
+        if let Some(id) = example.input_ids.iter().find(|&&id| id as usize >= opts.vocab_size) {
+            return Err(TrainError::Config(format!(
+                "example {i} holds token id {id}, outside the model's vocabulary (0..{})",
+                opts.vocab_size
+            )));
+        }
         if example.trained() == 0 {
             report.no_trained_tokens += 1;
             continue;
         }
+        let long = example.len() > opts.max_len;
         match sft::fit(example, opts.max_len, opts.truncation) {
             Some(ex) => {
                 report.truncated += long as usize;
                 report.tokens += ex.len();
                 report.trained_tokens += ex.trained();
-                examples.push(ex);
+                kept.push(ex);
             }
             None if long => report.dropped_too_long += 1,
             None => report.no_trained_tokens += 1, // truncation cut away every trained token
         }
     }
-    report.examples = examples.len();
-    if examples.is_empty() {
-        return Err(TrainError::Config(format!("{} holds no usable training example ({report:?})", path.display())));
+    report.examples = kept.len();
+    if kept.is_empty() {
+        return Err(TrainError::Config(format!("no usable training example ({report:?})")));
     }
-    Ok((examples, report))
+    Ok(kept)
+}
+
+/// Moves a seeded `fraction` of `examples` (at least one, leaving at least one) into a
+/// validation set; the training examples keep their order.
+pub fn split_validation(examples: &mut Vec<SftExample>, fraction: f64, seed: u64) -> Result<Vec<SftExample>> {
+    let n = examples.len();
+    let take = ((fraction * n as f64).round() as usize).max(1);
+    if take >= n {
+        return Err(TrainError::Config(format!("val_split {fraction} of {n} examples leaves nothing to train on")));
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_5A11_D000));
+    let held: std::collections::BTreeSet<usize> = order[..take].iter().copied().collect();
+    let all = std::mem::take(examples);
+    let mut eval = Vec::with_capacity(take);
+    for (i, ex) in all.into_iter().enumerate() {
+        if held.contains(&i) { eval.push(ex) } else { examples.push(ex) }
+    }
+    Ok(eval)
 }
 
 /// One row of the batch: a packed set of examples or one example.

@@ -12,7 +12,7 @@
 //! let cfg = TrainConfig {
 //!     size: "tiny".into(),
 //!     random_init: true,
-//!     data: "examples.jsonl".into(), // `build-data tokenize` output
+//!     data: vec!["examples.jsonl".into()], // any format of skillsft_data::formats
 //!     out: "runs/tiny".into(),
 //!     ..TrainConfig::default()
 //! };
@@ -39,4 +39,4 @@ pub mod trainer;
 
 pub use config::{Mode, TrainConfig};
 pub use error::{Result, TrainError};
-pub use trainer::{RunOptions, RunSummary, train};
+pub use trainer::{Examples, RunOptions, RunSummary, train, train_model};

@@ -28,6 +28,9 @@ pub struct StepRecord {
     pub tokens_per_s: f64,
     /// Seconds since the run started (over resumes).
     pub elapsed_s: f64,
+    /// Validation loss after this step, on the steps where it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_loss: Option<f64>,
 }
 
 /// Reads `metrics.jsonl` (missing file: empty).
@@ -55,7 +58,8 @@ pub fn append(path: &Path, record: &StepRecord) -> Result<()> {
     writeln!(f, "{}", serde_json::to_string(record).unwrap_or_default()).map_err(io(path))
 }
 
-/// An SVG line plot of loss against step, with axis ticks. Hand-written: one polyline does not
+/// An SVG line plot of the training loss against step (and the validation loss as a second
+/// line with points, where measured), with axis ticks. Hand-written: two polylines do not
 /// justify a plotting stack.
 pub fn loss_svg(records: &[StepRecord], title: &str) -> String {
     let (w, h, left, right, top, bottom) = (720.0, 420.0, 64.0, 16.0, 36.0, 44.0);
@@ -63,7 +67,7 @@ pub fn loss_svg(records: &[StepRecord], title: &str) -> String {
     let ph = h - top - bottom;
     let max_step = records.iter().map(|r| r.step).max().unwrap_or(1).max(1) as f64;
     let min_step = records.iter().map(|r| r.step).min().unwrap_or(1) as f64;
-    let finite = records.iter().map(|r| r.loss).filter(|l| l.is_finite());
+    let finite = records.iter().flat_map(|r| [Some(r.loss), r.eval_loss]).flatten().filter(|l| l.is_finite());
     let hi = finite.clone().fold(f64::MIN, f64::max).max(1e-9);
     let lo = finite.fold(f64::MAX, f64::min).min(hi);
     let (lo, hi) = if hi - lo < 1e-9 { (lo - 0.5, hi + 0.5) } else { (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo)) };
@@ -95,7 +99,7 @@ pub fn loss_svg(records: &[StepRecord], title: &str) -> String {
         ));
     }
     svg.push_str(&format!(
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">optimizer step</text>\n<text x=\"14\" y=\"{}\" transform=\"rotate(-90 14 {})\" text-anchor=\"middle\">training loss</text>\n",
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">optimizer step</text>\n<text x=\"14\" y=\"{}\" transform=\"rotate(-90 14 {})\" text-anchor=\"middle\">loss</text>\n",
         left + pw / 2.0,
         h - 8.0,
         top + ph / 2.0,
@@ -107,9 +111,39 @@ pub fn loss_svg(records: &[StepRecord], title: &str) -> String {
         .map(|r| format!("{:.1},{:.1}", x(r.step as f64), y(r.loss)))
         .collect();
     svg.push_str(&format!(
-        "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.8\" points=\"{}\"/>\n</svg>\n",
+        "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.8\" points=\"{}\"/>\n",
         points.join(" ")
     ));
+    let evals: Vec<(f64, f64)> = records
+        .iter()
+        .filter_map(|r| r.eval_loss.filter(|l| l.is_finite()).map(|l| (x(r.step as f64), y(l))))
+        .collect();
+    if !evals.is_empty() {
+        let line: Vec<String> = evals.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect();
+        svg.push_str(&format!(
+            "<polyline fill=\"none\" stroke=\"#d62728\" stroke-width=\"1.8\" points=\"{}\"/>\n",
+            line.join(" ")
+        ));
+        for (a, b) in &evals {
+            svg.push_str(&format!("<circle cx=\"{a:.1}\" cy=\"{b:.1}\" r=\"3\" fill=\"#d62728\"/>\n"));
+        }
+        let lx = left + pw - 150.0;
+        svg.push_str(&format!(
+            "<line x1=\"{lx}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"#1f77b4\" stroke-width=\"1.8\"/><text x=\"{}\" y=\"{}\">training loss</text>\n\
+             <line x1=\"{lx}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"#d62728\" stroke-width=\"1.8\"/><text x=\"{}\" y=\"{}\">validation loss</text>\n",
+            lx + 24.0,
+            top + 14.0,
+            top + 14.0,
+            lx + 30.0,
+            top + 18.0,
+            lx + 24.0,
+            top + 32.0,
+            top + 32.0,
+            lx + 30.0,
+            top + 36.0
+        ));
+    }
+    svg.push_str("</svg>\n");
     svg
 }
 

@@ -44,7 +44,7 @@ fn tiny_config(data: &Path, out: &Path) -> TrainConfig {
     TrainConfig {
         size: "tiny".into(),
         random_init: true,
-        data: data.to_path_buf(),
+        data: vec![data.to_path_buf()],
         out: out.to_path_buf(),
         seq_len: 64,
         micro_batch: 2,
@@ -227,6 +227,13 @@ fn an_interrupted_and_resumed_run_has_the_same_loss_at_every_step() {
     assert!(err.contains("lr") && err.contains("other settings"), "{err}");
 }
 
+/// Reads and fits `path` as a run does.
+fn load(path: &Path, opts: &LoadOptions) -> skillsft_train::Result<(Vec<SftExample>, data::DataReport)> {
+    let (ex, mut report) = data::load_examples(&[path.to_path_buf()], None, opts)?;
+    let ex = data::fit_examples(ex, opts, &mut report)?;
+    Ok((ex, report))
+}
+
 #[test]
 fn bad_data_is_reported_by_line_or_counted() {
     let dir = tempfile::tempdir().unwrap();
@@ -235,26 +242,26 @@ fn bad_data_is_reported_by_line_or_counted() {
     let ok = r#"{"input_ids": [1, 2, 3, 4], "labels": [-100, -100, 3, 4]}"#;
 
     std::fs::write(&path, format!("{ok}\n{ok}\n{{\"input_ids\": [1, 2\n")).unwrap();
-    let err = data::load_examples(&path, None, &opts).unwrap_err().to_string();
+    let err = load(&path, &opts).unwrap_err().to_string();
     assert!(err.contains("d.jsonl:3:") && err.contains("JSON"), "{err}");
 
     std::fs::write(&path, format!("{ok}\n{{\"input_ids\": [1, 900], \"labels\": [1, 900]}}\n")).unwrap();
-    let err = data::load_examples(&path, None, &opts).unwrap_err().to_string();
+    let err = load(&path, &opts).unwrap_err().to_string();
     assert!(err.contains(":2:") && err.contains("900") && err.contains("vocabulary"), "{err}");
 
     let long: Vec<u32> = (1..=20).collect();
     let long = serde_json::json!({"input_ids": long, "labels": long});
     let masked = r#"{"input_ids": [1, 2, 3], "labels": [-100, -100, -100]}"#;
     std::fs::write(&path, format!("{ok}\n{long}\n{masked}\n\n{ok}\n")).unwrap();
-    let (ex, report) = data::load_examples(&path, None, &opts).unwrap();
+    let (ex, report) = load(&path, &opts).unwrap();
     assert_eq!((ex.len(), report.dropped_too_long, report.no_trained_tokens, report.lines), (2, 1, 1, 4));
     let right = LoadOptions { truncation: Truncation::Right, ..opts.clone() };
-    let (ex, report) = data::load_examples(&path, None, &right).unwrap();
+    let (ex, report) = load(&path, &right).unwrap();
     assert_eq!((ex.len(), report.truncated), (3, 1));
     assert_eq!(ex[1].len(), 16);
 
     std::fs::write(&path, r#"{"messages": [{"role": "user", "content": "hi"}]}"#).unwrap();
-    let err = data::load_examples(&path, None, &opts).unwrap_err().to_string();
+    let err = load(&path, &opts).unwrap_err().to_string();
     assert!(err.contains("tokenize"), "corpus rows without a tokenizer explain what to do: {err}");
 }
 
@@ -357,4 +364,81 @@ fn tfevents_scalars(bytes: &[u8]) -> Vec<(u64, String, f32)> {
         }
     }
     out
+}
+
+#[test]
+fn validation_loss_is_logged_and_save_best_exports_the_best_step() {
+    let _turn = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let (train_path, eval_path) = (dir.path().join("train.jsonl"), dir.path().join("eval.jsonl"));
+    write_jsonl(&train_path, &examples(4, 24, 11));
+    // Other random sequences: once the adapters memorise the training rows, the model grows
+    // confident about tokens these do not hold, and their loss climbs after an early low.
+    write_jsonl(&eval_path, &examples(3, 24, 12));
+    let cfg = TrainConfig {
+        lr: 3e-2,
+        warmup_ratio: 0.0,
+        epochs: 16,
+        micro_batch: 4,
+        grad_accum: 1,
+        packing: false,
+        lora: qwen35::LoraConfig { dropout: 0.0, ..Default::default() },
+        eval_data: vec![eval_path.clone()],
+        eval_every: 2,
+        save_best: true,
+        ..tiny_config(&train_path, &dir.path().join("run"))
+    };
+    let summary = train(&cfg, &RunOptions::default()).unwrap();
+    let evals: Vec<(usize, f64)> = summary.records.iter().filter_map(|r| r.eval_loss.map(|l| (r.step, l))).collect();
+    eprintln!("eval loss by step: {evals:?}");
+    let steps: Vec<usize> = evals.iter().map(|e| e.0).collect();
+    assert_eq!(steps, (1..=8).map(|k| 2 * k).collect::<Vec<_>>(), "every 2 steps, the last included");
+    let (best_step, best_loss) = evals.iter().copied().fold((0, f64::MAX), |a, b| if b.1 < a.1 { b } else { a });
+    let best = summary.best.unwrap();
+    assert_eq!((best.step, best.eval_loss), (best_step, best_loss));
+    assert!(best.step < 16, "this set-up overfits: the best step is not the last ({evals:?})");
+    assert_eq!(summary.eval_loss, Some(evals.last().unwrap().1));
+    assert_eq!(summary.data.eval_examples, 3);
+
+    // The exported adapter is the best step's: its validation loss is the best one, not the last.
+    let device = Device::flex();
+    let config = Qwen35Config::preset("tiny").unwrap();
+    let mut model = Qwen35::random(&config, cfg.init_seed, &device, DType::F32).unwrap();
+    model.load_peft(summary.adapter_dir.unwrap()).unwrap();
+    let load = LoadOptions { max_len: 64, truncation: Truncation::Drop, thinking: true, vocab_size: 512 };
+    let (eval, mut report) = data::load_examples(&[eval_path], None, &load).unwrap();
+    let eval = data::fit_examples(eval, &load, &mut report).unwrap();
+    let rows = data::build_rows(&eval, 64, false, 0);
+    let exported = skillsft_train::trainer::eval_loss(&model, &rows, 4, 0, 1024).unwrap();
+    assert!((exported - best.eval_loss).abs() < 1e-5, "exported adapter {exported} vs best {}", best.eval_loss);
+
+    // The loss plot draws both curves; TensorBoard holds eval/loss at the same steps.
+    let svg = std::fs::read_to_string(dir.path().join("run/loss.svg")).unwrap();
+    assert!(svg.contains("validation loss") && svg.matches("<circle").count() == 8);
+    let tb = std::fs::read_dir(dir.path().join("run/tensorboard")).unwrap().next().unwrap().unwrap().path();
+    let tb_steps: Vec<u64> =
+        tfevents_scalars(&std::fs::read(tb).unwrap()).into_iter().filter(|s| s.1 == "eval/loss").map(|s| s.0).collect();
+    assert_eq!(tb_steps, steps.iter().map(|&s| s as u64).collect::<Vec<_>>());
+}
+
+#[test]
+fn val_split_holds_out_a_seeded_share_and_bad_settings_are_refused() {
+    let mut ex = examples(10, 8, 1);
+    let all = ex.clone();
+    let held = data::split_validation(&mut ex, 0.2, 7).unwrap();
+    assert_eq!((ex.len(), held.len()), (8, 2));
+    assert!(held.iter().all(|h| all.contains(h) && !ex.contains(h)));
+    let mut again = all.clone();
+    assert_eq!(data::split_validation(&mut again, 0.2, 7).unwrap(), held, "same seed, same split");
+    let mut other = all.clone();
+    assert_ne!(data::split_validation(&mut other, 0.2, 8).unwrap(), held, "another seed, another split");
+    let mut one = all[..1].to_vec();
+    assert!(data::split_validation(&mut one, 0.5, 0).is_err(), "nothing left to train on");
+
+    let base = tiny_config(Path::new("d.jsonl"), Path::new("out"));
+    let bad = TrainConfig { save_best: true, ..base.clone() };
+    assert!(bad.validate().unwrap_err().to_string().contains("--eval-data"));
+    let both = TrainConfig { val_split: 0.1, eval_data: vec!["e.jsonl".into()], ..base.clone() };
+    assert!(both.validate().unwrap_err().to_string().contains("not both"));
+    assert!(TrainConfig { val_split: 1.0, ..base }.validate().is_err());
 }

@@ -74,9 +74,24 @@ struct RunArgs {
     /// Never download: fail with instructions when the model is not cached.
     #[arg(long)]
     offline: bool,
-    /// Corpus JSONL from build-data, or tokenized JSONL from `build-data tokenize`.
+    /// Training data: files (.jsonl, .json, .parquet) or directories, repeated or
+    /// comma-separated. Rows may be conversations (`messages`, ShareGPT `conversations`),
+    /// `prompt`/`completion`, plain `text`, or tokenized (`input_ids` + `labels`) [default:
+    /// data/corpus.jsonl].
+    #[arg(long, value_delimiter = ',')]
+    data: Option<Vec<PathBuf>>,
+    /// Validation data (same formats as --data); its loss is logged as eval_loss.
+    #[arg(long, value_delimiter = ',')]
+    eval_data: Option<Vec<PathBuf>>,
+    /// Hold out this share of the training examples for validation (seeded by --seed).
     #[arg(long)]
-    data: Option<PathBuf>,
+    val_split: Option<f64>,
+    /// Validation loss every N optimizer steps as well as at the end [default: 0, only at the end].
+    #[arg(long)]
+    eval_every: Option<usize>,
+    /// Keep the weights with the lowest validation loss (best/) and export those.
+    #[arg(long)]
+    save_best: bool,
     /// Run directory [default: runs/<size>-<mode>].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -181,6 +196,8 @@ fn resolve_config(a: &RunArgs) -> Result<TrainConfig> {
     }
     set!(size, data, out, lr, warmup_ratio, weight_decay, max_grad_norm, epochs, seq_len, micro_batch, grad_accum);
     set!(truncation, seed, init_seed, save_every, keep_checkpoints, loss_chunk, device, peft_layout);
+    set!(eval_data, val_split, eval_every);
+    c.save_best |= a.save_best;
     if let Some(d) = a.dtype {
         c.dtype = Some(d);
     }
@@ -257,7 +274,7 @@ fn run(cli: Cli) -> Result<()> {
         "training {} ({:?}) on {} -> {}{}",
         cfg.model.as_ref().map_or_else(|| cfg.size.clone(), |m| m.display().to_string()),
         cfg.mode,
-        cfg.data.display(),
+        cfg.data.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
         cfg.out.display(),
         if args.resume { " (resume)" } else { "" }
     );
@@ -289,6 +306,13 @@ fn run(cli: Cli) -> Result<()> {
         tok_s,
         summary.trainable_params
     );
+    if let Some(l) = summary.eval_loss {
+        eprintln!("validation loss {l:.4} ({} examples)", d.eval_examples);
+    }
+    if let Some(b) = &summary.best {
+        let exported = if cfg.save_best { ", exported" } else { "" };
+        eprintln!("best validation loss {:.4} at step {}{exported}", b.eval_loss, b.step);
+    }
     if summary.interrupted {
         eprintln!("stopped early; continue with the same flags plus --resume");
     }
