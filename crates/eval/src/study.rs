@@ -140,14 +140,67 @@ impl Default for EvalSection {
 }
 
 /// A named set of training settings (any `train` TOML key: `mode`, `lr`, `epochs`,
-/// `[lora] rank`, ...); unset keys keep `train`'s defaults.
+/// `[lora] rank`, ...); unset keys keep `train`'s defaults. Read as a [`TrainConfig`] when the
+/// study file is read, so a misspelt key or a bad value is refused there, naming the recipe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RecipeToml", into = "RecipeToml")]
 pub struct Recipe {
     /// Used in run directories and student names.
     pub name: String,
-    /// Overrides of [`TrainConfig`].
+    /// The settings: the defaults with the recipe's keys over them. The study sets size,
+    /// model, data, output directory, device, dtype and seed for each run.
+    pub train: TrainConfig,
+}
+
+impl Recipe {
+    /// A recipe of `train`'s settings.
+    pub fn new(name: &str, train: TrainConfig) -> Self {
+        Recipe { name: name.into(), train }
+    }
+}
+
+/// A recipe as the study file writes it: its name and the keys it sets.
+#[derive(Serialize, Deserialize)]
+struct RecipeToml {
+    name: String,
     #[serde(flatten)]
-    pub train: toml::Table,
+    train: toml::Table,
+}
+
+impl TryFrom<RecipeToml> for Recipe {
+    type Error = String;
+    fn try_from(r: RecipeToml) -> std::result::Result<Self, String> {
+        if r.train.contains_key("seed") {
+            return Err(format!(
+                "recipe {:?} sets `seed`: a study trains every recipe once per seed of its top-level `seeds = [...]`",
+                r.name
+            ));
+        }
+        let train = toml::Value::Table(r.train).try_into().map_err(|e| format!("recipe {:?}: {e}", r.name))?;
+        Ok(Recipe { name: r.name, train })
+    }
+}
+
+impl From<Recipe> for RecipeToml {
+    /// Only the keys that differ from the defaults (and, in `[lora]`, only the fields that do).
+    fn from(r: Recipe) -> Self {
+        let table = |c: &TrainConfig| toml::Table::try_from(c).expect("TrainConfig serializes");
+        let defaults = table(&TrainConfig::default());
+        let mut train = toml::Table::new();
+        for (k, v) in table(&r.train) {
+            match (defaults.get(&k), v) {
+                (Some(d), v) if *d == v => {}
+                (Some(toml::Value::Table(d)), toml::Value::Table(v)) => {
+                    let changed: toml::Table = v.into_iter().filter(|(k, v)| d.get(k) != Some(v)).collect();
+                    train.insert(k, toml::Value::Table(changed));
+                }
+                (_, v) => {
+                    train.insert(k, v);
+                }
+            }
+        }
+        RecipeToml { name: r.name, train }
+    }
 }
 
 impl Default for StudyConfig {
@@ -162,7 +215,7 @@ impl Default for StudyConfig {
             dtype: None,
             data: DataSection::default(),
             eval: EvalSection::default(),
-            recipes: vec![Recipe { name: "lora-r16".into(), train: toml::Table::new() }],
+            recipes: vec![Recipe::new("lora-r16", TrainConfig::default())],
             seeds: vec![0],
         }
     }
@@ -181,15 +234,17 @@ impl StudyConfig {
     /// no thinking. A few minutes on 2 CPU cores. It shows the pipeline and one checkable effect of training (the share of replies with a
     /// parsable `ANSWER:` line), not the study's science.
     pub fn quickstart() -> Self {
-        let mut recipe = toml::Table::new();
-        recipe.insert("lr".into(), 1e-2.into());
-        recipe.insert("epochs".into(), 3.into());
-        recipe.insert("micro_batch".into(), 2.into());
-        recipe.insert("grad_accum".into(), 1.into());
-        recipe.insert("warmup_ratio".into(), 0.1.into());
-        // A tiny model cannot write a useful chain of thought; it learns the answer turn.
-        recipe.insert("thinking".into(), false.into());
-        recipe.insert("save_every".into(), 0.into());
+        let recipe = TrainConfig {
+            lr: 1e-2,
+            epochs: 3,
+            micro_batch: 2,
+            grad_accum: 1,
+            warmup_ratio: 0.1,
+            // A tiny model cannot write a useful chain of thought; it learns the answer turn.
+            thinking: false,
+            save_every: 0,
+            ..TrainConfig::default()
+        };
         StudyConfig {
             out: PathBuf::from("study-quickstart"),
             sizes: vec!["tiny".into()],
@@ -202,7 +257,7 @@ impl StudyConfig {
                 resamples: 10_000,
                 ..EvalSection::default()
             },
-            recipes: vec![Recipe { name: "lora".into(), train: recipe }],
+            recipes: vec![Recipe::new("lora", recipe)],
             ..StudyConfig::default()
         }
     }
@@ -229,19 +284,7 @@ impl StudyConfig {
             if r.name.is_empty() || r.name.contains(['/', '\\', ' ']) || !names.insert(&r.name) {
                 return bad(format!("recipe names must be unique, non-empty, without spaces or slashes: {:?}", r.name));
             }
-            if r.train.contains_key("seed") {
-                return bad(format!(
-                    "recipe {:?} sets `seed`: a study trains every recipe once per seed of its top-level `seeds = [...]`",
-                    r.name
-                ));
-            }
-            self.train_config(
-                &self.sizes[0],
-                r,
-                self.seeds.first().copied().unwrap_or(0),
-                Path::new("x"),
-                Path::new("x"),
-            )?;
+            self.train_config(&self.sizes[0], r, self.seeds.first().copied().unwrap_or(0), None, None)?;
         }
         let distinct: std::collections::BTreeSet<&u64> = self.seeds.iter().collect();
         if self.seeds.is_empty() || distinct.len() != self.seeds.len() {
@@ -262,32 +305,23 @@ impl StudyConfig {
         Ok(())
     }
 
-    /// The trainer's config for `size` × `recipe` × training `seed`.
+    /// The trainer's config for `size` × `recipe` × training `seed`, checked; `model_dir` and
+    /// `corpus` are filled in when known (a study checks its recipes before it has either).
     pub fn train_config(
         &self,
         size: &str,
         recipe: &Recipe,
         seed: u64,
-        model_dir: &Path,
-        corpus: &Path,
+        model_dir: Option<&Path>,
+        corpus: Option<&Path>,
     ) -> Result<TrainConfig> {
-        let mut table = toml::Table::try_from(TrainConfig::default()).expect("TrainConfig serializes");
-        for (k, v) in &recipe.train {
-            match (table.get_mut(k), v) {
-                (Some(toml::Value::Table(base)), toml::Value::Table(over)) => {
-                    base.extend(over.clone());
-                }
-                _ => {
-                    table.insert(k.clone(), v.clone());
-                }
-            }
-        }
-        let mut cfg: TrainConfig =
-            table.try_into().map_err(|e| EvalError::Config(format!("recipe {:?}: {e}", recipe.name)))?;
+        let mut cfg = recipe.train.clone();
         cfg.size = size.to_string();
-        cfg.model = Some(model_dir.to_path_buf());
+        cfg.model = model_dir.map(Path::to_path_buf);
         cfg.random_init = false;
-        cfg.data = vec![corpus.to_path_buf()];
+        if let Some(corpus) = corpus {
+            cfg.data = vec![corpus.to_path_buf()];
+        }
         cfg.seed = seed;
         let run =
             if seed == 0 { format!("{size}-{}", recipe.name) } else { format!("{size}-{}-seed{seed}", recipe.name) };
@@ -499,7 +533,7 @@ fn train_and_evaluate(
     progress: &SharedProgress,
     stop: &Option<Arc<AtomicBool>>,
 ) -> Result<()> {
-    let tc = cfg.train_config(step.size, step.recipe, step.seed, step.model_dir, step.corpus)?;
+    let tc = cfg.train_config(step.size, step.recipe, step.seed, Some(step.model_dir), Some(step.corpus))?;
     let run = tc.out.clone();
     let (post_dir, adapter) = match tc.mode {
         Mode::Lora => (step.model_dir.to_path_buf(), Some(run.join("adapter"))),

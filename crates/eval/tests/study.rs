@@ -45,8 +45,8 @@ lr = 1e-5
     let cfg = StudyConfig::from_file(&path).unwrap();
     cfg.validate().unwrap();
     assert_eq!(cfg.eval.thinking, Thinking::Off);
-    let m = Path::new("/models/0.8b");
-    let c = Path::new("corpus.jsonl");
+    let m = Some(Path::new("/models/0.8b"));
+    let c = Some(Path::new("corpus.jsonl"));
     let r16 = cfg.train_config("0.8b", &cfg.recipes[0], 0, m, c).unwrap();
     assert_eq!((r16.lr, r16.lora.rank, r16.epochs, r16.mode), (2e-4, 16, 3, Mode::Lora));
     assert_eq!(r16.out, Path::new("s/runs/0.8b-r16"));
@@ -70,9 +70,13 @@ lr = 1e-5
     std::fs::write(&path, "size = [\"0.8b\"]\n").unwrap();
     assert!(StudyConfig::from_file(&path).unwrap_err().to_string().contains("size"));
     // Seeds belong to the study, samples need sampling.
+    // Recipes are read as training settings when the file is read, naming the recipe.
     std::fs::write(&path, "sizes = [\"0.8b\"]\n[[recipes]]\nname = \"x\"\nseed = 3\n").unwrap();
-    let err = StudyConfig::from_file(&path).unwrap().validate().unwrap_err().to_string();
+    let err = StudyConfig::from_file(&path).unwrap_err().to_string();
     assert!(err.contains("seeds = [...]"), "{err}");
+    std::fs::write(&path, "sizes = [\"0.8b\"]\n[[recipes]]\nname = \"y\"\nmode = \"fulll\"\n").unwrap();
+    let err = StudyConfig::from_file(&path).unwrap_err().to_string();
+    assert!(err.contains("recipe \"y\"") && err.contains("fulll"), "{err}");
     std::fs::write(&path, "sizes = [\"0.8b\"]\nseeds = [1, 1]\n").unwrap();
     let err = StudyConfig::from_file(&path).unwrap().validate().unwrap_err().to_string();
     assert!(err.contains("distinct"), "{err}");
@@ -125,8 +129,8 @@ fn a_miniature_study_runs_end_to_end_and_resumes() {
     cfg.data.holdout_skills = 3;
     cfg.eval.max_new_tokens = 4;
     cfg.eval.resamples = 200;
-    cfg.recipes[0].train.insert("max_steps".into(), 2.into());
-    cfg.recipes[0].train.insert("micro_batch".into(), 1.into());
+    cfg.recipes[0].train.max_steps = Some(2);
+    cfg.recipes[0].train.micro_batch = 1;
     let first = run_study(&cfg, silent(), None).unwrap();
     assert_eq!(first.report.lifts.len(), 1);
     assert_eq!(first.report.lifts[0].student, "qwen3.5-tiny/lora");
@@ -164,8 +168,8 @@ fn a_study_with_seeds_and_samples_reports_each_seed_and_their_spread() {
     cfg.eval.temperature = 0.9;
     cfg.eval.samples = 2;
     cfg.seeds = vec![0, 7];
-    cfg.recipes[0].train.insert("max_steps".into(), 1.into());
-    cfg.recipes[0].train.insert("micro_batch".into(), 1.into());
+    cfg.recipes[0].train.max_steps = Some(1);
+    cfg.recipes[0].train.micro_batch = 1;
     let first = run_study(&cfg, silent(), None).unwrap();
     for run in ["runs/tiny-lora", "runs/tiny-lora-seed7"] {
         assert!(cfg.out.join(run).join("adapter/adapter_model.safetensors").is_file(), "{run}");
