@@ -113,6 +113,21 @@ pub enum DataError {
         message: String,
     },
 
+    /// A data file cannot be read as a dataset at all: an unknown extension, a corrupt
+    /// Parquet file, a `.json` array that does not parse, a directory with no data file.
+    #[error("{path}: {message}")]
+    Dataset {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// One row of a dataset is unusable (bad JSON, no known format, roles out of order, …);
+    /// callers that skip bad rows get these one by one from [`crate::formats`].
+    #[error(transparent)]
+    Row(#[from] crate::formats::RowError),
+
     /// The tokenizer failed to load or encode.
     #[error("tokenizer {path}: {message}")]
     Tokenizer {

@@ -22,6 +22,7 @@ pub mod catalog;
 pub mod chat;
 pub mod dataset;
 pub mod error;
+pub mod formats;
 pub mod generators;
 pub mod judge;
 pub mod parallel;

@@ -86,25 +86,34 @@ pub fn tokenize_conversation(
     messages: &[serde_json::Value],
     thinking: bool,
 ) -> Result<SftExample> {
-    let stripped: Vec<serde_json::Value>;
-    let messages = if thinking {
-        messages
-    } else {
-        stripped = messages
-            .iter()
-            .map(|m| {
-                let mut m = m.clone();
-                if let Some(o) = m.as_object_mut() {
-                    o.remove("reasoning_content");
-                }
-                m
-            })
-            .collect();
-        &stripped
-    };
-    let text = template.render(messages, RenderOptions::default())?;
+    let text = render_conversation(template, messages, thinking)?;
     let spans = assistant_spans(&text);
-    let enc = tokenizer.encode(&text)?;
+    label_spans(tokenizer, &text, &spans)
+}
+
+/// The text [`tokenize_conversation`] tokenizes: `messages` rendered without a generation
+/// prompt, every `reasoning_content` removed first when `thinking == false`.
+pub fn render_conversation(template: &ChatTemplate, messages: &[serde_json::Value], thinking: bool) -> Result<String> {
+    if thinking {
+        return template.render(messages, RenderOptions::default());
+    }
+    let stripped: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|m| {
+            let mut m = m.clone();
+            if let Some(o) = m.as_object_mut() {
+                o.remove("reasoning_content");
+            }
+            m
+        })
+        .collect();
+    template.render(&stripped, RenderOptions::default())
+}
+
+/// Tokenizes `text` and keeps as labels the tokens lying wholly inside one of the byte
+/// `spans` (and not empty); every other position gets [`IGNORE`].
+pub fn label_spans(tokenizer: &ChatTokenizer, text: &str, spans: &[(usize, usize)]) -> Result<SftExample> {
+    let enc = tokenizer.encode(text)?;
     let labels = enc
         .ids
         .iter()

@@ -53,6 +53,11 @@ impl ChatTokenizer {
             .map_err(|e| DataError::Tokenizer { path: self.path.clone(), message: e.to_string() })
     }
 
+    /// The id of a token string (an added token such as `<|im_end|>`, or a vocabulary entry).
+    pub fn token_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
     /// Vocabulary size including added tokens.
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)
