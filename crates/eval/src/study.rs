@@ -17,7 +17,7 @@ use skillsft_data::judge::Judge;
 use skillsft_data::progress::{Progress, SharedProgress};
 use skillsft_data::teacher::Teacher;
 use skillsft_data::tokenizer::ChatTokenizer;
-use skillsft_train::hub::{self, DownloadOptions};
+use skillsft_hub::{self as hub, DownloadOptions};
 use skillsft_train::{Mode, RunOptions, TrainConfig};
 
 use crate::episode::{Condition, EpisodeLog, Stage, read_verdicts};

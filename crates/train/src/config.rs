@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use qwen35::peft::PeftLayout;
 use qwen35::{DeviceChoice, DtypeChoice, LoraConfig};
 use serde::{Deserialize, Serialize};
+use skillsft_data::formats::DataFormat;
 use skillsft_data::sft::Truncation;
 
 use crate::error::{Result, TrainError, io};
@@ -38,6 +39,12 @@ pub struct TrainConfig {
     /// by the caller (`skillsft_hub::resolve_dataset`) before training.
     #[serde(deserialize_with = "one_or_many")]
     pub data: Vec<PathBuf>,
+    /// Read every row as this format (`messages`, `sharegpt`, `prompt-completion`, `text`,
+    /// `tokenized`); unset: detected per row.
+    pub data_format: Option<DataFormat>,
+    /// Count and skip rows that fit no format or break its rules (listed in
+    /// `data_report.json`), instead of stopping at the first.
+    pub skip_bad_rows: bool,
     /// Held-out data for the validation loss (same formats as `data`); empty: none, unless
     /// `val_split` carves it from `data`.
     #[serde(deserialize_with = "one_or_many")]
@@ -114,6 +121,8 @@ impl Default for TrainConfig {
             random_init: false,
             init_seed: 0,
             data: vec![PathBuf::from("data/corpus.jsonl")],
+            data_format: None,
+            skip_bad_rows: false,
             eval_data: Vec::new(),
             val_split: 0.0,
             eval_every: 0,

@@ -1,12 +1,12 @@
 //! Training examples from disk, rows of the sequence length, and the seeded order of batches.
 //!
-//! Two input formats, told apart per line: a corpus row of `build-data` (`{"messages": [...]}`,
-//! rendered with the model's own chat template and tokenizer) or a tokenized example of
-//! `build-data tokenize` (`{"input_ids": [...], "labels": [...]}`, for models with their own
-//! vocabularies). The order of batches depends only on the seed and the epoch, so a run's
-//! position in its data is just its optimizer step.
+//! Files are read through [`skillsft_data::formats`]: JSONL, JSON or Parquet, with rows in
+//! any of its formats (conversations, ShareGPT, prompt/completion, text, tokenized), told
+//! apart per row unless one is forced. Text rows are rendered with the model directory's
+//! own chat template and tokenizer. The order of batches depends only on the seed and the
+//! epoch, so a run's position in its data is just its optimizer step.
 
-use std::io::{BufRead, BufReader};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use qwen35::Inputs;
@@ -14,12 +14,11 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use skillsft_data::chat::ChatTemplate;
+use skillsft_data::formats::{self, DataFormat, RawRow, Renderer, RowError, Sample};
 use skillsft_data::sft::{self, SftExample, Truncation};
-use skillsft_data::tokenizer::ChatTokenizer;
 
 use crate::config::TrainConfig;
-use crate::error::{Result, TrainError, io};
+use crate::error::{Result, TrainError};
 use crate::loss::shift_targets;
 
 /// How examples are read and fitted.
@@ -33,20 +32,50 @@ pub struct LoadOptions {
     pub thinking: bool,
     /// Ids must be below this.
     pub vocab_size: usize,
+    /// Read every row as this format (`None`: detect per row).
+    pub format: Option<DataFormat>,
+    /// Count and skip rows that fit no format or break its rules, instead of stopping.
+    pub skip_bad_rows: bool,
 }
 
 impl LoadOptions {
     /// The options of a run of `cfg` on a model with `vocab_size` tokens.
     pub fn for_run(cfg: &TrainConfig, vocab_size: usize) -> Self {
-        LoadOptions { max_len: cfg.seq_len, truncation: cfg.truncation, thinking: cfg.thinking, vocab_size }
+        LoadOptions {
+            max_len: cfg.seq_len,
+            truncation: cfg.truncation,
+            thinking: cfg.thinking,
+            vocab_size,
+            format: cfg.data_format,
+            skip_bad_rows: cfg.skip_bad_rows,
+        }
+    }
+
+    /// Options for `max_len` and `vocab_size`, the rest at their defaults (drop long
+    /// examples, keep the reasoning, detect formats, stop at a bad row).
+    pub fn new(max_len: usize, vocab_size: usize) -> Self {
+        LoadOptions {
+            max_len,
+            truncation: Truncation::Drop,
+            thinking: true,
+            vocab_size,
+            format: None,
+            skip_bad_rows: false,
+        }
     }
 }
 
 /// What loading found; printed at the start of a run and saved with it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DataReport {
-    /// Rows read (non-empty lines of JSONL).
+    /// Rows read (non-empty lines of JSONL, elements of a JSON array, Parquet rows).
     pub lines: usize,
+    /// Data files read.
+    #[serde(default)]
+    pub files: usize,
+    /// Rows read per format (`messages`, `sharegpt`, `prompt-completion`, `text`, `tokenized`).
+    #[serde(default)]
+    pub formats: BTreeMap<String, usize>,
     /// Examples kept.
     pub examples: usize,
     /// Dropped for exceeding `max_len` (policy `drop`).
@@ -62,6 +91,9 @@ pub struct DataReport {
     /// Bad rows skipped (only with `skip_bad_rows`).
     #[serde(default)]
     pub skipped_bad_rows: usize,
+    /// The first few of them, `file:line: what is wrong`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bad_rows: Vec<String>,
     /// Validation examples kept.
     #[serde(default)]
     pub eval_examples: usize,
@@ -70,15 +102,12 @@ pub struct DataReport {
     pub eval_trained_tokens: usize,
 }
 
-#[derive(Deserialize)]
-struct Tokenized {
-    input_ids: Vec<i64>,
-    labels: Vec<i64>,
-}
+/// Bad rows quoted in the report (all are counted).
+const BAD_ROWS_QUOTED: usize = 10;
 
-/// Reads and tokenizes every file of `paths` (not yet fitted to `max_len`: see
-/// [`fit_examples`]); `model_dir` supplies `tokenizer.json` and the chat template for
-/// conversations.
+/// Reads and tokenizes every file of `paths` (directories expanded; not yet fitted to
+/// `max_len`: see [`fit_examples`]); `model_dir` supplies `tokenizer.json`, the chat template
+/// and the end-of-text token for text rows.
 pub fn load_examples(
     paths: &[PathBuf],
     model_dir: Option<&Path>,
@@ -86,8 +115,29 @@ pub fn load_examples(
 ) -> Result<(Vec<SftExample>, DataReport)> {
     let mut report = DataReport::default();
     let mut examples = Vec::new();
-    for path in paths {
-        load_file(path, model_dir, opts, &mut examples, &mut report)?;
+    let mut renderer: Option<Renderer> = None;
+    for file in formats::data_files(paths)? {
+        report.files += 1;
+        for row in formats::read_rows(&file)? {
+            report.lines += 1;
+            let loaded = row.map_err(RowOutcome::Bad).and_then(|row| load_row(&row, model_dir, opts, &mut renderer));
+            match loaded {
+                Ok((format, example)) => {
+                    *report.formats.entry(format.name().to_string()).or_default() += 1;
+                    examples.push(example);
+                }
+                Err(RowOutcome::Fatal(e)) => return Err(e),
+                Err(RowOutcome::Bad(e)) if opts.skip_bad_rows => {
+                    report.skipped_bad_rows += 1;
+                    if report.bad_rows.len() < BAD_ROWS_QUOTED {
+                        report.bad_rows.push(e.to_string());
+                    }
+                }
+                Err(RowOutcome::Bad(e)) => {
+                    return Err(TrainError::DataCrate(e.into()));
+                }
+            }
+        }
     }
     if examples.is_empty() {
         return Err(TrainError::Config(format!(
@@ -98,75 +148,72 @@ pub fn load_examples(
     Ok((examples, report))
 }
 
-fn load_file(
-    path: &Path,
+/// Why a row gave no example: its own fault (skippable), or the run's.
+enum RowOutcome {
+    Bad(RowError),
+    Fatal(TrainError),
+}
+
+impl From<RowError> for RowOutcome {
+    fn from(e: RowError) -> Self {
+        RowOutcome::Bad(e)
+    }
+}
+
+fn load_row(
+    row: &RawRow,
     model_dir: Option<&Path>,
     opts: &LoadOptions,
-    examples: &mut Vec<SftExample>,
-    report: &mut DataReport,
-) -> Result<()> {
-    let file = std::fs::File::open(path).map_err(io(path))?;
-    let mut renderer: Option<(ChatTemplate, ChatTokenizer)> = None;
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line_no = i + 1;
-        let line = line.map_err(io(path))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        report.lines += 1;
-        let bad = |message: String| TrainError::Data { path: path.to_path_buf(), line: line_no, message };
-        let value: serde_json::Value = serde_json::from_str(&line).map_err(|e| bad(format!("not valid JSON ({e})")))?;
-        let example = if value.get("input_ids").is_some() {
-            let t: Tokenized = serde_json::from_value(value).map_err(|e| bad(format!("tokenized example: {e}")))?;
-            if t.input_ids.len() != t.labels.len() {
-                return Err(bad(format!("{} input_ids but {} labels", t.input_ids.len(), t.labels.len())));
-            }
-            let mut ids = Vec::with_capacity(t.input_ids.len());
-            for (pos, &id) in t.input_ids.iter().enumerate() {
-                if id < 0 || id as usize >= opts.vocab_size {
-                    return Err(bad(format!(
+    renderer: &mut Option<Renderer>,
+) -> std::result::Result<(DataFormat, SftExample), RowOutcome> {
+    let (format, sample) = row.parse(opts.format)?;
+    let example = match sample {
+        Sample::Tokenized(ex) => {
+            if let Some((pos, id)) = ex.input_ids.iter().enumerate().find(|(_, id)| **id as usize >= opts.vocab_size) {
+                return Err(row
+                    .error(format!(
                         "token id {id} at position {pos} is outside the model's vocabulary (0..{})",
                         opts.vocab_size
-                    )));
-                }
-                ids.push(id as u32);
+                    ))
+                    .into());
             }
-            if let Some((pos, l)) = t
+            if let Some((pos, l)) = ex
                 .labels
                 .iter()
                 .enumerate()
                 .find(|(_, l)| **l != sft::IGNORE && (**l < 0 || **l as usize >= opts.vocab_size))
             {
-                return Err(bad(format!("label {l} at position {pos} is neither -100 nor a token id")));
-            }
-            SftExample { input_ids: ids, labels: t.labels }
-        } else if let Some(messages) = value.get("messages").and_then(|m| m.as_array()) {
-            if renderer.is_none() {
-                let dir = model_dir.ok_or_else(|| {
-                    bad("corpus rows need the model's tokenizer and chat template: pass a model directory with tokenizer.json, or tokenize first with `build-data tokenize`".into())
-                })?;
-                renderer =
-                    Some((ChatTemplate::from_model_dir(dir)?, ChatTokenizer::from_path(&dir.join("tokenizer.json"))?));
-            }
-            let (template, tokenizer) = renderer.as_ref().expect("set above");
-            let ex = sft::tokenize_conversation(template, tokenizer, messages, opts.thinking)
-                .map_err(|e| bad(format!("cannot render the conversation: {e}")))?;
-            if let Some((pos, id)) = ex.input_ids.iter().enumerate().find(|(_, id)| **id as usize >= opts.vocab_size) {
-                return Err(bad(format!(
-                    "the tokenizer produced id {id} at position {pos}, outside the model's vocabulary (0..{})",
-                    opts.vocab_size
-                )));
+                return Err(row.error(format!("label {l} at position {pos} is neither -100 nor a token id")).into());
             }
             ex
-        } else {
-            return Err(bad(
-                "expected a corpus row with \"messages\" or a tokenized example with \"input_ids\" and \"labels\""
-                    .into(),
-            ));
-        };
-        examples.push(example);
-    }
-    Ok(())
+        }
+        sample => {
+            if renderer.is_none() {
+                let Some(dir) = model_dir else {
+                    return Err(RowOutcome::Fatal(TrainError::DataCrate(
+                        row.error(format!(
+                            "{format} rows need the model's tokenizer and chat template: pass a model directory \
+                         with tokenizer.json, or tokenize first with `build-data tokenize`"
+                        ))
+                        .into(),
+                    )));
+                };
+                *renderer = Some(Renderer::from_model_dir(dir).map_err(|e| RowOutcome::Fatal(e.into()))?);
+            }
+            let r = renderer.as_ref().expect("set above");
+            let ex = r.tokenize(&sample, opts.thinking).map_err(|e| row.error(format!("cannot render it: {e}")))?;
+            if let Some((pos, id)) = ex.input_ids.iter().enumerate().find(|(_, id)| **id as usize >= opts.vocab_size) {
+                return Err(row
+                    .error(format!(
+                        "the tokenizer produced id {id} at position {pos}, outside the model's vocabulary (0..{})",
+                        opts.vocab_size
+                    ))
+                    .into());
+            }
+            ex
+        }
+    };
+    Ok((format, example))
 }
 
 /// Applies the length policy and drops examples without a trained token, counting both in

@@ -13,16 +13,6 @@ pub enum TrainError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// A line of the training data is unusable.
-    #[error("{path}:{line}: {message}")]
-    Data {
-        /// The data file.
-        path: PathBuf,
-        /// 1-based line number.
-        line: usize,
-        /// What is wrong.
-        message: String,
-    },
     /// The configuration is inconsistent.
     #[error("invalid training config: {0}")]
     Config(String),
@@ -51,7 +41,7 @@ pub enum TrainError {
     DataCrate(#[from] skillsft_data::DataError),
     /// Resolving or downloading the model failed.
     #[error(transparent)]
-    Hub(#[from] crate::hub::HubError),
+    Hub(#[from] skillsft_hub::HubError),
     /// A safetensors file could not be read or written.
     #[error("{path}: {message}")]
     Safetensors {

@@ -28,7 +28,6 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod error;
-pub mod hub;
 pub mod loss;
 pub mod merge;
 pub mod metrics;

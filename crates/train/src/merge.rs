@@ -121,7 +121,7 @@ fn weight_files(base: &Path) -> Result<Vec<std::path::PathBuf>> {
 /// Copies the base's config, tokenizer and template files (and the shard index when the
 /// weights keep the base's sharding).
 fn copy_side_files(base: &Path, out: &Path, with_index: bool) -> Result<()> {
-    for name in crate::hub::SMALL_FILES.iter().filter(|n| with_index || !n.ends_with(".index.json")) {
+    for name in skillsft_hub::SMALL_FILES.iter().filter(|n| with_index || !n.ends_with(".index.json")) {
         let src = base.join(name);
         if src.is_file() {
             std::fs::copy(&src, out.join(name)).map_err(io(&src))?;

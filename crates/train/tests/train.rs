@@ -238,7 +238,7 @@ fn load(path: &Path, opts: &LoadOptions) -> skillsft_train::Result<(Vec<SftExamp
 fn bad_data_is_reported_by_line_or_counted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("d.jsonl");
-    let opts = LoadOptions { max_len: 16, truncation: Truncation::Drop, thinking: true, vocab_size: 512 };
+    let opts = LoadOptions::new(16, 512);
     let ok = r#"{"input_ids": [1, 2, 3, 4], "labels": [-100, -100, 3, 4]}"#;
 
     std::fs::write(&path, format!("{ok}\n{ok}\n{{\"input_ids\": [1, 2\n")).unwrap();
@@ -260,9 +260,25 @@ fn bad_data_is_reported_by_line_or_counted() {
     assert_eq!((ex.len(), report.truncated), (3, 1));
     assert_eq!(ex[1].len(), 16);
 
-    std::fs::write(&path, r#"{"messages": [{"role": "user", "content": "hi"}]}"#).unwrap();
+    let chat = r#"{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}"#;
+    std::fs::write(&path, chat).unwrap();
     let err = load(&path, &opts).unwrap_err().to_string();
     assert!(err.contains("tokenize"), "corpus rows without a tokenizer explain what to do: {err}");
+    let skipping = LoadOptions { skip_bad_rows: true, ..opts.clone() };
+    std::fs::write(&path, chat).unwrap();
+    assert!(load(&path, &skipping).is_err(), "a missing tokenizer is the run's fault, never skipped");
+
+    // A row that fits no format stops the run, naming the keys it saw, or is counted and
+    // skipped when asked.
+    std::fs::write(&path, format!("{ok}\n{{\"instruction\": \"x\", \"output\": \"y\"}}\n{ok}\n")).unwrap();
+    let err = load(&path, &opts).unwrap_err().to_string();
+    assert!(err.contains("d.jsonl:2:") && err.contains("instruction"), "{err}");
+    let (ex, report) = load(&path, &skipping).unwrap();
+    assert_eq!((ex.len(), report.skipped_bad_rows, report.formats["tokenized"]), (2, 1, 2));
+    assert!(report.bad_rows[0].contains("d.jsonl:2:"), "{:?}", report.bad_rows);
+    let forced = LoadOptions { format: Some(skillsft_data::formats::DataFormat::Text), ..opts.clone() };
+    let err = load(&path, &forced).unwrap_err().to_string();
+    assert!(err.contains("d.jsonl:1:") && err.contains("text"), "a forced format is held to: {err}");
 }
 
 #[test]
@@ -405,7 +421,7 @@ fn validation_loss_is_logged_and_save_best_exports_the_best_step() {
     let config = Qwen35Config::preset("tiny").unwrap();
     let mut model = Qwen35::random(&config, cfg.init_seed, &device, DType::F32).unwrap();
     model.load_peft(summary.adapter_dir.unwrap()).unwrap();
-    let load = LoadOptions { max_len: 64, truncation: Truncation::Drop, thinking: true, vocab_size: 512 };
+    let load = LoadOptions::new(64, 512);
     let (eval, mut report) = data::load_examples(&[eval_path], None, &load).unwrap();
     let eval = data::fit_examples(eval, &load, &mut report).unwrap();
     let rows = data::build_rows(&eval, 64, false, 0);

@@ -14,8 +14,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use qwen35::peft::PeftLayout;
 use qwen35::{DeviceChoice, DtypeChoice};
+use skillsft_data::formats::DataFormat;
 use skillsft_data::sft::Truncation;
-use skillsft_train::hub::{self, DownloadOptions};
+use skillsft_hub::{self as hub, DatasetSpec, DownloadOptions};
 use skillsft_train::{Mode, RunOptions, TrainConfig, train};
 
 #[derive(Parser, Debug)]
@@ -74,12 +75,19 @@ struct RunArgs {
     /// Never download: fail with instructions when the model is not cached.
     #[arg(long)]
     offline: bool,
-    /// Training data: files (.jsonl, .json, .parquet) or directories, repeated or
-    /// comma-separated. Rows may be conversations (`messages`, ShareGPT `conversations`),
-    /// `prompt`/`completion`, plain `text`, or tokenized (`input_ids` + `labels`) [default:
-    /// data/corpus.jsonl].
+    /// Training data: files (.jsonl, .json, .parquet), directories, or Hugging Face datasets
+    /// `hf:ORG/NAME[@REVISION][:SPLIT]` (hub cache, else downloaded; split train by default),
+    /// repeated or comma-separated. Rows may be conversations (`messages`, ShareGPT
+    /// `conversations`), `prompt`/`completion`, plain `text`, or tokenized (`input_ids` +
+    /// `labels`) [default: data/corpus.jsonl].
     #[arg(long, value_delimiter = ',')]
     data: Option<Vec<PathBuf>>,
+    /// auto (detect per row), messages, sharegpt, prompt-completion, text or tokenized.
+    #[arg(long)]
+    data_format: Option<String>,
+    /// Count and skip rows that fit no format (listed in data_report.json) instead of stopping.
+    #[arg(long)]
+    skip_bad_rows: bool,
     /// Validation data (same formats as --data); its loss is logged as eval_loss.
     #[arg(long, value_delimiter = ',')]
     eval_data: Option<Vec<PathBuf>>,
@@ -197,7 +205,11 @@ fn resolve_config(a: &RunArgs) -> Result<TrainConfig> {
     set!(size, data, out, lr, warmup_ratio, weight_decay, max_grad_norm, epochs, seq_len, micro_batch, grad_accum);
     set!(truncation, seed, init_seed, save_every, keep_checkpoints, loss_chunk, device, peft_layout);
     set!(eval_data, val_split, eval_every);
+    if let Some(f) = &a.data_format {
+        c.data_format = DataFormat::parse_or_auto(f).map_err(anyhow::Error::msg)?;
+    }
     c.save_best |= a.save_best;
+    c.skip_bad_rows |= a.skip_bad_rows;
     if let Some(d) = a.dtype {
         c.dtype = Some(d);
     }
@@ -242,6 +254,28 @@ fn resolve_config(a: &RunArgs) -> Result<TrainConfig> {
     Ok(c)
 }
 
+/// Replaces each `hf:ORG/NAME[@REV][:SPLIT]` entry by the split's files in the hub cache
+/// (downloaded first unless offline); other paths are kept as given.
+fn resolve_data(
+    paths: &[PathBuf],
+    offline: bool,
+    progress: &dyn skillsft_data::progress::Progress,
+) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        match p.to_str().filter(|s| hub::is_hf_spec(s)) {
+            Some(s) => {
+                let spec = DatasetSpec::parse(s)?;
+                let files = hub::resolve_dataset(&spec, &DownloadOptions::from_env(&spec.repo_id), !offline, progress)?;
+                progress.note(&format!("{s}: {} file(s) in {}", files.len(), hub::cache_dir().display()));
+                out.extend(files);
+            }
+            None => out.push(p.clone()),
+        }
+    }
+    Ok(out)
+}
+
 fn run(cli: Cli) -> Result<()> {
     cli.kernels.apply()?;
     if let Some(Command::Merge { base, adapter, out }) = cli.command {
@@ -260,12 +294,15 @@ fn run(cli: Cli) -> Result<()> {
     let progress = skillsft_cli::Bars::shared(args.quiet);
     let mut cfg = resolve_config(&args)?;
     cfg.device = skillsft_cli::pick_device(&cfg.device.to_string())?;
+    let offline = args.offline || hub::offline_from_env();
+    cfg.data = resolve_data(&cfg.data, offline, progress.as_ref())?;
+    cfg.eval_data = resolve_data(&cfg.eval_data, offline, progress.as_ref())?;
     let (model_dir, base_name) = if cfg.random_init {
         (None, None)
     } else {
         let repo = hub::repo_for_size(&cfg.size).unwrap_or_default();
         let opts = DownloadOptions::from_env(repo);
-        let dir = hub::resolve_model(cfg.model.as_deref(), &cfg.size, &opts, !args.offline, progress.as_ref())?;
+        let dir = hub::resolve_model(cfg.model.as_deref(), &cfg.size, &opts, !offline, progress.as_ref())?;
         let name = if cfg.model.is_some() { dir.display().to_string() } else { repo.to_string() };
         (Some(dir), Some(name))
     };
@@ -288,10 +325,22 @@ fn run(cli: Cli) -> Result<()> {
     };
     let summary = train(&cfg, &opts)?;
     let d = &summary.data;
+    let formats: Vec<String> = d.formats.iter().map(|(f, n)| format!("{n} {f}")).collect();
     eprintln!(
-        "data: {} examples ({} tokens, {} trained); dropped {} too long, truncated {}, skipped {} without trained tokens",
-        d.examples, d.tokens, d.trained_tokens, d.dropped_too_long, d.truncated, d.no_trained_tokens
+        "data: {} rows in {} file(s) ({}); {} examples ({} tokens, {} trained); dropped {} too long, truncated {}, skipped {} without trained tokens",
+        d.lines,
+        d.files,
+        formats.join(", "),
+        d.examples,
+        d.tokens,
+        d.trained_tokens,
+        d.dropped_too_long,
+        d.truncated,
+        d.no_trained_tokens
     );
+    if d.skipped_bad_rows > 0 {
+        eprintln!("skipped {} bad rows (--skip-bad-rows), first: {}", d.skipped_bad_rows, d.bad_rows.join("; "));
+    }
     let last = summary.records.last();
     let tok_s: f64 = {
         let r: Vec<_> = summary.records.iter().collect();
