@@ -24,20 +24,20 @@ import statistics
 import sys
 import time
 
+# What the released sizes (0.8b, 2b, 4b) share; each preset below adds what sets it apart.
+RELEASED = dict(vocab_size=248320, head_dim=256, linear_num_key_heads=16, linear_key_head_dim=128,
+                linear_value_head_dim=128)
 # The text configs of the presets in crates/qwen35/src/config.rs.
 PRESETS = {
     "tiny": dict(vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=4,
                  num_attention_heads=4, num_key_value_heads=2, head_dim=16, linear_num_key_heads=2,
                  linear_num_value_heads=4, linear_key_head_dim=16, linear_value_head_dim=24),
-    "0.8b": dict(vocab_size=248320, hidden_size=1024, intermediate_size=3584, num_hidden_layers=24,
-                 num_attention_heads=8, num_key_value_heads=2, head_dim=256, linear_num_key_heads=16,
-                 linear_num_value_heads=16, linear_key_head_dim=128, linear_value_head_dim=128),
-    "2b": dict(vocab_size=248320, hidden_size=2048, intermediate_size=6144, num_hidden_layers=24,
-               num_attention_heads=8, num_key_value_heads=2, head_dim=256, linear_num_key_heads=16,
-               linear_num_value_heads=16, linear_key_head_dim=128, linear_value_head_dim=128),
-    "4b": dict(vocab_size=248320, hidden_size=2560, intermediate_size=9216, num_hidden_layers=32,
-               num_attention_heads=16, num_key_value_heads=4, head_dim=256, linear_num_key_heads=16,
-               linear_num_value_heads=32, linear_key_head_dim=128, linear_value_head_dim=128),
+    "0.8b": dict(RELEASED, hidden_size=1024, intermediate_size=3584, num_hidden_layers=24,
+                 num_attention_heads=8, num_key_value_heads=2, linear_num_value_heads=16),
+    "2b": dict(RELEASED, hidden_size=2048, intermediate_size=6144, num_hidden_layers=24,
+               num_attention_heads=8, num_key_value_heads=2, linear_num_value_heads=16),
+    "4b": dict(RELEASED, hidden_size=2560, intermediate_size=9216, num_hidden_layers=32,
+               num_attention_heads=16, num_key_value_heads=4, linear_num_value_heads=32),
 }
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "in_proj_qkv", "in_proj_z", "out_proj",
                 "gate_proj", "up_proj", "down_proj"]

@@ -63,6 +63,19 @@ fn prev_month(y: i64, m: i64) -> (i64, i64) {
     if m == 1 { (y - 1, 12) } else { (y, m - 1) }
 }
 
+/// Step 3 of [`month_walk`] (work, value): the whole months passed (`log`) or, when none is,
+/// why: the `r` days left fit in month `m` of `y` (`fits` is `≤` going forward, `<` going back).
+fn months_passed(log: &[String], r: i64, fits: &str, y: i64, m: i64) -> (String, String) {
+    if log.is_empty() {
+        (
+            format!("{r} {fits} {} days in {}, so no whole month is passed.", month_len(y, m), month_name(y, m)),
+            "0 months".to_string(),
+        )
+    } else {
+        (format!("Pass whole months: {}.", log.join("; ")), format!("{} months, {r} days left", log.len()))
+    }
+}
+
 /// Adds (or subtracts) `n` days the way the procedure does by hand: leave the start month,
 /// pass whole months, place the remainder. Returns the worked text of those three moves
 /// (procedure steps 2–4, value pairs) and the resulting day number.
@@ -105,14 +118,7 @@ fn month_walk(start: i64, n: i64, forward: bool) -> ([(String, String); 3], i64)
             log.push(format!("{} → {r} left", month_with_len(cy, cm)));
             (cy, cm) = next_month(cy, cm);
         }
-        let s3 = if log.is_empty() {
-            (
-                format!("{r} ≤ {} days in {}, so no whole month is passed.", month_len(cy, cm), month_name(cy, cm)),
-                "0 months".to_string(),
-            )
-        } else {
-            (format!("Pass whole months: {}.", log.join("; ")), format!("{} months, {r} days left", log.len()))
-        };
+        let s3 = months_passed(&log, r, "≤", cy, cm);
         let s4 = (format!("The remaining {r} days land in {}: day {r}.", month_name(cy, cm)), format!("day {r}"));
         ([s2, s3, s4], days_from_civil(cy, cm, r))
     } else {
@@ -144,14 +150,7 @@ fn month_walk(start: i64, n: i64, forward: bool) -> ([(String, String); 3], i64)
             log.push(format!("back through {} → {r} left", month_with_len(cy, cm)));
             (cy, cm) = prev_month(cy, cm);
         }
-        let s3 = if log.is_empty() {
-            (
-                format!("{r} < {} days in {}, so no whole month is passed.", month_len(cy, cm), month_name(cy, cm)),
-                "0 months".to_string(),
-            )
-        } else {
-            (format!("Pass whole months: {}.", log.join("; ")), format!("{} months, {r} days left", log.len()))
-        };
+        let s3 = months_passed(&log, r, "<", cy, cm);
         let len = month_len(cy, cm);
         let s4 = (
             format!("Back {r} days from the last day of {}: {len} − {r} = {}.", month_name(cy, cm), len - r),

@@ -53,6 +53,35 @@ fn message_words(g: &mut Gen, words: &[String], min_words: i64, max_words: i64) 
     (0..n).map(|_| g.pick(words).to_lowercase()).collect()
 }
 
+/// Declares a cipher kind's parameter struct with `params!`, writing the message fields that
+/// every cipher kind takes (and passes to [`message_words`]) once: `..message(max_words = N)`
+/// stands for `words`, `min_words` (2) and `max_words` (N), between the kind's own fields. The
+/// fields keep the order written, which is the order an unknown-key error lists them in.
+macro_rules! cipher_params {
+    (
+        $(#[$meta:meta])*
+        struct $name:ident {
+            $($(#[$before_meta:meta])* $before:ident: $before_ty:ty = $before_default:expr,)*
+            ..message(max_words = $max_words:expr),
+            $($(#[$after_meta:meta])* $after:ident: $after_ty:ty = $after_default:expr,)*
+        }
+    ) => {
+        params! {
+            $(#[$meta])*
+            struct $name {
+                $($(#[$before_meta])* $before: $before_ty = $before_default,)*
+                /// Words the message is drawn from.
+                words: NonEmpty<String> = words(MESSAGE_WORDS),
+                /// Fewest words in the message (at least 1).
+                min_words: i64 = 2,
+                /// Most words in the message.
+                max_words: i64 = $max_words,
+                $($(#[$after_meta])* $after: $after_ty = $after_default,)*
+            }
+        }
+    };
+}
+
 /// Words joined with spaces, with an optional comma inside and closing punctuation.
 fn punctuate(g: &mut Gen, words: &[String]) -> String {
     let mut s = String::new();
@@ -807,15 +836,10 @@ fn sentence_message(g: &mut Gen, words: &[String], p_number: f64) -> String {
     if g.chance(p_number) { format!("{} {}", text.trim_end_matches(['.', '!', '?']), g.range(2, 99)) } else { text }
 }
 
-params! {
+cipher_params! {
     /// Parameters of `caesar_shift_wrap`.
     struct CaesarShiftWrapParams {
-        /// Words the message is drawn from.
-        words: NonEmpty<String> = words(MESSAGE_WORDS),
-        /// Fewest words in the message (at least 1).
-        min_words: i64 = 2,
-        /// Most words in the message.
-        max_words: i64 = 4,
+        ..message(max_words = 4),
         /// Largest shift (at least 2; multiples of 26 are moved off).
         max_shift: i64 = 60,
     }
@@ -910,19 +934,14 @@ fn vigenere(plain: &str, key: &str) -> (String, Vec<(char, char, u32)>) {
     (out, trace)
 }
 
-params! {
+cipher_params! {
     /// Parameters of `vigenere_encrypt`.
     struct VigenereEncryptParams {
         /// Keys drawn from (letters only count).
         keys: NonEmpty<String> = words(&[
             "LEMON", "KEY", "CIPHER", "ORBIT", "MANGO", "TIGER", "QUARTZ", "BRAVO", "DELTA", "PIXEL", "SUN", "WYVERN",
         ]),
-        /// Words the message is drawn from.
-        words: NonEmpty<String> = words(MESSAGE_WORDS),
-        /// Fewest words in the message (at least 1).
-        min_words: i64 = 2,
-        /// Most words in the message.
-        max_words: i64 = 3,
+        ..message(max_words = 3),
     }
 }
 
@@ -990,15 +1009,10 @@ fn atbash(text: &str) -> String {
         .collect()
 }
 
-params! {
+cipher_params! {
     /// Parameters of `atbash_mirror`.
     struct AtbashMirrorParams {
-        /// Words the message is drawn from.
-        words: NonEmpty<String> = words(MESSAGE_WORDS),
-        /// Fewest words in the message (at least 1).
-        min_words: i64 = 2,
-        /// Most words in the message.
-        max_words: i64 = 4,
+        ..message(max_words = 4),
     }
 }
 
@@ -1071,15 +1085,10 @@ fn letters_upper(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_alphabetic()).map(|c| c.to_ascii_uppercase()).collect()
 }
 
-params! {
+cipher_params! {
     /// Parameters of `rail_fence_encrypt`.
     struct RailFenceEncryptParams {
-        /// Words the message is drawn from.
-        words: NonEmpty<String> = words(MESSAGE_WORDS),
-        /// Fewest words in the message (at least 1).
-        min_words: i64 = 2,
-        /// Most words in the message.
-        max_words: i64 = 4,
+        ..message(max_words = 4),
         /// Fewest rails (at least 2).
         min_rails: i64 = 2,
         /// Most rails (at least 2).
@@ -1138,7 +1147,7 @@ fn columnar(text: &str, key: &str) -> (Vec<String>, Vec<usize>, String) {
     (rows, order, cipher)
 }
 
-params! {
+cipher_params! {
     /// Parameters of `columnar_transposition`.
     struct ColumnarTranspositionParams {
         /// Keywords drawn from (letters only count; at least two each).
@@ -1146,12 +1155,7 @@ params! {
             "ZEBRAS", "CARGO", "BANANA", "LEMON", "TIGER", "APPLE", "HELLO", "KITTEN", "SECRET", "DOOR", "GARDEN",
             "PEPPER",
         ]),
-        /// Words the message is drawn from.
-        words: NonEmpty<String> = words(MESSAGE_WORDS),
-        /// Fewest words in the message (at least 1).
-        min_words: i64 = 2,
-        /// Most words in the message.
-        max_words: i64 = 4,
+        ..message(max_words = 4),
     }
 }
 
@@ -1227,19 +1231,14 @@ fn substitute(text: &str, alpha: &str) -> String {
     text.to_uppercase().chars().map(|c| if c.is_ascii_uppercase() { a[(c as u8 - b'A') as usize] } else { c }).collect()
 }
 
-params! {
+cipher_params! {
     /// Parameters of `keyword_substitution`.
     struct KeywordSubstitutionParams {
         /// Keywords drawn from (letters only count).
         keywords: NonEmpty<String> = words(&[
             "ZEBRAS", "BALLOON", "KEYWORD", "PUZZLE", "COFFEE", "GALAXY", "JUMPING", "TOMORROW", "FREEDOM", "QUICKLY",
         ]),
-        /// Words the message is drawn from.
-        words: NonEmpty<String> = words(MESSAGE_WORDS),
-        /// Fewest words in the message (at least 1).
-        min_words: i64 = 2,
-        /// Most words in the message.
-        max_words: i64 = 4,
+        ..message(max_words = 4),
     }
 }
 
