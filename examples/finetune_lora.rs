@@ -8,22 +8,21 @@
 //! ```
 
 use serde_json::json;
-use skillsft_data::chat::ChatTemplate;
-use skillsft_data::{sft, tokenizer::ChatTokenizer};
+use skillsft_data::formats::{Renderer, Sample};
 use skillsft_train::{Examples, RunOptions, TrainConfig, train_model, trainer};
 
 fn main() -> anyhow::Result<()> {
-    let tokenizer_dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../datasets/tokenizer/qwen3.5"));
-    let (template, tokenizer) = (
-        ChatTemplate::from_model_dir(tokenizer_dir)?,
-        ChatTokenizer::from_path(&tokenizer_dir.join("tokenizer.json"))?,
-    );
+    // The chat template, tokenizer and EOS of a model directory (here only those files).
+    let renderer = Renderer::from_model_dir(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../datasets/tokenizer/qwen3.5"
+    )))?;
     let conversations = [("2 + 2?", "4"), ("Capital of France?", "Paris"), ("Reverse 'abc'.", "cba")];
     let examples = conversations
         .iter()
         .map(|(q, a)| {
-            let messages = [json!({"role": "user", "content": q}), json!({"role": "assistant", "content": a})];
-            sft::tokenize_conversation(&template, &tokenizer, &messages, false) // labels on the answer only
+            let messages = vec![json!({"role": "user", "content": q}), json!({"role": "assistant", "content": a})];
+            renderer.tokenize(&Sample::Chat { messages }, false) // labels on the answer only
         })
         .collect::<Result<Vec<_>, _>>()?;
 
@@ -41,7 +40,7 @@ fn main() -> anyhow::Result<()> {
     };
     let device = trainer::training_device(&cfg)?;
     let mut config = qwen35::Qwen35Config::preset("tiny").expect("a preset");
-    config.vocab_size = tokenizer.vocab_size(); // the tiny shape, the real vocabulary
+    config.vocab_size = renderer.tokenizer.vocab_size(); // the tiny shape, the real vocabulary
     let base = qwen35::Qwen35::random(&config, 0, &device, burn::tensor::DType::F32)?;
 
     // LoRA is attached and the base frozen inside; progress could go to a callback instead.

@@ -124,3 +124,75 @@ fn offline_without_a_cached_model_says_what_to_download() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("Qwen/Qwen3.5-2B") && err.contains("empty-cache") && err.contains("--model"), "{err}");
 }
+
+/// Every dataset format and file kind in one run: the data crate's fixtures (JSONL, JSON,
+/// Parquet, a directory) plus a Parquet split from a Hugging Face dataset in a hub cache,
+/// rendered with the model directory's template; a seeded validation split, the best step
+/// exported, and the per-format counts in data_report.json.
+#[test]
+fn train_on_every_format_and_a_hub_dataset_with_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let model = skillsft_eval::study::random_model_dir(
+        "tiny",
+        &root.join("datasets/tokenizer/qwen3.5"),
+        0,
+        &dir.path().join("model"),
+    )
+    .unwrap();
+    // A dataset as `hf download skillsft/chat --repo-type dataset` leaves it.
+    let fixtures = root.join("crates/data/tests/fixtures/datasets/files");
+    let repo = dir.path().join("hub/datasets--skillsft--chat");
+    let snapshot = repo.join("snapshots/0123abcd/data");
+    std::fs::create_dir_all(&snapshot).unwrap();
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::write(repo.join("refs/main"), "0123abcd").unwrap();
+    std::fs::copy(fixtures.join("parquet/sharegpt.parquet"), snapshot.join("train-00000-of-00001.parquet")).unwrap();
+    std::fs::copy(fixtures.join("parquet/messages.parquet"), snapshot.join("test-00000-of-00001.parquet")).unwrap();
+
+    let out = dir.path().join("run");
+    let data = format!("{},hf:skillsft/chat", fixtures.display());
+    let o = Command::new(env!("CARGO_BIN_EXE_train"))
+        .args(["--model", model.to_str().unwrap(), "--data", &data, "--out", out.to_str().unwrap()])
+        .args(["--seq-len", "512", "--micro-batch", "4", "--grad-accum", "1", "--max-steps", "3"])
+        .args(["--val-split", "0.2", "--eval-every", "1", "--save-best", "--offline", "--quiet"])
+        .env("HF_HUB_CACHE", dir.path().join("hub"))
+        .output()
+        .unwrap();
+    let err = ok(&o);
+    assert!(err.contains("validation loss") && err.contains("best validation loss"), "{err}");
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("data_report.json")).unwrap()).unwrap();
+    // 11 files: five JSONL and one JSON array, four Parquet files under the fixtures folder,
+    // and the hub dataset's train split (not its test split). Rows per format, JSONL + JSON +
+    // Parquet (+ hub): messages 6 + 1 + 3, sharegpt 4 + 1 + 2 + 2, prompt-completion 4 + 1 + 2,
+    // text 3 + 1, tokenized 2 + 2.
+    assert_eq!(report["files"], 11, "{report}");
+    let formats = &report["formats"];
+    let counts: Vec<u64> = ["messages", "sharegpt", "prompt-completion", "text", "tokenized"]
+        .iter()
+        .map(|f| formats[f].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(counts, [10, 9, 7, 4, 4], "{report}");
+    assert_eq!(report["lines"], 34, "{report}");
+    assert_eq!(report["eval_examples"], 7, "a fifth of the 34 examples, rounded: {report}");
+
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let evals: Vec<f64> = metrics
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["eval_loss"].as_f64().unwrap())
+        .collect();
+    assert_eq!(evals.len(), 3, "an eval loss after every step: {metrics}");
+    assert!(out.join("best/weights.safetensors").is_file() && out.join("adapter/adapter_model.safetensors").is_file());
+
+    // Offline with the dataset not in the cache: an error that says how to fetch it.
+    let o = Command::new(env!("CARGO_BIN_EXE_train"))
+        .args(["--model", model.to_str().unwrap(), "--data", "hf:skillsft/missing", "--offline"])
+        .args(["--out", dir.path().join("run2").to_str().unwrap()])
+        .env("HF_HUB_CACHE", dir.path().join("hub"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("skillsft/missing") && err.contains("--repo-type dataset"), "{err}");
+}

@@ -126,7 +126,7 @@ pub fn load_examples(
                     *report.formats.entry(format.name().to_string()).or_default() += 1;
                     examples.push(example);
                 }
-                Err(RowOutcome::Fatal(e)) => return Err(e),
+                Err(RowOutcome::Fatal(e)) => return Err(*e),
                 Err(RowOutcome::Bad(e)) if opts.skip_bad_rows => {
                     report.skipped_bad_rows += 1;
                     if report.bad_rows.len() < BAD_ROWS_QUOTED {
@@ -151,7 +151,7 @@ pub fn load_examples(
 /// Why a row gave no example: its own fault (skippable), or the run's.
 enum RowOutcome {
     Bad(RowError),
-    Fatal(TrainError),
+    Fatal(Box<TrainError>),
 }
 
 impl From<RowError> for RowOutcome {
@@ -190,15 +190,13 @@ fn load_row(
         sample => {
             if renderer.is_none() {
                 let Some(dir) = model_dir else {
-                    return Err(RowOutcome::Fatal(TrainError::DataCrate(
-                        row.error(format!(
-                            "{format} rows need the model's tokenizer and chat template: pass a model directory \
+                    let e = row.error(format!(
+                        "{format} rows need the model's tokenizer and chat template: pass a model directory \
                          with tokenizer.json, or tokenize first with `build-data tokenize`"
-                        ))
-                        .into(),
-                    )));
+                    ));
+                    return Err(RowOutcome::Fatal(Box::new(TrainError::DataCrate(e.into()))));
                 };
-                *renderer = Some(Renderer::from_model_dir(dir).map_err(|e| RowOutcome::Fatal(e.into()))?);
+                *renderer = Some(Renderer::from_model_dir(dir).map_err(|e| RowOutcome::Fatal(Box::new(e.into())))?);
             }
             let r = renderer.as_ref().expect("set above");
             let ex = r.tokenize(&sample, opts.thinking).map_err(|e| row.error(format!("cannot render it: {e}")))?;

@@ -41,7 +41,7 @@ pub enum TrainError {
     DataCrate(#[from] skillsft_data::DataError),
     /// Resolving or downloading the model failed.
     #[error(transparent)]
-    Hub(#[from] skillsft_hub::HubError),
+    Hub(Box<skillsft_hub::HubError>),
     /// A safetensors file could not be read or written.
     #[error("{path}: {message}")]
     Safetensors {
@@ -50,6 +50,12 @@ pub enum TrainError {
         /// What went wrong.
         message: String,
     },
+}
+
+impl From<skillsft_hub::HubError> for TrainError {
+    fn from(e: skillsft_hub::HubError) -> Self {
+        TrainError::Hub(Box::new(e))
+    }
 }
 
 /// `Result` with [`TrainError`].
