@@ -12,8 +12,8 @@
 //! Adding a kind: in the module of its domain, declare its parameter struct with
 //! `params!` (each field with its default; `NoParams` when it has none), write
 //! `fn my_kind(g: &mut Gen, p: &MyKindParams) -> Result<Generated>` and list it in the
-//! module's `KINDS` as `"my_kind" => my_kind(MyKindParams)`. Build its result with [`exact`]
-//! (or [`free_form`] when it has a rubric), whose array of steps holds one per procedure step.
+//! module's `KINDS` as `"my_kind" => my_kind(MyKindParams)`. Build its result with `exact`
+//! (or `free_form` when it has a rubric), whose array of steps holds one per procedure step.
 
 mod algorithms;
 mod arithmetic;
