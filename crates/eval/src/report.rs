@@ -833,7 +833,7 @@ const CSV_COLUMNS: &[&str] = &[
 ];
 
 /// `report.csv`: one table with a `section` column (`rate`, `delta`, `lift`, `seed_summary`,
-/// `agreement`) and the union of the sections' fields ([`CSV_COLUMNS`]); empty where a field
+/// `agreement`) and the union of the sections' fields (`CSV_COLUMNS`); empty where a field
 /// does not apply. `value` is the section's figure: rate, Δ, lift, mean Δ, agreement.
 pub fn to_csv(r: &Report) -> String {
     let f = |x: f64| format!("{x:.6}");

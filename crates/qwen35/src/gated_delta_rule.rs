@@ -88,8 +88,8 @@ pub fn recurrent(input: RuleInput) -> RuleOutput {
 }
 
 /// Chunked form (chunks of [`CHUNK`]), the training and prefill path. The triangular solve and
-/// the pass over chunks run as fused kernels ([`crate::kernels::unit_lower_inverse`],
-/// [`crate::kernels::chunk_states`]).
+/// the pass over chunks run as fused kernels ([`unit_lower_inverse`](mod@crate::kernels::unit_lower_inverse),
+/// [`chunk_states`](mod@crate::kernels::chunk_states)).
 pub fn chunked(input: RuleInput) -> RuleOutput {
     chunked_with_kernels(input, true)
 }
@@ -252,7 +252,7 @@ impl SegmentMasks {
 
 /// `(I + A)⁻¹` for strictly lower-triangular `A` `[.., m, m]` (m a power-of-two multiple of 16).
 ///
-/// Diagonal blocks of [`SUBSTITUTION_BLOCK`] are solved by forward substitution, all at once;
+/// Diagonal blocks of `SUBSTITUTION_BLOCK` rows are solved by forward substitution, all at once;
 /// halves are merged with `[[X₁₁, 0], [−X₂₂ A₂₁ X₁₁, X₂₂]]`.
 pub fn unit_lower_inverse(a: Tensor<5>) -> Tensor<5> {
     let [b, h, n, m, _] = a.dims();

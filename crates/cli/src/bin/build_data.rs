@@ -84,7 +84,7 @@ struct BuildArgs {
     /// Send every row to the LLM judge, exact answers included.
     #[arg(long)]
     judge_all: bool,
-    /// Teacher base URL (default: the provider's; e.g. https://openrouter.ai/api/v1).
+    /// Teacher base URL (default: the provider's; e.g. `https://openrouter.ai/api/v1`).
     #[arg(long)]
     base_url: Option<String>,
     /// Judge base URL (default: the provider's).

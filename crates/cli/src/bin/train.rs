@@ -100,7 +100,7 @@ struct RunArgs {
     /// Keep the weights with the lowest validation loss (best/) and export those.
     #[arg(long)]
     save_best: bool,
-    /// Run directory [default: runs/<size>-<mode>].
+    /// Run directory [default: runs/SIZE-MODE].
     #[arg(long)]
     out: Option<PathBuf>,
     /// Continue the run in --out from its latest checkpoint.

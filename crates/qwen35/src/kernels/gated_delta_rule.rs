@@ -1,7 +1,7 @@
 //! The gated delta rule token by token on the CPU (`flex` only): the state stays in cache-sized
 //! f32 blocks, no chunk systems and no per-chunk launches; the backward recomputes states from
 //! checkpoints every `RULE_BLOCK` tokens. GPUs run the chunked form
-//! ([`crate::gated_delta_rule`] with [`super::unit_lower_inverse`] and [`super::chunk_states`]).
+//! ([`crate::gated_delta_rule`] with [`unit_lower_inverse`](mod@super::unit_lower_inverse) and [`chunk_states`](mod@super::chunk_states)).
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;

@@ -5,13 +5,13 @@
 //!
 //! | kernel | file | CPU (`flex`) | GPU (CubeCL) |
 //! |---|---|---|---|
-//! | causal attention (GQA, packing groups) | [`causal_attention`] | ✓ | ✓ |
-//! | `(I + A)⁻¹` of the chunked delta rule | [`unit_lower_inverse`] | ✓ | ✓ |
-//! | the delta rule's pass over chunks | [`chunk_states`] | ✓ | ✓ |
-//! | the delta rule token by token | [`gated_delta_rule`] | ✓ | — |
+//! | causal attention (GQA, packing groups) | [`causal_attention`](mod@causal_attention) | ✓ | ✓ |
+//! | `(I + A)⁻¹` of the chunked delta rule | [`unit_lower_inverse`](mod@unit_lower_inverse) | ✓ | ✓ |
+//! | the delta rule's pass over chunks | [`chunk_states`](mod@chunk_states) | ✓ | ✓ |
+//! | the delta rule token by token | [`gated_delta_rule`](mod@gated_delta_rule) | ✓ | — |
 //!
 //! Which form runs (a fused kernel or Burn's plain ops) is decided in one place,
-//! [`crate::kernel_choice`]. The plain-op versions in [`crate::gated_delta_rule`] and
+//! [`kernel_choice`](mod@crate::kernel_choice). The plain-op versions in [`crate::gated_delta_rule`] and
 //! [`crate::attention`] stay as the reference the tests hold these to.
 //!
 //! Burn's `fusion` feature is off in this workspace (so `Cube` is the bare `CubeBackend`);
