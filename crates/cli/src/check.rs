@@ -12,7 +12,7 @@ use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 use qwen35::Qwen35;
 use qwen35::checkpoint::read_all_f32;
 use skillsft_train::checkpoint::write_safetensors;
-use skillsft_train::data::{Row, make_batch};
+use skillsft_train::data::{make_batch, rows_from_columns};
 use skillsft_train::optim::GradAccumulator;
 use skillsft_train::trainer::micro_step;
 
@@ -59,15 +59,9 @@ fn lora_step(base: &Path, peft: &Path, out: &Path, device: &Device) -> Result<()
     let mut model = model.no_grad();
     model.load_peft(peft.join("adapter_init"))?;
     let (shape, ids) = &reference["input_ids"];
-    let labels = &reference["labels"].1;
-    let (b, t) = (shape[0], shape[1]);
-    let rows: Vec<Row> = (0..b)
-        .map(|i| Row {
-            ids: ids[i * t..(i + 1) * t].iter().map(|&x| x as u32).collect(),
-            labels: labels[i * t..(i + 1) * t].iter().map(|&x| x as i64).collect(),
-            segments: None,
-        })
-        .collect();
+    let ids: Vec<u32> = ids.iter().map(|&x| x as u32).collect();
+    let labels: Vec<i64> = reference["labels"].1.iter().map(|&x| x as i64).collect();
+    let rows = rows_from_columns(&ids, &labels, shape[1]);
     let batch = make_batch(&rows.iter().collect::<Vec<_>>(), 0)?;
     let (grads, loss) = micro_step(&model, &batch, batch.trained as f64, 1024)?;
     let loss = loss.loss_sum / batch.trained as f64;

@@ -19,6 +19,12 @@ fn tokenizer_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/tokenizer/qwen3.5")
 }
 
+/// `build-data tokenize` of corpus rows `input` into `out` with the Qwen3.5 tokenizer.
+fn tokenize(input: &Path, out: &Path) -> Output {
+    let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_string();
+    run(&["tokenize", "--model", &path(&tokenizer_dir()), "--in", &path(input), "--out", &path(out)])
+}
+
 #[test]
 fn help_teaches_the_flags() {
     let o = run(&["--help"]);
@@ -62,15 +68,7 @@ fn two_builds_are_byte_identical_and_tokenize() {
         assert_eq!(std::fs::read(a.path().join(f)).unwrap(), std::fs::read(b.path().join(f)).unwrap(), "{f}");
     }
     let examples = a.path().join("examples.jsonl");
-    let o = run(&[
-        "tokenize",
-        "--model",
-        tokenizer_dir().to_str().unwrap(),
-        "--in",
-        a.path().join("corpus.jsonl").to_str().unwrap(),
-        "--out",
-        examples.to_str().unwrap(),
-    ]);
+    let o = tokenize(&a.path().join("corpus.jsonl"), &examples);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&examples).unwrap();
     assert_eq!(text.lines().count(), 40);
@@ -83,15 +81,7 @@ fn two_builds_are_byte_identical_and_tokenize() {
 
     // A corrupt corpus line is named.
     std::fs::write(a.path().join("bad.jsonl"), "{\"messages\": []}\nnot json\n").unwrap();
-    let o = run(&[
-        "tokenize",
-        "--model",
-        tokenizer_dir().to_str().unwrap(),
-        "--in",
-        a.path().join("bad.jsonl").to_str().unwrap(),
-        "--out",
-        a.path().join("x.jsonl").to_str().unwrap(),
-    ]);
+    let o = tokenize(&a.path().join("bad.jsonl"), &a.path().join("x.jsonl"));
     assert!(!o.status.success());
     assert!(stderr(&o).contains("bad.jsonl:"), "{}", stderr(&o));
 }

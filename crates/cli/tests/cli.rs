@@ -12,6 +12,11 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../qwen35/tests/fixtures").join(name)
 }
 
+/// A path as an argument (the temporary and fixture paths here are UTF-8).
+fn s(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
+
 fn qwen35(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_qwen35")).args(args).output().expect("run qwen35")
 }
@@ -22,15 +27,7 @@ fn logits_command_writes_transformers_logits() {
     let out = dir.path().join("logits.safetensors");
     let model = fixture("vlm_tied");
     let input = model.join("reference.safetensors"); // holds input_ids (and other tensors, ignored)
-    let o = qwen35(&[
-        "logits",
-        "--model",
-        model.to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = qwen35(&["logits", "--model", s(&model), "--input", s(&input), "--out", s(&out)]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let ours = read_all_f32(&out).unwrap();
     let reference = read_all_f32(&input).unwrap();
@@ -49,15 +46,7 @@ fn generate_command_prints_greedy_ids_as_json() {
     let (gshape, greedy) = &reference["greedy_ids"];
     let prompt: Vec<String> = prompt[..pshape[1]].iter().map(|x| (*x as i64).to_string()).collect();
     let n = gshape[1].to_string();
-    let o = qwen35(&[
-        "generate",
-        "--model",
-        model.to_str().unwrap(),
-        "--prompt-ids",
-        &prompt.join(","),
-        "--max-new-tokens",
-        &n,
-    ]);
+    let o = qwen35(&["generate", "--model", s(&model), "--prompt-ids", &prompt.join(","), "--max-new-tokens", &n]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8(o.stdout).unwrap();
     let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();

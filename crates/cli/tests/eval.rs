@@ -23,15 +23,8 @@ fn report_writes_json_csv_markdown_and_refuses_mixed_paths() {
     std::fs::write(&episodes, lines.join("\n")).unwrap();
     let out = dir.path().join("report");
     let o = Command::new(env!("CARGO_BIN_EXE_eval"))
-        .args([
-            "report",
-            "--episodes",
-            episodes.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--resamples",
-            "2000",
-        ])
+        .args(["report", "--episodes", episodes.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args(["--resamples", "2000"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -10,6 +10,11 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../qwen35/tests/fixtures").join(name)
 }
 
+/// A path as an argument (the temporary and fixture paths here are UTF-8).
+fn s(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
+
 fn run(bin: &str, args: &[&str]) -> std::process::Output {
     Command::new(bin).args(args).output().expect("run binary")
 }
@@ -37,25 +42,9 @@ fn train_serve_and_merge_an_adapter() {
     let out = dir.path().join("run");
     let train = env!("CARGO_BIN_EXE_train");
     let args = |extra: &[&str]| {
-        let mut a = vec![
-            "--model",
-            model.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--seq-len",
-            "64",
-            "--micro-batch",
-            "2",
-            "--grad-accum",
-            "1",
-            "--lora-rank",
-            "4",
-            "--lr",
-            "1e-2",
-            "--quiet",
-        ];
+        let mut a = vec!["--model", s(&model), "--data", s(&data), "--out", s(&out)];
+        a.extend(["--seq-len", "64", "--micro-batch", "2", "--grad-accum", "1", "--lora-rank", "4", "--lr", "1e-2"]);
+        a.push("--quiet");
         a.extend_from_slice(extra);
         a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
     };
@@ -95,18 +84,7 @@ fn train_serve_and_merge_an_adapter() {
     let moved = base.iter().zip(&tuned).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
     assert!(moved > 1e-3, "training moved the logits by only {moved}");
     let merged = dir.path().join("merged");
-    ok(&run(
-        train,
-        &[
-            "merge",
-            "--base",
-            model.to_str().unwrap(),
-            "--adapter",
-            adapter.to_str().unwrap(),
-            "--out",
-            merged.to_str().unwrap(),
-        ],
-    ));
+    ok(&run(train, &["merge", "--base", s(&model), "--adapter", s(&adapter), "--out", s(&merged)]));
     let m = logits(&["--model", merged.to_str().unwrap()], "merged.safetensors");
     let diff = m.iter().zip(&tuned).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
     assert!(diff < 2.5e-4, "merged vs base + adapter: {diff}");

@@ -118,19 +118,26 @@ fn each_recipe_is_paired_with_its_sizes_pre_sft_episodes() {
     assert_eq!(lift("qwen3.5-0.8b/b"), -2.0);
 }
 
+/// The quickstart cut down to `rows` corpus rows, `skills` holdout tasks, `steps` training
+/// steps of one row and `tokens`-token replies, written under `dir`.
+fn miniature(dir: &Path, rows: usize, skills: usize, steps: usize, tokens: usize) -> StudyConfig {
+    let mut cfg = StudyConfig::quickstart();
+    cfg.out = dir.join("study");
+    cfg.data.rows = rows;
+    cfg.data.holdout_skills = skills;
+    cfg.eval.max_new_tokens = tokens;
+    cfg.eval.resamples = 200;
+    cfg.recipes[0].train.max_steps = Some(steps);
+    cfg.recipes[0].train.micro_batch = 1;
+    cfg
+}
+
 /// The whole pipeline on a miniature: 6 corpus rows, 3 holdout tasks, 2 training steps,
 /// 4-token replies. The second run finds every stage done and gives the same report.
 #[test]
 fn a_miniature_study_runs_end_to_end_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = StudyConfig::quickstart();
-    cfg.out = dir.path().join("study");
-    cfg.data.rows = 6;
-    cfg.data.holdout_skills = 3;
-    cfg.eval.max_new_tokens = 4;
-    cfg.eval.resamples = 200;
-    cfg.recipes[0].train.max_steps = Some(2);
-    cfg.recipes[0].train.micro_batch = 1;
+    let cfg = miniature(dir.path(), 6, 3, 2, 4);
     let first = run_study(&cfg, silent(), None).unwrap();
     assert_eq!(first.report.lifts.len(), 1);
     assert_eq!(first.report.lifts[0].student, "qwen3.5-tiny/lora");
@@ -159,17 +166,10 @@ fn a_miniature_study_runs_end_to_end_and_resumes() {
 #[test]
 fn a_study_with_seeds_and_samples_reports_each_seed_and_their_spread() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = StudyConfig::quickstart();
-    cfg.out = dir.path().join("study");
-    cfg.data.rows = 4;
-    cfg.data.holdout_skills = 2;
-    cfg.eval.max_new_tokens = 3;
-    cfg.eval.resamples = 200;
+    let mut cfg = miniature(dir.path(), 4, 2, 1, 3);
     cfg.eval.temperature = 0.9;
     cfg.eval.samples = 2;
     cfg.seeds = vec![0, 7];
-    cfg.recipes[0].train.max_steps = Some(1);
-    cfg.recipes[0].train.micro_batch = 1;
     let first = run_study(&cfg, silent(), None).unwrap();
     for run in ["runs/tiny-lora", "runs/tiny-lora-seed7"] {
         assert!(cfg.out.join(run).join("adapter/adapter_model.safetensors").is_file(), "{run}");

@@ -297,6 +297,15 @@ pub fn build_rows(examples: &[SftExample], seq_len: usize, packing: bool, pad_id
     }
 }
 
+/// Rows of `len` tokens cut from flat `[rows, len]` arrays of ids and labels (as a
+/// `[batch, seq]` tensor from a Python fixture stores them), unpacked.
+pub fn rows_from_columns(ids: &[u32], labels: &[i64], len: usize) -> Vec<Row> {
+    ids.chunks(len)
+        .zip(labels.chunks(len))
+        .map(|(ids, labels)| Row { ids: ids.to_vec(), labels: labels.to_vec(), segments: None })
+        .collect()
+}
+
 /// A micro-batch ready for the model: inputs and next-token targets.
 #[derive(Debug, Clone)]
 pub struct Batch {

@@ -11,7 +11,7 @@ use burn::module::Module;
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 use qwen35::Qwen35;
 use qwen35::checkpoint::read_all_f32;
-use skillsft_train::data::{Row, make_batch};
+use skillsft_train::data::{make_batch, rows_from_columns};
 use skillsft_train::optim::{AdamW, AdamWConfig, GradAccumulator};
 use skillsft_train::trainer::micro_step;
 
@@ -75,15 +75,9 @@ fn one_lora_step_matches_peft_loss_gradients_and_update() {
     model.load_peft(fixture("adapter_init")).unwrap();
 
     let (shape, ids) = &r["input_ids"];
-    let labels = &r["labels"].1;
-    let (b, t) = (shape[0], shape[1]);
-    let rows: Vec<Row> = (0..b)
-        .map(|i| Row {
-            ids: ids[i * t..(i + 1) * t].iter().map(|&x| x as u32).collect(),
-            labels: labels[i * t..(i + 1) * t].iter().map(|&x| x as i64).collect(),
-            segments: None,
-        })
-        .collect();
+    let ids: Vec<u32> = ids.iter().map(|&x| x as u32).collect();
+    let labels: Vec<i64> = r["labels"].1.iter().map(|&x| x as i64).collect();
+    let rows = rows_from_columns(&ids, &labels, shape[1]);
     let batch = make_batch(&rows.iter().collect::<Vec<_>>(), 0).unwrap();
     assert_eq!(batch.trained, 50, "fixture trains 50 shifted targets");
     // Chunk of 7 tokens: the chunked loss is exercised across uneven chunk boundaries.
