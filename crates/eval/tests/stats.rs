@@ -24,59 +24,70 @@ fn usize_of(v: &Value) -> usize {
     v.as_u64().unwrap() as usize
 }
 
-#[test]
-fn wilson_matches_statsmodels() {
+/// Checks every case of the fixture's `section`: `deviation` computes ours and returns its
+/// distance from the oracle, which must stay within `tol` (of the case); prints the largest.
+fn each_case(section: &str, tol: impl Fn(&Value) -> f64, deviation: impl Fn(&Value) -> f64) {
     let mut worst = 0.0f64;
-    for c in fixture()["wilson"].as_array().unwrap() {
-        let (lo, hi) = stats::wilson(usize_of(&c["passed"]), usize_of(&c["n"]));
-        let err = (lo - c["low"].as_f64().unwrap()).abs().max((hi - c["high"].as_f64().unwrap()).abs());
-        assert!(err < EXACT_TOL, "{c}: ({lo}, {hi})");
+    for c in fixture()[section].as_array().unwrap() {
+        let err = deviation(c);
+        assert!(err <= tol(c), "{section}: {c}: deviation {err:e}");
         worst = worst.max(err);
     }
-    eprintln!("wilson: max deviation {worst:.1e}");
+    eprintln!("{section}: max deviation {worst:.1e}");
+}
+
+fn f64_of(v: &Value) -> f64 {
+    v.as_f64().unwrap()
+}
+
+#[test]
+fn wilson_matches_statsmodels() {
+    each_case(
+        "wilson",
+        |_| EXACT_TOL,
+        |c| {
+            let (lo, hi) = stats::wilson(usize_of(&c["passed"]), usize_of(&c["n"]));
+            (lo - f64_of(&c["low"])).abs().max((hi - f64_of(&c["high"])).abs())
+        },
+    );
 }
 
 #[test]
 fn mcnemar_matches_statsmodels() {
-    let mut worst = 0.0f64;
-    for c in fixture()["mcnemar"].as_array().unwrap() {
-        let p = stats::mcnemar_exact(usize_of(&c["b"]), usize_of(&c["c"]));
-        let want = c["p"].as_f64().unwrap();
-        let err = (p - want).abs();
-        assert!(err < EXACT_TOL + 1e-9 * want, "{c}: {p}");
-        worst = worst.max(err);
-    }
-    eprintln!("mcnemar: max deviation {worst:.1e}");
+    each_case(
+        "mcnemar",
+        |c| EXACT_TOL + 1e-9 * f64_of(&c["p"]),
+        |c| (stats::mcnemar_exact(usize_of(&c["b"]), usize_of(&c["c"])) - f64_of(&c["p"])).abs(),
+    );
 }
 
 #[test]
 fn kappa_and_agreement_match_statsmodels() {
-    let mut worst = 0.0f64;
-    for c in fixture()["kappa"].as_array().unwrap() {
-        let (a, b) = (bools(&c["a"]), bools(&c["b"]));
-        let k = stats::cohen_kappa(&a, &b).unwrap();
-        let err = (k - c["kappa"].as_f64().unwrap()).abs();
-        assert!(err < EXACT_TOL, "kappa {k} vs {}", c["kappa"]);
-        assert!((stats::agreement(&a, &b) - c["agreement"].as_f64().unwrap()).abs() < EXACT_TOL);
-        worst = worst.max(err);
-    }
-    eprintln!("kappa: max deviation {worst:.1e}");
+    each_case(
+        "kappa",
+        |_| EXACT_TOL,
+        |c| {
+            let (a, b) = (bools(&c["a"]), bools(&c["b"]));
+            let k = stats::cohen_kappa(&a, &b).unwrap();
+            (k - f64_of(&c["kappa"])).abs().max((stats::agreement(&a, &b) - f64_of(&c["agreement"])).abs())
+        },
+    );
 }
 
 #[test]
 fn bootstrap_intervals_match_scipy() {
-    let mut worst = 0.0f64;
-    for c in fixture()["bootstrap"].as_array().unwrap() {
-        let mut d = stats::differences(&bools(&c["curated"]), &bools(&c["baseline"]));
-        if let Some(post) = c.get("curated_post") {
-            let post = stats::differences(&bools(post), &bools(&c["baseline_post"]));
-            d = post.iter().zip(&d).map(|(x, y)| x - y).collect();
-        }
-        let r = stats::paired_bootstrap(&d, usize_of(&c["resamples"]), 0);
-        assert!((r.estimate - c["estimate"].as_f64().unwrap()).abs() < EXACT_TOL, "{}", c["name"]);
-        let err = (r.low - c["low"].as_f64().unwrap()).abs().max((r.high - c["high"].as_f64().unwrap()).abs());
-        assert!(err <= BOOTSTRAP_TOL, "{}: ({}, {}) vs ({}, {})", c["name"], r.low, r.high, c["low"], c["high"]);
-        worst = worst.max(err);
-    }
-    eprintln!("bootstrap: max deviation {worst:.3}");
+    each_case(
+        "bootstrap",
+        |_| BOOTSTRAP_TOL,
+        |c| {
+            let mut d = stats::differences(&bools(&c["curated"]), &bools(&c["baseline"]));
+            if let Some(post) = c.get("curated_post") {
+                let post = stats::differences(&bools(post), &bools(&c["baseline_post"]));
+                d = post.iter().zip(&d).map(|(x, y)| x - y).collect();
+            }
+            let r = stats::paired_bootstrap(&d, usize_of(&c["resamples"]), 0);
+            assert!((r.estimate - f64_of(&c["estimate"])).abs() < EXACT_TOL, "{}", c["name"]);
+            (r.low - f64_of(&c["low"])).abs().max((r.high - f64_of(&c["high"])).abs())
+        },
+    );
 }

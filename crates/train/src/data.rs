@@ -167,26 +167,8 @@ fn load_row(
     renderer: &mut Option<Renderer>,
 ) -> std::result::Result<(DataFormat, SftExample), RowOutcome> {
     let (format, sample) = row.parse(opts.format)?;
-    let example = match sample {
-        Sample::Tokenized(ex) => {
-            if let Some((pos, id)) = ex.input_ids.iter().enumerate().find(|(_, id)| **id as usize >= opts.vocab_size) {
-                return Err(row
-                    .error(format!(
-                        "token id {id} at position {pos} is outside the model's vocabulary (0..{})",
-                        opts.vocab_size
-                    ))
-                    .into());
-            }
-            if let Some((pos, l)) = ex
-                .labels
-                .iter()
-                .enumerate()
-                .find(|(_, l)| **l != sft::IGNORE && (**l < 0 || **l as usize >= opts.vocab_size))
-            {
-                return Err(row.error(format!("label {l} at position {pos} is neither -100 nor a token id")).into());
-            }
-            ex
-        }
+    let (example, source) = match sample {
+        Sample::Tokenized(ex) => (ex, "token id"),
         sample => {
             if renderer.is_none() {
                 let Some(dir) = model_dir else {
@@ -200,17 +182,18 @@ fn load_row(
             }
             let r = renderer.as_ref().expect("set above");
             let ex = r.tokenize(&sample, opts.thinking).map_err(|e| row.error(format!("cannot render it: {e}")))?;
-            if let Some((pos, id)) = ex.input_ids.iter().enumerate().find(|(_, id)| **id as usize >= opts.vocab_size) {
-                return Err(row
-                    .error(format!(
-                        "the tokenizer produced id {id} at position {pos}, outside the model's vocabulary (0..{})",
-                        opts.vocab_size
-                    ))
-                    .into());
-            }
-            ex
+            (ex, "the tokenizer produced id")
         }
     };
+    if let Some((pos, id)) = example.input_ids.iter().enumerate().find(|(_, id)| **id as usize >= opts.vocab_size) {
+        let message =
+            format!("{source} {id} at position {pos} is outside the model's vocabulary (0..{})", opts.vocab_size);
+        return Err(row.error(message).into());
+    }
+    let bad_label = |l: i64| l != sft::IGNORE && (l < 0 || l as usize >= opts.vocab_size);
+    if let Some((pos, l)) = example.labels.iter().enumerate().find(|(_, l)| bad_label(**l)) {
+        return Err(row.error(format!("label {l} at position {pos} is neither -100 nor a token id")).into());
+    }
     Ok((format, example))
 }
 
