@@ -523,14 +523,16 @@ fn jsonl<T: Serialize>(rows: &[T]) -> String {
     s
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
-/// readers never see a half-written file.
+/// Writes `bytes` to `path` through a temporary file in the same directory (`tempfile`'s,
+/// removed if the write fails) and a rename, so readers never see a half-written file; the
+/// model crate's `qwen35::write_atomic` does the same.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| DataError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| DataError::io(path, e))
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| DataError::io(path, e))?;
+    tmp.write_all(bytes).map_err(|e| DataError::io(path, e))?;
+    tmp.persist(path).map_err(|e| DataError::io(path, e.error))?;
+    Ok(())
 }
 
 /// Reads a JSONL file of `T`, naming the file and line of the first bad line.

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::{Module, Param};
 use burn::tensor::{DType, Tensor, TensorData};
 use safetensors::SafeTensors;
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::TrainConfig;
 use crate::error::{Result, TrainError, io};
 use crate::optim::{AdamW, Moments};
+use crate::walk::{self, ParamMapper, ParamVisitor};
 
 /// Where the run stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,27 +72,20 @@ pub struct HostTensor {
 /// only those that require a gradient.
 pub fn param_tensors<M: Module>(module: &M, only_trainable: bool) -> BTreeMap<String, HostTensor> {
     struct Collect {
-        path: Vec<String>,
         only_trainable: bool,
         out: BTreeMap<String, HostTensor>,
     }
-    impl ModuleVisitor for Collect {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.path.push(name.to_string());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+    impl ParamVisitor for Collect {
+        fn param<const D: usize>(&mut self, path: &str, param: &Param<Tensor<D>>) {
             let v = param.val();
             if !self.only_trainable || v.is_require_grad() {
                 let host = HostTensor { dtype: v.dtype(), shape: v.dims().to_vec(), values: to_f32(v) };
-                self.out.insert(self.path.join("."), host);
+                self.out.insert(path.to_string(), host);
             }
         }
     }
-    let mut c = Collect { path: Vec::new(), only_trainable, out: BTreeMap::new() };
-    module.visit(&mut c);
+    let mut c = Collect { only_trainable, out: BTreeMap::new() };
+    walk::visit(module, &mut c);
     c.out
 }
 
@@ -112,23 +106,15 @@ pub fn load_trainable<M: Module>(
     source: &Path,
 ) -> Result<M> {
     struct Load<'a> {
-        path: Vec<String>,
         values: &'a mut BTreeMap<String, (Vec<usize>, Vec<f32>)>,
         errors: Vec<String>,
     }
-    impl ModuleMapper for Load<'_> {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.path.push(name.to_string());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.path.pop();
-        }
-        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+    impl ParamMapper for Load<'_> {
+        fn param<const D: usize>(&mut self, key: &str, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
             if !param.val().is_require_grad() {
                 return param;
             }
-            let key = self.path.join(".");
-            let Some((shape, data)) = self.values.remove(&key) else {
+            let Some((shape, data)) = self.values.remove(key) else {
                 self.errors.push(format!("{key} is missing"));
                 return param;
             };
@@ -142,8 +128,8 @@ pub fn load_trainable<M: Module>(
             Param::from_mapped_value(id, t.detach().require_grad(), mapper)
         }
     }
-    let mut l = Load { path: Vec::new(), values: &mut values, errors: Vec::new() };
-    let module = module.map(&mut l);
+    let mut l = Load { values: &mut values, errors: Vec::new() };
+    let module = walk::map(module, &mut l);
     let mut errors = l.errors;
     errors.extend(values.keys().take(3).map(|k| format!("{k} is not a trainable parameter of this model")));
     if !errors.is_empty() {

@@ -35,6 +35,7 @@ pub mod optim;
 pub mod schedule;
 pub mod tensorboard;
 pub mod trainer;
+pub mod walk;
 
 pub use config::{Mode, TrainConfig};
 pub use error::{Result, TrainError};

@@ -12,10 +12,12 @@
 
 use std::collections::BTreeMap;
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::{Module, Param};
 use burn::tensor::Gradients;
 use burn::tensor::{DType, Tensor};
 use serde::{Deserialize, Serialize};
+
+use crate::walk::{self, ParamMapper, ParamVisitor};
 
 /// AdamW hyperparameters (PyTorch's names and defaults, except where `TrainConfig` says).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -83,18 +85,11 @@ impl GradAccumulator {
     /// Adds the gradients of every trainable parameter of `model` found in `grads`.
     pub fn add<M: Module>(&mut self, model: &M, grads: &Gradients) {
         struct Collect<'a> {
-            path: Vec<String>,
             grads: &'a Gradients,
             out: &'a mut BTreeMap<String, Tensor<1>>,
         }
-        impl ModuleVisitor for Collect<'_> {
-            fn enter_module(&mut self, name: &str, _: &str) {
-                self.path.push(name.to_string());
-            }
-            fn exit_module(&mut self, _: &str, _: &str) {
-                self.path.pop();
-            }
-            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        impl ParamVisitor for Collect<'_> {
+            fn param<const D: usize>(&mut self, path: &str, param: &Param<Tensor<D>>) {
                 let value = param.val();
                 if !value.is_require_grad() {
                     return;
@@ -102,16 +97,15 @@ impl GradAccumulator {
                 if let Some(g) = value.grad(self.grads) {
                     let n = g.shape().num_elements();
                     let g = g.cast(DType::F32).reshape([n]);
-                    let key = self.path.join(".");
-                    let sum = match self.out.remove(&key) {
+                    let sum = match self.out.remove(path) {
                         Some(prev) => prev + g,
                         None => g,
                     };
-                    self.out.insert(key, sum);
+                    self.out.insert(path.to_string(), sum);
                 }
             }
         }
-        model.visit(&mut Collect { path: Vec::new(), grads, out: &mut self.grads });
+        walk::visit(model, &mut Collect { grads, out: &mut self.grads });
     }
 
     /// Adds a gradient given directly (flattened, any device without autodiff), e.g. from a
@@ -170,30 +164,21 @@ impl AdamW {
             _ => None,
         };
         self.step += 1;
-        let mut mapper = Update { path: Vec::new(), grads, opt: self, lr, clip };
-        let model = model.map(&mut mapper);
+        let model = walk::map(model, &mut Update { grads, opt: self, lr, clip });
         (model, StepStats { grad_norm, lr, clipped: clip.is_some() })
     }
 }
 
 struct Update<'a> {
-    path: Vec<String>,
     grads: GradAccumulator,
     opt: &'a mut AdamW,
     lr: f64,
     clip: Option<f64>,
 }
 
-impl ModuleMapper for Update<'_> {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_string());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let key = self.path.join(".");
-        let Some(mut g) = self.grads.grads.remove(&key) else {
+impl ParamMapper for Update<'_> {
+    fn param<const D: usize>(&mut self, key: &str, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let Some(mut g) = self.grads.grads.remove(key) else {
             return param;
         };
         if let Some(c) = self.clip {
@@ -205,7 +190,7 @@ impl ModuleMapper for Update<'_> {
         let n = g.dims()[0];
         let cfg = self.opt.config;
         let stored = value.inner();
-        let moments = self.opt.state.remove(&key);
+        let moments = self.opt.state.remove(key);
         let p = match moments.as_ref().and_then(|m| m.master.clone()) {
             Some(master) if dtype != DType::F32 => master,
             _ => stored.cast(DType::F32).reshape([n]),
@@ -225,7 +210,7 @@ impl ModuleMapper for Update<'_> {
         let denom = v.clone().sqrt() / bc2_sqrt + cfg.eps;
         let p = p - m.clone() / denom * (self.lr / bc1);
         let master = (dtype != DType::F32).then(|| p.clone());
-        self.opt.state.insert(key, Moments { m, v, master });
+        self.opt.state.insert(key.to_string(), Moments { m, v, master });
         let updated = Tensor::from_inner(p.reshape(dims).cast(dtype)).require_grad();
         Param::from_mapped_value(id, updated, mapper)
     }

@@ -228,9 +228,7 @@ fn run(cli: Cli) -> Result<()> {
 fn write_f32_safetensors(path: &Path, name: &str, shape: &[usize], values: &[f32]) -> Result<()> {
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
     let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.to_vec(), &bytes)?;
-    let tmp = path.with_extension("safetensors.tmp");
-    safetensors::serialize_to_file([(name, view)], None, &tmp)?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    qwen35::write_atomic(path, &safetensors::serialize([(name, view)], None)?)?;
     Ok(())
 }
 

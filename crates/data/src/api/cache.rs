@@ -52,10 +52,7 @@ impl ResponseCache {
         let dir = path.parent().expect("cache path has a parent");
         std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
         let entry = json!({"request": request, "response": response});
-        let tmp = dir.join(format!(".{key}.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&entry).expect("JSON value serializes"))
-            .map_err(|e| DataError::io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| DataError::io(&path, e))
+        crate::dataset::write_atomic(&path, &serde_json::to_vec_pretty(&entry).expect("JSON value serializes"))
     }
 
     /// Number of cached entries.
