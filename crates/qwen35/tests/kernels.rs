@@ -156,14 +156,16 @@ fn attention_reference(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, groups: &[f32])
 #[test]
 fn fused_attention_matches_reference_with_gqa_packing_and_padding() {
     // Head dim 20 runs in 32-wide cubes on the GPU kernel (12 idle units, key blocks of 32 that
-    // the 45-token rows cross); head dim 256 is Qwen3.5's.
-    for ((b, h, hkv, t, d), device) in
-        [(2, 4, 2, 45, 20), (2, 2, 1, 45, 256)].into_iter().flat_map(|s| devices().into_iter().map(move |dev| (s, dev)))
-    {
+    // the 45-token rows cross); head dim 256 is Qwen3.5's. 150 and 200 tokens cross the CPU
+    // kernel's 64-row query blocks (examples starting inside a block); one row with one kv head
+    // splits the CPU backward's blocks over threads, whose dk/dv shares are summed.
+    let shapes = [(2, 4, 2, 45, 20), (2, 2, 1, 45, 256), (2, 4, 2, 150, 20), (1, 2, 1, 200, 32)];
+    for ((b, h, hkv, t, d), device) in shapes.into_iter().flat_map(|s| devices().into_iter().map(move |dev| (s, dev))) {
         let device = device.autodiff();
         // Row 0: three packed examples; row 1: left padding (unique ids) then one example.
         let mut groups: Vec<f32> = (0..t).map(|i| [1.0, 2.0, 3.0][(i * 3) / t]).collect();
         groups.extend((0..t).map(|i| if i < 5 { -1.0 - i as f32 } else { 7.0 }));
+        groups.truncate(b * t);
         let g = Tensor::<2>::from_data(TensorData::new(groups.clone(), [b, t]), &device);
         let q0 = Tensor::<4>::random([b, h, t, d], Distribution::Normal(0.0, 1.0), &device);
         let k0 = Tensor::<4>::random([b, hkv, t, d], Distribution::Normal(0.0, 1.0), &device);

@@ -129,7 +129,7 @@ fn chunk_states_grads<B: Backend + ChunkStatesGrads>(
 #[cfg(feature = "flex")]
 mod flex {
     use super::*;
-    use crate::kernels::flex_ops::{axpy, host, slice};
+    use crate::kernels::flex_ops::{Strided, gemm, host, matmul, slice};
     use burn::backend::Flex;
     use burn::backend::ops::FloatTensorOps;
     use burn::tensor::TensorData;
@@ -157,21 +157,12 @@ mod flex {
                     out[i * sz..][..sz].copy_from_slice(&st);
                     let rows = (xi * n + i) * c;
                     // V = U − W S
-                    for r in 0..c {
-                        let vr = &mut vn[r * dv..][..dv];
-                        vr.copy_from_slice(&u[(rows + r) * dv..][..dv]);
-                        for (kk, &wk) in w[(rows + r) * dk..][..dk].iter().enumerate() {
-                            axpy(vr, -wk, &st[kk * dv..][..dv]);
-                        }
-                    }
+                    vn.copy_from_slice(&u[rows * dv..][..c * dv]);
+                    let (wl, ss) = (Strided::rows(rows * dk, dk), Strided::rows(0, dv));
+                    gemm(&mut vn, ss, w, wl, &st, ss, (c, dv, dk), 1.0, -1.0);
                     // S ← γ S + Kdᵀ V
                     let g = decay[xi * n + i];
-                    st.iter_mut().for_each(|e| *e *= g);
-                    for r in 0..c {
-                        for (kk, &a) in kd[(rows + r) * dk..][..dk].iter().enumerate() {
-                            axpy(&mut st[kk * dv..][..dv], a, &vn[r * dv..][..dv]);
-                        }
-                    }
+                    gemm(&mut st, ss, kd, Strided::transposed(rows * dk, dk), &vn, ss, (dk, dv, c), g, 1.0);
                 }
                 out[n * sz..].copy_from_slice(&st);
             });
@@ -204,23 +195,14 @@ mod flex {
                 for i in (0..n).rev() {
                     let rows = (xi * n + i) * c;
                     // T = Kd G
-                    for r in 0..c {
-                        let tr = &mut t[r * dv..][..dv];
-                        tr.fill(0.0);
-                        for (kk, &a) in kd[(rows + r) * dk..][..dk].iter().enumerate() {
-                            axpy(tr, a, &gs[kk * dv..][..dv]);
-                        }
-                    }
+                    let ss = Strided::rows(0, dv);
+                    matmul(&mut t, ss, kd, Strided::rows(rows * dk, dk), &gs, ss, (c, dv, dk));
                     // G ← γ G + grad_i − Wᵀ T
                     let g = decay[xi * n + i];
                     for (e, &ext) in gs.iter_mut().zip(&grad[i * sz..][..sz]) {
                         *e = g * *e + ext;
                     }
-                    for r in 0..c {
-                        for (kk, &wk) in w[(rows + r) * dk..][..dk].iter().enumerate() {
-                            axpy(&mut gs[kk * dv..][..dv], -wk, &t[r * dv..][..dv]);
-                        }
-                    }
+                    gemm(&mut gs, ss, w, Strided::transposed(rows * dk, dk), &t, ss, (dk, dv, c), 1.0, -1.0);
                     out[i * sz..][..sz].copy_from_slice(&gs);
                 }
             });

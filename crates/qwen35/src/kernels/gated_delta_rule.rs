@@ -112,7 +112,7 @@ impl<B: Backend + GatedDeltaRule + GatedDeltaRuleGrads, C: CheckpointStrategy> G
 #[cfg(feature = "flex")]
 mod flex {
     use super::*;
-    use crate::kernels::flex_ops::{axpy, dot, host, slice};
+    use crate::kernels::flex_ops::{axpy, dot, host, slice, with_avx2};
     use burn::backend::Flex;
     use burn::backend::TensorMetadata;
     use burn::backend::ops::FloatTensorOps;
@@ -167,6 +167,7 @@ mod flex {
     /// (already reset at a segment start): `s = e^g p + k δᵀ`, `δ = β (v − (e^g p)ᵀ k)`.
     /// Returns `δ` and `pred = (e^g p)ᵀ k` through the out slices.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn rule_step(
         s: &mut [f32],
         a: f32,
@@ -208,23 +209,28 @@ mod flex {
         let scale = (dk as f32).powf(-0.5);
         let mut o = vec![0f32; b * h * t * dv];
         o.par_chunks_mut(t * dv).enumerate().for_each(|(bh, o)| {
-            let bi = bh / h;
-            let (qh, kh) = (&q[bh * t * dk..][..t * dk], &k[bh * t * dk..][..t * dk]);
-            let (vh, gh, bh_) = (&v[bh * t * dv..][..t * dv], &g[bh * t..][..t], &beta[bh * t..][..t]);
-            let sh = &seg[bi * t..][..t];
-            let mut s = vec![0f32; dk * dv];
-            let (mut delta, mut pred) = (vec![0f32; dv], vec![0f32; dv]);
-            for ti in 0..t {
-                if ti > 0 && sh[ti] != sh[ti - 1] {
-                    s.iter_mut().for_each(|x| *x = 0.0);
-                }
-                let kt = &kh[ti * dk..][..dk];
-                rule_step(&mut s, gh[ti].exp(), kt, &vh[ti * dv..][..dv], bh_[ti], dv, &mut delta, &mut pred);
-                let ot = &mut o[ti * dv..][..dv];
-                for (i, &qi) in qh[ti * dk..][..dk].iter().enumerate() {
-                    axpy(ot, qi * scale, &s[i * dv..][..dv]);
-                }
-            }
+            with_avx2(
+                #[inline(always)]
+                || {
+                    let bi = bh / h;
+                    let (qh, kh) = (&q[bh * t * dk..][..t * dk], &k[bh * t * dk..][..t * dk]);
+                    let (vh, gh, bh_) = (&v[bh * t * dv..][..t * dv], &g[bh * t..][..t], &beta[bh * t..][..t]);
+                    let sh = &seg[bi * t..][..t];
+                    let mut s = vec![0f32; dk * dv];
+                    let (mut delta, mut pred) = (vec![0f32; dv], vec![0f32; dv]);
+                    for ti in 0..t {
+                        if ti > 0 && sh[ti] != sh[ti - 1] {
+                            s.iter_mut().for_each(|x| *x = 0.0);
+                        }
+                        let kt = &kh[ti * dk..][..dk];
+                        rule_step(&mut s, gh[ti].exp(), kt, &vh[ti * dv..][..dv], bh_[ti], dv, &mut delta, &mut pred);
+                        let ot = &mut o[ti * dv..][..dv];
+                        for (i, &qi) in qh[ti * dk..][..dk].iter().enumerate() {
+                            axpy(ot, qi * scale, &s[i * dv..][..dv]);
+                        }
+                    }
+                },
+            )
         });
         Flex::float_from_data(TensorData::new(o, [b, h, t, dv]), &device)
     }
@@ -254,102 +260,120 @@ mod flex {
             .zip(dg.par_chunks_mut(t).zip(db.par_chunks_mut(t)))
             .enumerate()
             .for_each(|(bh, (((dq, dkh), dvh), (dg, db)))| {
-                let bi = bh / h;
-                let (qh, kh) = (&q[bh * t * dk..][..t * dk], &k[bh * t * dk..][..t * dk]);
-                let (vh, gh, bt) = (&v[bh * t * dv..][..t * dv], &g[bh * t..][..t], &beta[bh * t..][..t]);
-                let (sh, goh) = (&seg[bi * t..][..t], &go[bh * t * dv..][..t * dv]);
-                let n = dk * dv;
-                let reset = |ti: usize| ti > 0 && sh[ti] != sh[ti - 1];
-                // Checkpoints: the state entering every RULE_BLOCK-th token (before its reset).
-                let blocks = t.div_ceil(RULE_BLOCK);
-                let mut checkpoints = vec![0f32; blocks * n];
-                let mut s = vec![0f32; n];
-                let (mut delta, mut pred) = (vec![0f32; dv], vec![0f32; dv]);
-                for ti in 0..t {
-                    if ti % RULE_BLOCK == 0 {
-                        checkpoints[(ti / RULE_BLOCK) * n..][..n].copy_from_slice(&s);
-                    }
-                    if reset(ti) {
-                        s.iter_mut().for_each(|x| *x = 0.0);
-                    }
-                    rule_step(
-                        &mut s,
-                        gh[ti].exp(),
-                        &kh[ti * dk..][..dk],
-                        &vh[ti * dv..][..dv],
-                        bt[ti],
-                        dv,
-                        &mut delta,
-                        &mut pred,
-                    );
-                }
-                // Reverse pass, one block at a time: recompute the block's states forward, then
-                // walk it backwards carrying dS (the gradient of the state leaving the token).
-                let mut ds = vec![0f32; n];
-                let mut prev = vec![0f32; RULE_BLOCK * n]; // state read by each token (after reset)
-                let mut deltas = vec![0f32; RULE_BLOCK * dv];
-                let mut preds = vec![0f32; RULE_BLOCK * dv];
-                let (mut ddelta, mut dpred, mut row) = (vec![0f32; dv], vec![0f32; dv], vec![0f32; dv]);
-                for blk in (0..blocks).rev() {
-                    let start = blk * RULE_BLOCK;
-                    let end = (start + RULE_BLOCK).min(t);
-                    s.copy_from_slice(&checkpoints[blk * n..][..n]);
-                    for ti in start..end {
-                        if reset(ti) {
-                            s.iter_mut().for_each(|x| *x = 0.0);
-                        }
-                        let r = ti - start;
-                        prev[r * n..][..n].copy_from_slice(&s);
-                        let (dl, pr) = (&mut deltas[r * dv..][..dv], &mut preds[r * dv..][..dv]);
-                        rule_step(&mut s, gh[ti].exp(), &kh[ti * dk..][..dk], &vh[ti * dv..][..dv], bt[ti], dv, dl, pr);
-                    }
-                    for ti in (start..end).rev() {
-                        let r = ti - start;
-                        let a = gh[ti].exp();
-                        let p = &prev[r * n..][..n];
-                        let (kt, vt, qt, got) =
-                            (&kh[ti * dk..][..dk], &vh[ti * dv..][..dv], &qh[ti * dk..][..dk], &goh[ti * dv..][..dv]);
-                        let (dl, pr) = (&deltas[r * dv..][..dv], &preds[r * dv..][..dv]);
-                        // Pass 1, row by row: the state after the token S = a·P + k δᵀ;
-                        // o = Sᵀ(scale·q) gives dq = scale·S·do and dS += scale·q doᵀ; then
-                        // S = S̃ + k δᵀ gives dδ = dSᵀk and dk = dS·δ.
-                        ddelta.iter_mut().for_each(|x| *x = 0.0);
-                        let dqt = &mut dq[ti * dk..][..dk];
-                        let dkt = &mut dkh[ti * dk..][..dk];
-                        for i in 0..dk {
-                            let (pi, dsi) = (&p[i * dv..][..dv], &mut ds[i * dv..][..dv]);
-                            let ki = kt[i];
-                            for ((r, &x), &d) in row.iter_mut().zip(pi).zip(dl) {
-                                *r = a * x + ki * d;
+                with_avx2(
+                    #[inline(always)]
+                    || {
+                        let bi = bh / h;
+                        let (qh, kh) = (&q[bh * t * dk..][..t * dk], &k[bh * t * dk..][..t * dk]);
+                        let (vh, gh, bt) = (&v[bh * t * dv..][..t * dv], &g[bh * t..][..t], &beta[bh * t..][..t]);
+                        let (sh, goh) = (&seg[bi * t..][..t], &go[bh * t * dv..][..t * dv]);
+                        let n = dk * dv;
+                        let reset = |ti: usize| ti > 0 && sh[ti] != sh[ti - 1];
+                        // Checkpoints: the state entering every RULE_BLOCK-th token (before its reset).
+                        let blocks = t.div_ceil(RULE_BLOCK);
+                        let mut checkpoints = vec![0f32; blocks * n];
+                        let mut s = vec![0f32; n];
+                        let (mut delta, mut pred) = (vec![0f32; dv], vec![0f32; dv]);
+                        for ti in 0..t {
+                            if ti % RULE_BLOCK == 0 {
+                                checkpoints[(ti / RULE_BLOCK) * n..][..n].copy_from_slice(&s);
                             }
-                            dqt[i] = scale * dot(&row, got);
-                            axpy(dsi, scale * qt[i], got);
-                            axpy(&mut ddelta, ki, dsi);
-                            dkt[i] = dot(dsi, dl);
+                            if reset(ti) {
+                                s.iter_mut().for_each(|x| *x = 0.0);
+                            }
+                            rule_step(
+                                &mut s,
+                                gh[ti].exp(),
+                                &kh[ti * dk..][..dk],
+                                &vh[ti * dv..][..dv],
+                                bt[ti],
+                                dv,
+                                &mut delta,
+                                &mut pred,
+                            );
                         }
-                        // δ = β (v − pred): dv = β dδ, dβ = dδ·(v − pred), dpred = −β dδ.
-                        let dvt = &mut dvh[ti * dv..][..dv];
-                        let mut dbeta = 0.0;
-                        for j in 0..dv {
-                            dvt[j] = bt[ti] * ddelta[j];
-                            dbeta += ddelta[j] * (vt[j] - pr[j]);
-                            dpred[j] = -bt[ti] * ddelta[j];
+                        // Reverse pass, one block at a time: recompute the block's states forward, then
+                        // walk it backwards carrying dS (the gradient of the state leaving the token).
+                        let mut ds = vec![0f32; n];
+                        let mut prev = vec![0f32; RULE_BLOCK * n]; // state read by each token (after reset)
+                        let mut deltas = vec![0f32; RULE_BLOCK * dv];
+                        let mut preds = vec![0f32; RULE_BLOCK * dv];
+                        let (mut ddelta, mut dpred, mut row) = (vec![0f32; dv], vec![0f32; dv], vec![0f32; dv]);
+                        for blk in (0..blocks).rev() {
+                            let start = blk * RULE_BLOCK;
+                            let end = (start + RULE_BLOCK).min(t);
+                            s.copy_from_slice(&checkpoints[blk * n..][..n]);
+                            for ti in start..end {
+                                if reset(ti) {
+                                    s.iter_mut().for_each(|x| *x = 0.0);
+                                }
+                                let r = ti - start;
+                                prev[r * n..][..n].copy_from_slice(&s);
+                                let (dl, pr) = (&mut deltas[r * dv..][..dv], &mut preds[r * dv..][..dv]);
+                                rule_step(
+                                    &mut s,
+                                    gh[ti].exp(),
+                                    &kh[ti * dk..][..dk],
+                                    &vh[ti * dv..][..dv],
+                                    bt[ti],
+                                    dv,
+                                    dl,
+                                    pr,
+                                );
+                            }
+                            for ti in (start..end).rev() {
+                                let r = ti - start;
+                                let a = gh[ti].exp();
+                                let p = &prev[r * n..][..n];
+                                let (kt, vt, qt, got) = (
+                                    &kh[ti * dk..][..dk],
+                                    &vh[ti * dv..][..dv],
+                                    &qh[ti * dk..][..dk],
+                                    &goh[ti * dv..][..dv],
+                                );
+                                let (dl, pr) = (&deltas[r * dv..][..dv], &preds[r * dv..][..dv]);
+                                // Pass 1, row by row: the state after the token S = a·P + k δᵀ;
+                                // o = Sᵀ(scale·q) gives dq = scale·S·do and dS += scale·q doᵀ; then
+                                // S = S̃ + k δᵀ gives dδ = dSᵀk and dk = dS·δ.
+                                ddelta.iter_mut().for_each(|x| *x = 0.0);
+                                let dqt = &mut dq[ti * dk..][..dk];
+                                let dkt = &mut dkh[ti * dk..][..dk];
+                                for i in 0..dk {
+                                    let (pi, dsi) = (&p[i * dv..][..dv], &mut ds[i * dv..][..dv]);
+                                    let ki = kt[i];
+                                    for ((r, &x), &d) in row.iter_mut().zip(pi).zip(dl) {
+                                        *r = a * x + ki * d;
+                                    }
+                                    dqt[i] = scale * dot(&row, got);
+                                    axpy(dsi, scale * qt[i], got);
+                                    axpy(&mut ddelta, ki, dsi);
+                                    dkt[i] = dot(dsi, dl);
+                                }
+                                // δ = β (v − pred): dv = β dδ, dβ = dδ·(v − pred), dpred = −β dδ.
+                                let dvt = &mut dvh[ti * dv..][..dv];
+                                let mut dbeta = 0.0;
+                                for j in 0..dv {
+                                    dvt[j] = bt[ti] * ddelta[j];
+                                    dbeta += ddelta[j] * (vt[j] - pr[j]);
+                                    dpred[j] = -bt[ti] * ddelta[j];
+                                }
+                                db[ti] = dbeta;
+                                // Pass 2: pred = S̃ᵀk with S̃ = a·P gives dS̃ = dS + k dpredᵀ and
+                                // dk += S̃·dpred; dg = a·⟨dS̃, P⟩; dP = a·dS̃ (0 across a reset).
+                                let keep = if reset(ti) { 0.0 } else { a };
+                                let mut da = 0.0f32;
+                                for i in 0..dk {
+                                    let (pi, dsi) = (&p[i * dv..][..dv], &mut ds[i * dv..][..dv]);
+                                    dkt[i] += a * dot(pi, &dpred);
+                                    axpy(dsi, kt[i], &dpred);
+                                    da += dot(dsi, pi);
+                                    dsi.iter_mut().for_each(|x| *x *= keep);
+                                }
+                                dg[ti] = a * da;
+                            }
                         }
-                        db[ti] = dbeta;
-                        // Pass 2: pred = S̃ᵀk with S̃ = a·P gives dS̃ = dS + k dpredᵀ and
-                        // dk += S̃·dpred; dg = a·⟨dS̃, P⟩; dP = a·dS̃ (0 across a reset).
-                        let keep = if reset(ti) { 0.0 } else { a };
-                        let mut da = 0.0f32;
-                        for i in 0..dk {
-                            let (pi, dsi) = (&p[i * dv..][..dv], &mut ds[i * dv..][..dv]);
-                            dkt[i] += a * dot(pi, &dpred);
-                            axpy(dsi, kt[i], &dpred);
-                            da += dot(dsi, pi);
-                            dsi.iter_mut().for_each(|x| *x *= keep);
-                        }
-                        dg[ti] = a * da;
-                    }
-                }
+                    },
+                )
             });
         let out = |x: Vec<f32>, d: usize| Flex::float_from_data(TensorData::new(x, [b, h, t, d]), &device);
         let out3 = |x: Vec<f32>| Flex::float_from_data(TensorData::new(x, [b, h, t]), &device);
