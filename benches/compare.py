@@ -2,6 +2,11 @@
 prints one Markdown table with the ratios, as `benches/cpu.sh` and `benches/gpu.sh` collect them.
 
     python benches/compare.py RESULTS_DIR [--machine "2-core AMD EPYC, flex f32"]
+    python benches/compare.py AFTER_DIR --before BEFORE_DIR    # also a before/after table
+
+With --before, a second table puts skillsft's tokens/s from BEFORE_DIR (another build, e.g.
+`SIDES=skillsft BENCH=old/bench OUT=... benches/cpu.sh`) next to RESULTS_DIR's, each as a ratio
+to RESULTS_DIR's PyTorch figure for the same work.
 
 Files are paired by name: `NAME.skillsft.json` with `NAME.torch*.json` (e.g. `.torch.json` with
 fla, `.torch-nokernels.json` without). `NAME.*.gpumem` (one number, MiB, the peak of
@@ -17,6 +22,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dir")
     p.add_argument("--machine", default="")
+    p.add_argument("--before", help="results of an earlier skillsft build, for a before/after table")
     a = p.parse_args()
     rows = []
     for ours in sorted(glob.glob(os.path.join(a.dir, "*.skillsft.json"))):
@@ -45,6 +51,24 @@ def main():
         print(f"| {r['label']} | {impl} | {r['device']} | {r['dtype']} | {r['batch']} × {r['seq']} "
               f"| {r['median_s']:.4f} | {r['tokens_per_s']:,.1f} | {'-' if mfu is None else f'{100 * mfu:.1f}%'} "
               f"| {'-' if mem is None else f'{mem:,.0f}'} | {ratio} |")
+    if a.before:
+        before_after(a.dir, a.before)
+
+
+def before_after(after_dir, before_dir):
+    print("\n| work | batch × seq | skillsft before (tokens/s) | skillsft after | torch | before ÷ torch | after ÷ torch |")
+    print("|---|---|---|---|---|---|---|")
+    for ours in sorted(glob.glob(os.path.join(after_dir, "*.skillsft.json"))):
+        name = os.path.basename(ours)[: -len(".skillsft.json")]
+        after = json.load(open(ours))
+        theirs = os.path.join(after_dir, f"{name}.torch.json")
+        torch = json.load(open(theirs))["tokens_per_s"] if os.path.exists(theirs) else None
+        old = os.path.join(before_dir, f"{name}.skillsft.json")
+        before = json.load(open(old))["tokens_per_s"] if os.path.exists(old) else None
+        ratio = lambda x: "-" if x is None or torch is None else f"{x / torch:.2f}×"
+        num = lambda x: "-" if x is None else f"{x:,.1f}"
+        print(f"| {after['label']} | {after['batch']} × {after['seq']} | {num(before)} | {num(after['tokens_per_s'])} "
+              f"| {num(torch)} | {ratio(before)} | {ratio(after['tokens_per_s'])} |")
 
 
 def read_mem(d, name, tag):

@@ -1,10 +1,11 @@
-"""PyTorch side of the skillsft benchmarks: the same work as `bench train|layer|rule|attention|forward`, done
+"""PyTorch side of the skillsft benchmarks: the same work as `bench train|layer|rule|attention|forward|generate`, done
 with torch + transformers (+ PEFT for LoRA, + `fla` / `causal-conv1d` kernels where installed).
 
     python benches/train_torch.py train --size 4b --mode lora --batch 4 --seq 2048 --device cuda --dtype bf16
     python benches/train_torch.py train --size tiny --mode lora --batch 4 --seq 256 --threads 2
     python benches/train_torch.py layer --size 0.8b --kind gdn --batch 4 --seq 2048 --device cuda --dtype bf16
     python benches/train_torch.py rule --heads 16 --dk 128 --dv 128 --batch 4 --seq 2048 --device cuda
+    python benches/train_torch.py generate --size 0.8b --batch 8 --seq 64 --new 32 --threads 2
     python benches/train_torch.py train ... --kernels none      # block fla and causal-conv1d
 
 Prints one Markdown row in the layout `bench` prints, and writes the same JSON keys with --json,
@@ -61,6 +62,10 @@ def parse():
         sp.add_argument("--json")
 
     sp = sub.add_parser("forward"); sp.add_argument("--size", default="tiny", choices=PRESETS); common(sp)
+    sp = sub.add_parser("generate")
+    sp.add_argument("--size", default="tiny", choices=PRESETS)
+    sp.add_argument("--new", type=int, default=32, help="tokens generated per row (greedy, no early stop)")
+    common(sp)
     sp = sub.add_parser("train")
     sp.add_argument("--size", default="tiny", choices=PRESETS)
     sp.add_argument("--mode", default="lora", choices=["lora", "full"])
@@ -133,7 +138,23 @@ def main():
 
     extra, flops = {}, None
     tokens = a.batch * a.seq
-    if a.bench in ("forward", "train"):
+    if a.bench == "generate":
+        # Greedy decoding as the eval runs it: prefill the --seq prompt tokens of each row, then
+        # --new tokens one at a time from the caches; no end-of-sequence stop, so every row
+        # makes all of them. tokens/s counts the generated tokens.
+        cfg = config(a.size)
+        model = Qwen3_5ForCausalLM(cfg).to(device=dev, dtype=dtype).eval()
+        ids = torch.randint(0, cfg.vocab_size, (a.batch, a.seq), device=dev)
+        mask = torch.ones_like(ids)
+
+        def step():
+            with torch.inference_mode():
+                model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=a.new, min_new_tokens=a.new,
+                               do_sample=False, eos_token_id=None, pad_token_id=0, use_cache=True)
+        tokens = a.batch * a.new
+        label = f"generate {a.size}"
+        extra = dict(size=a.size, new=a.new)
+    elif a.bench in ("forward", "train"):
         cfg = config(a.size)
         t0 = time.perf_counter()
         model = Qwen3_5ForCausalLM(cfg).to(device=dev, dtype=dtype)

@@ -4,7 +4,8 @@ use burn::tensor::Tensor;
 
 /// `x · Wᵀ` for `W` `[out, in]`, with the leading dims of `x` folded into rows so the backend
 /// runs one 2-D GEMM. (On flex, `burn::tensor::module::linear` on a 3-D input took twice as long
-/// as the folded 2-D matmul for the 0.8B head: 2.5 s vs 1.2 s.)
+/// as the folded 2-D matmul for the 0.8B head: 2.5 s vs 1.2 s.) A decode step's few rows go
+/// through [`crate::kernels::project_few_rows`], which reads each weight row once on the CPU.
 pub fn project<const D: usize>(x: Tensor<D>, weight: Tensor<2>) -> Tensor<D> {
     let dims = x.dims();
     let d_in = dims[D - 1];
@@ -12,5 +13,11 @@ pub fn project<const D: usize>(x: Tensor<D>, weight: Tensor<2>) -> Tensor<D> {
     let [d_out, _] = weight.dims();
     let mut out = dims;
     out[D - 1] = d_out;
-    x.reshape([rows, d_in]).matmul(weight.transpose()).reshape(out)
+    let x = x.reshape([rows, d_in]);
+    let y = if rows <= crate::kernels::FEW_ROWS {
+        crate::kernels::project_few_rows(x, weight)
+    } else {
+        x.matmul(weight.transpose())
+    };
+    y.reshape(out)
 }

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! bench forward --size 0.8b --batch 1 --seq 128               # inference forward, all logits
+//! bench generate --size 0.8b --batch 8 --seq 64 --new 32      # greedy decoding from the caches
 //! bench train   --size 4b --mode lora --batch 4 --seq 2048 --device cuda --dtype bf16
 //! bench layer   --size 0.8b --kind gdn --batch 4 --seq 2048    # one decoder layer, fwd + bwd
 //! bench rule    --heads 16 --dk 128 --dv 128 --seq 2048        # the chunked gated delta rule
@@ -22,6 +23,7 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::{DType, Device, Distribution, Tensor};
 use clap::{Args, Parser, Subcommand};
 use qwen35::gated_delta_rule::{self, RuleInput};
+use qwen35::generate::GenerationConfig;
 use qwen35::{DeviceChoice, DtypeChoice, Inputs, LayerType, Qwen35, Qwen35Config};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -83,6 +85,19 @@ enum Command {
         /// Size preset: tiny, 0.8b, 2b, 4b.
         #[arg(long, default_value = "tiny")]
         size: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Greedy decoding of a random-init model: one prefill of `--seq` prompt tokens per row,
+    /// then `--new` tokens one at a time from the caches, with no end-of-sequence stop (every row
+    /// makes all of them). tokens/s counts generated tokens, as the eval's replies cost.
+    Generate {
+        /// Size preset: tiny, 0.8b, 2b, 4b.
+        #[arg(long, default_value = "tiny")]
+        size: String,
+        /// Tokens generated per row.
+        #[arg(long, default_value_t = 32)]
+        new: usize,
         #[command(flatten)]
         common: Common,
     },
@@ -184,6 +199,7 @@ fn run(mut cli: Cli) -> Result<()> {
     // Resolve `--device auto` once, so the tables name the device that ran.
     match &mut cli.command {
         Command::Forward { common, .. }
+        | Command::Generate { common, .. }
         | Command::Train { common, .. }
         | Command::Layer { common, .. }
         | Command::Rule { common, .. }
@@ -192,6 +208,7 @@ fn run(mut cli: Cli) -> Result<()> {
     }
     match cli.command {
         Command::Forward { size, common } => forward(&size, &common),
+        Command::Generate { size, new, common } => generate(&size, new, &common),
         Command::Train { size, mode, rank, gradient_checkpointing, common } => {
             train(&size, &mode, rank, gradient_checkpointing, &common)
         }
@@ -353,6 +370,32 @@ fn forward(size: &str, c: &Common) -> Result<()> {
         c.batch * c.seq,
         Some(flops),
         json!({"size": size, "params": cfg.num_params()}),
+    )
+}
+
+fn generate(size: &str, new: usize, c: &Common) -> Result<()> {
+    let cfg = preset(size)?;
+    let (dev, dt) = device_and_dtype(c)?;
+    let model = Qwen35::random(&cfg, 0, &dev, dt)?;
+    let prompts: Vec<Vec<u32>> = (0..c.batch)
+        .map(|row| random_ids(c.seq, cfg.vocab_size, row as u64).into_iter().map(|id| id as u32).collect())
+        .collect();
+    let gen_cfg = GenerationConfig { max_new_tokens: new, ..GenerationConfig::default() };
+    let times = time_runs(c, || {
+        let out = qwen35::generate::generate(&model, &prompts, &gen_cfg, |_| {})?;
+        if out.iter().any(|row| row.len() != new) {
+            bail!("a row stopped early");
+        }
+        Ok(())
+    })?;
+    report(
+        c,
+        "generate",
+        &format!("generate {size}"),
+        &times,
+        c.batch * new,
+        None,
+        json!({"size": size, "new": new, "params": cfg.num_params()}),
     )
 }
 
