@@ -110,7 +110,7 @@ mod flex {
     //! scores against the keys they may see as one GEMM, the masked softmax on that block, and
     //! `P·V` as a second GEMM. Only one block of scores exists per task.
     use super::*;
-    use crate::kernels::flex_ops::{Strided, dot, exp, gemm, host, matmul, max, slice, sum, with_avx2};
+    use crate::kernels::flex_ops::{Strided, dot, exp, gemm, host, max, slice, sum, with_avx2};
     use burn::backend::Flex;
     use burn::backend::TensorMetadata;
     use burn::backend::ops::FloatTensorOps;
@@ -211,7 +211,7 @@ mod flex {
                                     }
                                     // dP = dO·Vᵀ, then dS = P ∘ (dP − D) / √d, in place of dP.
                                     let (dol, vt) = (Strided::rows(i0 * d, d), Strided::transposed(s0 * d, d));
-                                    matmul(dp, Strided::rows(0, n), goh, dol, vh, vt, (m, n, d));
+                                    gemm(dp, Strided::rows(0, n), goh, dol, vh, vt, (m, n, d), 0.0, 1.0);
                                     let scale = (d as f32).powf(-0.5);
                                     for ((dsr, pr), i) in dp.chunks_exact_mut(n).zip(s.chunks_exact(n)).zip(i0..i1) {
                                         dsr.iter_mut().zip(pr).for_each(|(ds, p)| *ds = p * (*ds - delta[i]) * scale);
@@ -220,15 +220,8 @@ mod flex {
                                     let at = dq.len();
                                     dq.resize(at + m * d, 0.0);
                                     let ks = Strided::rows(s0 * d, d);
-                                    matmul(
-                                        &mut dq[at..],
-                                        Strided::rows(0, d),
-                                        dp,
-                                        Strided::rows(0, n),
-                                        kh,
-                                        ks,
-                                        (m, d, n),
-                                    );
+                                    let (dql, dsl) = (Strided::rows(0, d), Strided::rows(0, n));
+                                    gemm(&mut dq[at..], dql, dp, dsl, kh, ks, (m, d, n), 0.0, 1.0);
                                     let (dst, ql) = (Strided::rows(s0 * d, d), Strided::rows(i0 * d, d));
                                     gemm(&mut dk, dst, dp, Strided::transposed(0, n), qh, ql, (n, d, m), 1.0, 1.0);
                                     gemm(&mut dv, dst, s, Strided::transposed(0, n), goh, dol, (n, d, m), 1.0, 1.0);
@@ -312,15 +305,8 @@ mod flex {
                             lse[r] = mx + total.ln();
                         }
                         // O = P·V with P unnormalised, then each row divided by its sum.
-                        matmul(
-                            o,
-                            Strided::rows(0, d),
-                            &s,
-                            Strided::rows(0, n),
-                            vh,
-                            Strided::rows(s0 * d, d),
-                            (m, d, n),
-                        );
+                        let (ol, pl, vl) = (Strided::rows(0, d), Strided::rows(0, n), Strided::rows(s0 * d, d));
+                        gemm(o, ol, &s, pl, vh, vl, (m, d, n), 0.0, 1.0);
                         for (row, inv) in o.chunks_exact_mut(d).zip(inv) {
                             row.iter_mut().for_each(|x| *x *= inv);
                         }

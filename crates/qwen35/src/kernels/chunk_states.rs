@@ -129,7 +129,7 @@ fn chunk_states_grads<B: Backend + ChunkStatesGrads>(
 #[cfg(feature = "flex")]
 mod flex {
     use super::*;
-    use crate::kernels::flex_ops::{Strided, gemm, host, matmul, slice};
+    use crate::kernels::flex_ops::{Strided, gemm, host, slice};
     use burn::backend::Flex;
     use burn::backend::ops::FloatTensorOps;
     use burn::tensor::TensorData;
@@ -196,7 +196,7 @@ mod flex {
                     let rows = (xi * n + i) * c;
                     // T = Kd G
                     let ss = Strided::rows(0, dv);
-                    matmul(&mut t, ss, kd, Strided::rows(rows * dk, dk), &gs, ss, (c, dv, dk));
+                    gemm(&mut t, ss, kd, Strided::rows(rows * dk, dk), &gs, ss, (c, dv, dk), 0.0, 1.0);
                     // G ← γ G + grad_i − Wᵀ T
                     let g = decay[xi * n + i];
                     for (e, &ext) in gs.iter_mut().zip(&grad[i * sz..][..sz]) {

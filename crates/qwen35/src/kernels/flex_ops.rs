@@ -177,17 +177,3 @@ pub(crate) fn gemm(
         );
     }
 }
-
-/// `c = a·b` (see [`gemm`]).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn matmul(
-    c: &mut [f32],
-    cl: Strided,
-    a: &[f32],
-    al: Strided,
-    b: &[f32],
-    bl: Strided,
-    mnk: (usize, usize, usize),
-) {
-    gemm(c, cl, a, al, b, bl, mnk, 0.0, 1.0);
-}

@@ -269,6 +269,7 @@ mod flex {
                         let (sh, goh) = (&seg[bi * t..][..t], &go[bh * t * dv..][..t * dv]);
                         let n = dk * dv;
                         let reset = |ti: usize| ti > 0 && sh[ti] != sh[ti - 1];
+                        let (key, value) = (|ti: usize| &kh[ti * dk..][..dk], |ti: usize| &vh[ti * dv..][..dv]);
                         // Checkpoints: the state entering every RULE_BLOCK-th token (before its reset).
                         let blocks = t.div_ceil(RULE_BLOCK);
                         let mut checkpoints = vec![0f32; blocks * n];
@@ -281,16 +282,7 @@ mod flex {
                             if reset(ti) {
                                 s.iter_mut().for_each(|x| *x = 0.0);
                             }
-                            rule_step(
-                                &mut s,
-                                gh[ti].exp(),
-                                &kh[ti * dk..][..dk],
-                                &vh[ti * dv..][..dv],
-                                bt[ti],
-                                dv,
-                                &mut delta,
-                                &mut pred,
-                            );
+                            rule_step(&mut s, gh[ti].exp(), key(ti), value(ti), bt[ti], dv, &mut delta, &mut pred);
                         }
                         // Reverse pass, one block at a time: recompute the block's states forward, then
                         // walk it backwards carrying dS (the gradient of the state leaving the token).
@@ -310,16 +302,7 @@ mod flex {
                                 let r = ti - start;
                                 prev[r * n..][..n].copy_from_slice(&s);
                                 let (dl, pr) = (&mut deltas[r * dv..][..dv], &mut preds[r * dv..][..dv]);
-                                rule_step(
-                                    &mut s,
-                                    gh[ti].exp(),
-                                    &kh[ti * dk..][..dk],
-                                    &vh[ti * dv..][..dv],
-                                    bt[ti],
-                                    dv,
-                                    dl,
-                                    pr,
-                                );
+                                rule_step(&mut s, gh[ti].exp(), key(ti), value(ti), bt[ti], dv, dl, pr);
                             }
                             for ti in (start..end).rev() {
                                 let r = ti - start;
