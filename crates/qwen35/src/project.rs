@@ -4,8 +4,9 @@ use burn::tensor::Tensor;
 
 /// `x · Wᵀ` for `W` `[out, in]`, with the leading dims of `x` folded into rows so the backend
 /// runs one 2-D GEMM. (On flex, `burn::tensor::module::linear` on a 3-D input took twice as long
-/// as the folded 2-D matmul for the 0.8B head: 2.5 s vs 1.2 s.) A decode step's few rows go
-/// through [`crate::kernels::project_few_rows`], which reads each weight row once on the CPU.
+/// as the folded 2-D matmul for the 0.8B head: 2.5 s vs 1.2 s.) The product is
+/// [`crate::kernels::project`]: on the CPU it writes its output without Burn's zero-fill and
+/// copy, and a decode step's few rows read each weight row once.
 pub fn project<const D: usize>(x: Tensor<D>, weight: Tensor<2>) -> Tensor<D> {
     let dims = x.dims();
     let d_in = dims[D - 1];
@@ -14,10 +15,5 @@ pub fn project<const D: usize>(x: Tensor<D>, weight: Tensor<2>) -> Tensor<D> {
     let mut out = dims;
     out[D - 1] = d_out;
     let x = x.reshape([rows, d_in]);
-    let y = if rows <= crate::kernels::FEW_ROWS {
-        crate::kernels::project_few_rows(x, weight)
-    } else {
-        x.matmul(weight.transpose())
-    };
-    y.reshape(out)
+    crate::kernels::project(x, weight).reshape(out)
 }

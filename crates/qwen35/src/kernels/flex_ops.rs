@@ -178,6 +178,50 @@ pub(crate) fn gemm(
     }
 }
 
+/// A new `m × n` row-major `a[m×k]·b[k×n]`, in parallel over rayon's threads when the product
+/// is large (Burn's flex threshold, 192³ multiply-adds). The output is written by the GEMM
+/// without being zero-filled first.
+pub(crate) fn product(a: &[f32], al: Strided, b: &[f32], bl: Strided, (m, n, k): (usize, usize, usize)) -> Vec<f32> {
+    assert!(al.end(m, k) <= a.len() && bl.end(k, n) <= b.len(), "product out of bounds");
+    if k == 0 || m == 0 || n == 0 {
+        return vec![0.0; m * n];
+    }
+    let parallelism = if m.saturating_mul(n).saturating_mul(k) >= 192 * 192 * 192 {
+        gemm::Parallelism::Rayon(rayon::current_num_threads())
+    } else {
+        gemm::Parallelism::None
+    };
+    let mut c = Vec::<f32>::with_capacity(m * n);
+    // SAFETY: the assert above keeps every element read inside `a` and `b`; `c` has room for
+    // `m·n` elements, the GEMM writes each of them once without reading `c` (its `read_dst` is
+    // false), and the length is set only after that.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr().add(al.offset),
+            al.cs as isize,
+            al.rs as isize,
+            b.as_ptr().add(bl.offset),
+            bl.cs as isize,
+            bl.rs as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+        c.set_len(m * n);
+    }
+    c
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@
 //! | `(I + A)⁻¹` of the chunked delta rule | [`unit_lower_inverse`](mod@unit_lower_inverse) | ✓ | ✓ |
 //! | the delta rule's pass over chunks | [`chunk_states`](mod@chunk_states) | ✓ | ✓ |
 //! | the delta rule token by token | [`gated_delta_rule`](mod@gated_delta_rule) | ✓ | — |
-//! | `x · Wᵀ` for a few rows (decoding) | [`few_rows_projection`](mod@few_rows_projection) | ✓ | Burn's matmul |
+//! | `x · Wᵀ` and its backward (every projection) | [`projection`](mod@projection) | ✓ | Burn's matmul |
 //!
 //! Which form runs (a fused kernel or Burn's plain ops) is decided in one place,
 //! [`kernel_choice`](mod@crate::kernel_choice). The plain-op versions in [`crate::gated_delta_rule`] and
@@ -22,16 +22,16 @@ pub mod causal_attention;
 pub mod chunk_states;
 #[cfg(feature = "cube")]
 mod cube_ops;
-pub mod few_rows_projection;
 #[cfg(feature = "flex")]
 mod flex_ops;
 pub mod gated_delta_rule;
+pub mod projection;
 pub mod unit_lower_inverse;
 
 pub use causal_attention::{CausalAttention, CausalAttentionGrads, causal_attention};
 pub use chunk_states::{ChunkStates, ChunkStatesGrads, chunk_states};
-pub use few_rows_projection::{FEW_ROWS, FewRowsProjection, project_few_rows};
 pub use gated_delta_rule::{GatedDeltaRule, GatedDeltaRuleGrads, gated_delta_rule};
+pub use projection::{FEW_ROWS, Projection, ProjectionGrads, project};
 pub use unit_lower_inverse::{UnitLowerInverse, unit_lower_inverse};
 
 /// Whether the CPU-only kernels ([`gated_delta_rule()`]) run on `device`
