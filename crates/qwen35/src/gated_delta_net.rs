@@ -134,7 +134,7 @@ impl GatedDeltaNet {
         let g = (a_log.neg() * softplus(a.cast(DType::F32) + dt, 1.0)).swap_dims(1, 2); // [b, hv, t]
 
         // 5. The rule: chunked for prompts and training, recurrent for one-token decode steps.
-        //    Without a cache on a CPU backend, the fused token-by-token kernel (no state out).
+        //    Without a cache on a CPU backend, the CPU rule kernel (no state out).
         let out = if cache.is_none() && crate::kernel_choice().cpu_rule_kernel(&q.device()) {
             let segments = ctx.segments.clone().unwrap_or_else(|| Tensor::zeros([b, t], (&q.device(), DType::F32)));
             crate::kernels::gated_delta_rule(q, k, v, g, beta, segments)

@@ -196,63 +196,78 @@ fn fused_attention_matches_reference_with_gqa_packing_and_padding() {
 fn cpu_rule_kernel_matches_chunked_reference_values_and_gradients() {
     let device = Device::flex().autodiff();
     assert!(kernels::has_cpu_kernels(&device));
-    // 150 tokens: the backward's 64-token checkpoints split it 64 + 64 + 22; examples of 37
-    // tokens cross the checkpoint and chunk borders.
-    let base = rule_inputs(2, 3, 150, 16, 24, &device);
-    let weights = Tensor::<4>::random([2, 3, 150, 24], Distribution::Normal(0.0, 1.0), &device);
-    let run = |fused: bool| {
-        let (q, k, v) = (base.q.clone().require_grad(), base.k.clone().require_grad(), base.v.clone().require_grad());
-        let (g, beta) = (base.g.clone().require_grad(), base.beta.clone().require_grad());
-        let out = if fused {
-            kernels::gated_delta_rule(
-                q.clone(),
-                k.clone(),
-                v.clone(),
-                g.clone(),
-                beta.clone(),
-                base.segments.clone().unwrap(),
-            )
-        } else {
-            let input = RuleInput {
-                q: q.clone(),
-                k: k.clone(),
-                v: v.clone(),
-                g: g.clone(),
-                beta: beta.clone(),
-                initial_state: None,
-                segments: base.segments.clone(),
+    // 150 tokens: the token form's 64-token checkpoints and the chunked form's chunks split it
+    // 64 + 64 + 22; examples of 37 tokens cross the checkpoint and chunk borders, and the
+    // second chunk has an example wholly inside it; unpacked, every chunk carries the state
+    // of the one before. dk 16 × dv 24 runs token by token, dk 64 × dv 72 in chunks of GEMMs
+    // (the CPU picks by state size).
+    for (dk, dv, packed) in [(16, 24, true), (64, 72, true), (64, 72, false)] {
+        let mut base = rule_inputs(2, 3, 150, dk, dv, &device);
+        if !packed {
+            // One example per row, and decays weak enough (Γ over a chunk ≈ 0.5) that the state
+            // a chunk carries matters to the next.
+            base.segments = Some(Tensor::zeros([2, 150], &device));
+            base.g = Tensor::random([2, 3, 150], Distribution::Uniform(-0.02, -0.001), &device);
+        }
+        let weights = Tensor::<4>::random([2, 3, 150, dv], Distribution::Normal(0.0, 1.0), &device);
+        let run = |fused: bool| {
+            let (q, k, v) =
+                (base.q.clone().require_grad(), base.k.clone().require_grad(), base.v.clone().require_grad());
+            let (g, beta) = (base.g.clone().require_grad(), base.beta.clone().require_grad());
+            let out = if fused {
+                kernels::gated_delta_rule(
+                    q.clone(),
+                    k.clone(),
+                    v.clone(),
+                    g.clone(),
+                    beta.clone(),
+                    base.segments.clone().unwrap(),
+                )
+            } else {
+                let input = RuleInput {
+                    q: q.clone(),
+                    k: k.clone(),
+                    v: v.clone(),
+                    g: g.clone(),
+                    beta: beta.clone(),
+                    initial_state: None,
+                    segments: base.segments.clone(),
+                };
+                gated_delta_rule::chunked_reference(input).0
             };
-            gated_delta_rule::chunked_reference(input).0
+            let grads = (out.clone() * weights.clone()).sum().backward();
+            let g4 = |x: &Tensor<4>| x.grad(&grads).unwrap();
+            let g3 = |x: &Tensor<3>| x.grad(&grads).unwrap();
+            (out, [g4(&q), g4(&k), g4(&v)], [g3(&g), g3(&beta)])
         };
-        let grads = (out.clone() * weights.clone()).sum().backward();
-        let g4 = |x: &Tensor<4>| x.grad(&grads).unwrap();
-        let g3 = |x: &Tensor<3>| x.grad(&grads).unwrap();
-        (out, [g4(&q), g4(&k), g4(&v)], [g3(&g), g3(&beta)])
-    };
-    let (o1, g41, g31) = run(true);
-    let (o2, g42, g32) = run(false);
-    // Token-by-token vs chunked (triangular solve, decays as exp of cumulative sums): the same
-    // f32 math in a different order; 1e-4 of the largest entry.
-    let e = rel_err(o1, o2);
-    assert!(e < 1e-4, "outputs differ by {e}");
-    for (name, (a, b)) in ["q", "k", "v"].iter().zip(g41.into_iter().zip(g42)) {
-        let e = rel_err(a, b);
-        assert!(e < 1e-4, "d{name} differs by {e}");
-    }
-    for (name, (a, b)) in ["g", "beta"].iter().zip(g31.into_iter().zip(g32)) {
-        let e = rel_err(a, b);
-        assert!(e < 1e-4, "d{name} differs by {e}");
+        let (o1, g41, g31) = run(true);
+        let (o2, g42, g32) = run(false);
+        // Token by token or GEMMs vs the plain-op chunked form (triangular solve, decays as exp
+        // of cumulative sums): the same f32 math in a different order; 1e-4 of the largest entry.
+        let e = rel_err(o1, o2);
+        assert!(e < 1e-4, "dk {dk} dv {dv} packed {packed}: outputs differ by {e}");
+        for (name, (a, b)) in ["q", "k", "v"].iter().zip(g41.into_iter().zip(g42)) {
+            let e = rel_err(a, b);
+            assert!(e < 1e-4, "dk {dk} dv {dv} packed {packed}: d{name} differs by {e}");
+        }
+        for (name, (a, b)) in ["g", "beta"].iter().zip(g31.into_iter().zip(g32)) {
+            let e = rel_err(a, b);
+            assert!(e < 1e-4, "dk {dk} dv {dv} packed {packed}: d{name} differs by {e}");
+        }
     }
 }
 
 #[test]
 fn cpu_rule_kernel_without_segments_matches_recurrent_form() {
     let device = Device::flex();
-    let mut input = rule_inputs(1, 2, 70, 8, 12, &device);
-    input.segments = None;
-    let (reference, _) = gated_delta_rule::recurrent(input.clone());
-    let fused =
-        kernels::gated_delta_rule(input.q, input.k, input.v, input.g, input.beta, Tensor::zeros([1, 70], &device));
-    let e = rel_err(fused, reference);
-    assert!(e < 1e-5, "differs from the recurrent form by {e}");
+    // Token by token (8 × 12) and in chunks (64 × 64: 64 + 6 tokens).
+    for (dk, dv) in [(8, 12), (64, 64)] {
+        let mut input = rule_inputs(1, 2, 70, dk, dv, &device);
+        input.segments = None;
+        let (reference, _) = gated_delta_rule::recurrent(input.clone());
+        let fused =
+            kernels::gated_delta_rule(input.q, input.k, input.v, input.g, input.beta, Tensor::zeros([1, 70], &device));
+        let e = rel_err(fused, reference);
+        assert!(e < 1e-5, "dk {dk} dv {dv}: differs from the recurrent form by {e}");
+    }
 }

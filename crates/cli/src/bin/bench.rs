@@ -140,7 +140,7 @@ enum Command {
         /// Value head width.
         #[arg(long, default_value_t = 128)]
         dv: usize,
-        /// auto (what the model runs on this device: the token-by-token CPU kernel on cpu, the
+        /// auto (what the model runs on this device: the CPU rule kernel on cpu, the
         /// chunked form with the fused solve elsewhere), chunked, or reference (plain ops only).
         #[arg(long, default_value = "auto")]
         form: String,

@@ -8,7 +8,7 @@
 //! | causal attention (GQA, packing groups) | [`causal_attention`](mod@causal_attention) | ✓ | ✓ |
 //! | `(I + A)⁻¹` of the chunked delta rule | [`unit_lower_inverse`](mod@unit_lower_inverse) | ✓ | ✓ |
 //! | the delta rule's pass over chunks | [`chunk_states`](mod@chunk_states) | ✓ | ✓ |
-//! | the delta rule token by token | [`gated_delta_rule`](mod@gated_delta_rule) | ✓ | — |
+//! | the whole delta rule (token by token, or chunks of GEMMs for large states) | [`gated_delta_rule`](mod@gated_delta_rule) | ✓ | — |
 //! | `x · Wᵀ` and its backward (every projection) | [`projection`](mod@projection) | ✓ | Burn's matmul |
 //!
 //! Which form runs (a fused kernel or Burn's plain ops) is decided in one place,
