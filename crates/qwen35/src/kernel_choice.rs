@@ -108,6 +108,13 @@ impl KernelChoice {
         self != Self::Plain && is_cpu(device)
     }
 
+    /// Whether SiLU (the MLPs, the GDN convolution's output and gate) runs the CPU kernel (one
+    /// pass each way with a vectorised `e^x`) instead of Burn's `x * sigmoid(x)`. `auto` and
+    /// `fused`: yes on the CPU.
+    pub fn cpu_silu(self, device: &burn::tensor::Device) -> bool {
+        self != Self::Plain && is_cpu(device)
+    }
+
     /// Whether the chunked GDN rule uses its fused chunk solve and pass over chunks (else the
     /// plain-op reference: a log-depth blocked solve and a loop of small ops per chunk).
     /// `auto`: fused; the plain loop launches several ops per 64-token chunk and layer.
@@ -134,6 +141,7 @@ mod tests {
         assert!(!KernelChoice::Plain.fused_attention(&cpu));
         assert!(!KernelChoice::Plain.cpu_rule_kernel(&cpu));
         assert!(!KernelChoice::Plain.fused_chunk());
+        assert!(!KernelChoice::Plain.cpu_silu(&cpu) && KernelChoice::Auto.cpu_silu(&cpu));
         assert!(KernelChoice::Fused.fused_attention(&cpu) && KernelChoice::Fused.cpu_rule_kernel(&cpu));
         assert!(KernelChoice::Auto.fused_attention(&cpu), "auto keeps the fused attention on the CPU");
     }

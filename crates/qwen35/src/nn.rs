@@ -113,7 +113,7 @@ impl RmsNormGated {
     pub fn forward<const D: usize>(&self, x: Tensor<D>, gate: Tensor<D>) -> Tensor<D> {
         let dtype = x.dtype();
         let normed = normalize(x, self.eps).cast(dtype) * self.weight.val().unsqueeze::<D>();
-        (normed.cast(DType::F32) * silu(gate.cast(DType::F32))).cast(dtype)
+        (normed.cast(DType::F32) * silu_f32(gate)).cast(dtype)
     }
 }
 
@@ -148,5 +148,11 @@ impl Mlp {
 /// (`x * sigmoid(x)` in bf16 would round twice).
 pub fn silu_rounded<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let dtype = x.dtype();
-    silu(x.cast(DType::F32)).cast(dtype)
+    silu_f32(x).cast(dtype)
+}
+
+/// `silu(x)` in f32: the CPU kernel where [`crate::kernel_choice`] says so, else Burn's.
+fn silu_f32<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let x = x.cast(DType::F32);
+    if crate::kernel_choice().cpu_silu(&x.device()) { crate::kernels::silu(x) } else { silu(x) }
 }

@@ -10,6 +10,7 @@
 //! | the delta rule's pass over chunks | [`chunk_states`](mod@chunk_states) | ✓ | ✓ |
 //! | the whole delta rule (token by token, or chunks of GEMMs for large states) | [`gated_delta_rule`](mod@gated_delta_rule) | ✓ | — |
 //! | `x · Wᵀ` and its backward (every projection) | [`projection`](mod@projection) | ✓ | Burn's matmul |
+//! | `silu(x)` with a vectorised `e^x` | [`silu`](mod@silu) | ✓ | — |
 //!
 //! Which form runs (a fused kernel or Burn's plain ops) is decided in one place,
 //! [`kernel_choice`](mod@crate::kernel_choice). The plain-op versions in [`crate::gated_delta_rule`] and
@@ -26,12 +27,14 @@ mod cube_ops;
 mod flex_ops;
 pub mod gated_delta_rule;
 pub mod projection;
+pub mod silu;
 pub mod unit_lower_inverse;
 
 pub use causal_attention::{CausalAttention, CausalAttentionGrads, causal_attention};
 pub use chunk_states::{ChunkStates, ChunkStatesGrads, chunk_states};
 pub use gated_delta_rule::{GatedDeltaRule, GatedDeltaRuleGrads, gated_delta_rule};
 pub use projection::{FEW_ROWS, Projection, ProjectionGrads, project};
+pub use silu::{Silu, SiluGrads, silu};
 pub use unit_lower_inverse::{UnitLowerInverse, unit_lower_inverse};
 
 /// Whether the CPU-only kernels ([`gated_delta_rule()`]) run on `device`
