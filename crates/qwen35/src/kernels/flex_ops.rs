@@ -181,7 +181,23 @@ pub(crate) fn gemm(
 /// A new `m × n` row-major `a[m×k]·b[k×n]`, in parallel over rayon's threads when the product
 /// is large (Burn's flex threshold, 192³ multiply-adds). The output is written by the GEMM
 /// without being zero-filled first.
-pub(crate) fn product(a: &[f32], al: Strided, b: &[f32], bl: Strided, (m, n, k): (usize, usize, usize)) -> Vec<f32> {
+pub(crate) fn product(a: &[f32], al: Strided, b: &[f32], bl: Strided, dims: (usize, usize, usize)) -> Vec<f32> {
+    product_in(a, al, b, bl, dims, false)
+}
+
+/// [`product`] stored column by column: the `n × m` row-major transpose of `a·b`.
+pub(crate) fn product_columns(a: &[f32], al: Strided, b: &[f32], bl: Strided, dims: (usize, usize, usize)) -> Vec<f32> {
+    product_in(a, al, b, bl, dims, true)
+}
+
+fn product_in(
+    a: &[f32],
+    al: Strided,
+    b: &[f32],
+    bl: Strided,
+    (m, n, k): (usize, usize, usize),
+    columns: bool,
+) -> Vec<f32> {
     assert!(al.end(m, k) <= a.len() && bl.end(k, n) <= b.len(), "product out of bounds");
     if k == 0 || m == 0 || n == 0 {
         return vec![0.0; m * n];
@@ -191,6 +207,7 @@ pub(crate) fn product(a: &[f32], al: Strided, b: &[f32], bl: Strided, (m, n, k):
     } else {
         gemm::Parallelism::None
     };
+    let (cs, rs) = if columns { (m, 1) } else { (1, n) };
     let mut c = Vec::<f32>::with_capacity(m * n);
     // SAFETY: the assert above keeps every element read inside `a` and `b`; `c` has room for
     // `m·n` elements, the GEMM writes each of them once without reading `c` (its `read_dst` is
@@ -201,8 +218,8 @@ pub(crate) fn product(a: &[f32], al: Strided, b: &[f32], bl: Strided, (m, n, k):
             n,
             k,
             c.as_mut_ptr(),
-            1,
-            n as isize,
+            cs as isize,
+            rs as isize,
             false,
             a.as_ptr().add(al.offset),
             al.cs as isize,
@@ -222,6 +239,33 @@ pub(crate) fn product(a: &[f32], al: Strided, b: &[f32], bl: Strided, (m, n, k):
     c
 }
 
+/// The `cols × rows` transpose of row-major `src` (`rows × cols`), in 32 × 32 tiles (the 32
+/// source rows of a tile stay in L1 while its columns are written out), in parallel over
+/// strips of 32 output rows.
+pub(crate) fn transpose(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    use rayon::prelude::*;
+    const TILE: usize = 32;
+    assert_eq!(src.len(), rows * cols, "transpose: {rows} × {cols} from {} elements", src.len());
+    let mut dst = vec![0f32; rows * cols];
+    if rows == 0 {
+        return dst;
+    }
+    dst.par_chunks_mut(TILE * rows).enumerate().for_each(|(blk, out)| {
+        let c0 = blk * TILE;
+        let nc = out.len() / rows;
+        for r0 in (0..rows).step_by(TILE) {
+            let nr = TILE.min(rows - r0);
+            for c in 0..nc {
+                let o = &mut out[c * rows + r0..][..nr];
+                for (r, o) in o.iter_mut().enumerate() {
+                    *o = src[(r0 + r) * cols + c0 + c];
+                }
+            }
+        }
+    });
+    dst
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +283,19 @@ mod tests {
         assert!(worst < 3e-7, "largest relative error {worst}");
         assert_eq!(exp(0.0), 1.0);
         assert!(exp(-1000.0) < 2e-38 && exp(f32::NEG_INFINITY) < 2e-38);
+    }
+
+    #[test]
+    fn transpose_covers_blocks_and_edges() {
+        for (rows, cols) in [(1, 1), (8, 8), (13, 70), (64, 9), (130, 200)] {
+            let src: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
+            let t = transpose(&src, rows, cols);
+            for r in 0..rows {
+                for c in 0..cols {
+                    assert_eq!(t[c * rows + r], src[r * cols + c], "{rows} × {cols} at ({r}, {c})");
+                }
+            }
+        }
     }
 
     #[test]

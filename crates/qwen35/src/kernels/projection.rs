@@ -1,10 +1,12 @@
 //! `x · Wᵀ`, the product every projection goes through, with its own backward.
 //!
-//! On `flex` two things in Burn's matmul cost more than they should for our shapes:
+//! On `flex` three things in Burn's matmul cost more than they should for our shapes:
 //! - every output is created by `FlexTensor::empty`, which zero-fills a byte vector and then
 //!   copies it into a 16-byte-aligned one; for the 0.8B head at 1×512 (508 MB of logits) that
 //!   is a calloc, a copy and a fault on every page, about 12% of the forward (perf, this
 //!   machine). Here the `gemm` crate writes straight into a fresh `Vec<f32>`.
+//! - below 512 rows the `gemm` crate packs the whole weight with a scalar gather; here the
+//!   product is written column by column, reading the weight in place, and transposed after.
 //! - for a handful of rows (decoding) the `gemm` crate packs the weight on every call, which
 //!   costs more than the product (8 rows against the 248,320 × 1,024 head: 166 ms, against
 //!   114 ms for PyTorch); here each weight row is read once and dotted with every input row.
@@ -109,13 +111,21 @@ mod cube {
 #[cfg(feature = "flex")]
 mod flex {
     use super::*;
-    use crate::kernels::flex_ops::{Strided, dot, host, product, slice, with_avx2};
+    use crate::kernels::flex_ops::{Strided, dot, host, product, product_columns, slice, transpose, with_avx2};
     use burn::backend::{Flex, TensorMetadata};
     use burn::tensor::{DType, TensorData};
     use rayon::prelude::*;
 
     /// Weight rows per rayon task in the few-rows product (256 KiB of weight at k = 1,024).
     const WEIGHT_ROWS: usize = 64;
+
+    /// Rows below which the product is computed column by column and transposed after. Into a
+    /// row-major output the `gemm` crate makes the weight its packed operand and packs it with
+    /// a scalar gather (the weight's rows are along `k`): a third of the 0.8B forward at
+    /// 1 × 128 in `perf`. Written column by column, the weight is read in place and only the
+    /// output (`m × n`, against the weight's `n × k`) is transposed. 0.8B forward: 1.74 → 1.26 s
+    /// at 1 × 128, 2.80 → 2.42 s at 1 × 256, 4.96 vs 4.97 s at 1 × 512.
+    const COLUMN_FORM_ROWS: usize = 512;
 
     fn is_f32(xs: [&FloatTensor<Flex>; 2]) -> bool {
         xs.iter().all(|x| x.dtype() == DType::F32)
@@ -135,10 +145,13 @@ mod flex {
             assert_eq!(ws[1], k, "project: x {xs:?} and w {ws:?} do not fit");
             let (x, w) = (host(&x), host(&w));
             let (x, w) = (slice(&x), slice(&w));
+            let (xl, wl) = (Strided::rows(0, k), Strided::transposed(0, k));
             let out = if m <= FEW_ROWS {
                 few_rows(x, w, m, n, k)
+            } else if m < COLUMN_FORM_ROWS {
+                transpose(&product_columns(x, xl, w, wl, (m, n, k)), n, m)
             } else {
-                product(x, Strided::rows(0, k), w, Strided::transposed(0, k), (m, n, k))
+                product(x, xl, w, wl, (m, n, k))
             };
             matrix(out, m, n)
         }
@@ -208,11 +221,12 @@ mod tests {
     }
 
     /// Values and both gradients against Burn's own matmul, at few rows (the row-dot path),
-    /// many rows (the GEMM) and a shape that splits into several rayon tasks of both.
+    /// under 512 rows (the GEMM column by column, then transposed) and over (the GEMM into rows),
+    /// with shapes that split into several rayon tasks.
     #[test]
     fn flex_projection_matches_burn_matmul_values_and_gradients() {
         let device = Device::flex().autodiff();
-        for (m, k, n) in [(1, 40, 70), (5, 33, 130), (16, 64, 200), (17, 64, 200), (300, 96, 250)] {
+        for (m, k, n) in [(1, 40, 70), (5, 33, 130), (16, 64, 200), (17, 64, 200), (300, 96, 250), (520, 48, 90)] {
             let normal = |r, c| Tensor::<2>::random([r, c], Distribution::Normal(0.0, 1.0), &device);
             let (x0, w0, dy) = (normal(m, k), normal(n, k), normal(m, n));
             let (x, w) = (x0.clone().require_grad(), w0.clone().require_grad());
