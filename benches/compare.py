@@ -8,6 +8,10 @@ With --before, a second table puts skillsft's tokens/s from BEFORE_DIR (another 
 `SIDES=skillsft BENCH=old/bench OUT=... benches/cpu.sh`) next to RESULTS_DIR's, each as a ratio
 to RESULTS_DIR's PyTorch figure for the same work.
 
+Medians are recomputed here from each file's `times_s` with `statistics.median` (the mean of
+the middle two for an even count), so both sides use one definition whatever wrote the file:
+`bench` before 2026-12-08 stored the upper middle run, which for 2-run rows is the slower one.
+
 Files are paired by name: `NAME.skillsft.json` with `NAME.torch*.json` (e.g. `.torch.json` with
 fla, `.torch-nokernels.json` without). `NAME.*.gpumem` (one number, MiB, the peak of
 nvidia-smi's memory.used while that process ran, written by gpu.sh) fills the device-memory column.
@@ -16,6 +20,20 @@ import argparse
 import glob
 import json
 import os
+import statistics
+
+
+def load(path):
+    """A result file with `median_s`, `tokens_per_s` and `mfu` recomputed from its timed runs."""
+    r = json.load(open(path))
+    times = r.get("times_s")
+    if times:
+        old, new = r["median_s"], statistics.median(times)
+        r["median_s"] = new
+        r["tokens_per_s"] *= old / new
+        if r.get("mfu") is not None:
+            r["mfu"] *= old / new
+    return r
 
 
 def main():
@@ -27,11 +45,11 @@ def main():
     rows = []
     for ours in sorted(glob.glob(os.path.join(a.dir, "*.skillsft.json"))):
         name = os.path.basename(ours)[: -len(".skillsft.json")]
-        r = json.load(open(ours))
+        r = load(ours)
         rows.append((name, "skillsft", r, None))
         for theirs in sorted(glob.glob(os.path.join(a.dir, f"{name}.torch*.json"))):
             tag = os.path.basename(theirs)[len(name) + 1: -len(".json")]
-            rows.append((name, tag, json.load(open(theirs)), r))
+            rows.append((name, tag, load(theirs), r))
     if a.machine:
         print(f"Machine: {a.machine}\n")
     print("| work | impl | device | dtype | batch × seq | median s | tokens/s | MFU | peak memory MiB | skillsft ÷ this (tokens/s) |")
@@ -60,11 +78,11 @@ def before_after(after_dir, before_dir):
     print("|---|---|---|---|---|---|---|")
     for ours in sorted(glob.glob(os.path.join(after_dir, "*.skillsft.json"))):
         name = os.path.basename(ours)[: -len(".skillsft.json")]
-        after = json.load(open(ours))
+        after = load(ours)
         theirs = os.path.join(after_dir, f"{name}.torch.json")
-        torch = json.load(open(theirs))["tokens_per_s"] if os.path.exists(theirs) else None
+        torch = load(theirs)["tokens_per_s"] if os.path.exists(theirs) else None
         old = os.path.join(before_dir, f"{name}.skillsft.json")
-        before = json.load(open(old))["tokens_per_s"] if os.path.exists(old) else None
+        before = load(old)["tokens_per_s"] if os.path.exists(old) else None
         ratio = lambda x: "-" if x is None or torch is None else f"{x / torch:.2f}×"
         num = lambda x: "-" if x is None else f"{x:,.1f}"
         print(f"| {after['label']} | {after['batch']} × {after['seq']} | {num(before)} | {num(after['tokens_per_s'])} "

@@ -311,7 +311,10 @@ fn report(
     flops: Option<f64>,
     mut extra: Value,
 ) -> Result<()> {
-    let median = times[times.len() / 2];
+    // `times` is sorted; for an even count the mean of the middle two, as Python's
+    // `statistics.median` on the PyTorch side (the upper one alone favoured PyTorch on 2-run rows).
+    let mid = times.len() / 2;
+    let median = if times.len() % 2 == 1 { times[mid] } else { (times[mid - 1] + times[mid]) / 2.0 };
     let tokens_per_s = tokens as f64 / median;
     let tflops = flops.map(|f| f / median / 1e12);
     let mfu = tflops.zip(c.peak_tflops).map(|(t, p)| t / p);

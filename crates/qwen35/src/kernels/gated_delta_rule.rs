@@ -2,7 +2,7 @@
 //! forms chosen by the state's size: token by token for small states (the state stays in
 //! cache-sized f32 blocks; the backward recomputes states from checkpoints every `RULE_BLOCK`
 //! tokens), and in chunks of 64 tokens as small GEMMs for states from 48 × 48 on
-//! ([`chunked`](self::chunked), Qwen3.5's 128 × 128 heads). GPUs run the chunked form
+//! (`gated_delta_rule/chunked.rs`, Qwen3.5's 128 × 128 heads). GPUs run the chunked form
 //! ([`crate::gated_delta_rule`] with [`unit_lower_inverse`](mod@super::unit_lower_inverse) and [`chunk_states`](mod@super::chunk_states)).
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;

@@ -1,7 +1,7 @@
 //! `silu(x) = x · σ(x)` in one pass each way on the CPU. Burn computes it as `x * sigmoid(x)`
 //! with libm's scalar `expf` (two passes forward, four ops backward); the 0.8B forward at
 //! 1 × 512 takes 126 M of them (the MLPs, the GDN convolution's output and gate), 4.5% of its
-//! time in `perf`. Here `e^x` is [`flex_ops::exp`](super::flex_ops), which vectorises, and the
+//! time in `perf`. Here `e^x` is `flex_ops::exp`, which vectorises, and the
 //! backward recomputes `σ(x)` instead of keeping it.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
