@@ -154,11 +154,36 @@ pub(crate) fn gemm(
     // SAFETY: the assert above keeps every element the product reads or writes inside its
     // slice; `c` is borrowed mutably, so it cannot alias `a` or `b`.
     unsafe {
+        raw_gemm(c.as_mut_ptr().add(cl.offset), cl, a, al, b, bl, (m, n, k), keep, scale, gemm::Parallelism::None)
+    }
+}
+
+/// The one call into the `gemm` crate: `c ← keep·c + scale·a·b` with `c` at `dst` laid out as
+/// `cl` (its offset already applied), `c` not read when `keep == 0`.
+///
+/// # Safety
+/// Every element `(r, c)` of `a` (`m × k`), `b` (`k × n`) and `dst` (`m × n`) must lie inside
+/// its allocation, and `dst` must not overlap `a` or `b`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn raw_gemm(
+    dst: *mut f32,
+    cl: Strided,
+    a: &[f32],
+    al: Strided,
+    b: &[f32],
+    bl: Strided,
+    (m, n, k): (usize, usize, usize),
+    keep: f32,
+    scale: f32,
+    parallelism: gemm::Parallelism,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            c.as_mut_ptr().add(cl.offset),
+            dst,
             cl.cs as isize,
             cl.rs as isize,
             keep != 0.0,
@@ -173,7 +198,7 @@ pub(crate) fn gemm(
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            parallelism,
         );
     }
 }
@@ -207,33 +232,13 @@ fn product_in(
     } else {
         gemm::Parallelism::None
     };
-    let (cs, rs) = if columns { (m, 1) } else { (1, n) };
+    let cl = if columns { Strided::transposed(0, m) } else { Strided::rows(0, n) };
     let mut c = Vec::<f32>::with_capacity(m * n);
     // SAFETY: the assert above keeps every element read inside `a` and `b`; `c` has room for
-    // `m·n` elements, the GEMM writes each of them once without reading `c` (its `read_dst` is
-    // false), and the length is set only after that.
+    // `m·n` elements, the GEMM writes each of them once without reading `c` (`keep` is 0), and
+    // the length is set only after that.
     unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            cs as isize,
-            rs as isize,
-            false,
-            a.as_ptr().add(al.offset),
-            al.cs as isize,
-            al.rs as isize,
-            b.as_ptr().add(bl.offset),
-            bl.cs as isize,
-            bl.rs as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
+        raw_gemm(c.as_mut_ptr(), cl, a, al, b, bl, (m, n, k), 0.0, 1.0, parallelism);
         c.set_len(m * n);
     }
     c

@@ -81,8 +81,9 @@ impl Chunk {
         }
     }
 
-    /// Fills everything for the chunk starting at `t0`.
-    fn load(&mut self, x: &Head, t0: usize, t: usize, scale: f32) {
+    /// Fills what the state pass needs for the chunk starting at `t0`: masks, decays, `K Kᵀ`,
+    /// `Kb`, `Vb`, `Kd` (the backward's first pass needs nothing more).
+    fn load(&mut self, x: &Head, t0: usize, t: usize) {
         let (dk, dv) = (x.dk, x.dv);
         let l = CHUNK.min(t - t0);
         let seg = &x.seg[t0..t0 + l];
@@ -106,20 +107,28 @@ impl Chunk {
         let (kl, ql) = (Strided::rows(t0 * dk, dk), Strided::transposed(t0 * dk, dk));
         let sq = Strided::rows(0, l);
         gemm(&mut self.kk, sq, x.k, kl, x.k, ql, (l, l, dk), 0.0, 1.0);
-        gemm(&mut self.p, sq, x.q, kl, x.k, ql, (l, l, dk), 0.0, scale);
-        self.p[..l * l].iter_mut().zip(&self.d[..l * l]).for_each(|(p, d)| *p *= d);
         let gl = self.gc[l - 1];
         for i in 0..l {
-            let (qi, ki, vi) = (&x.q[(t0 + i) * dk..][..dk], &x.k[(t0 + i) * dk..][..dk], &x.v[(t0 + i) * dv..][..dv]);
+            let (ki, vi) = (&x.k[(t0 + i) * dk..][..dk], &x.v[(t0 + i) * dv..][..dv]);
             let b = x.beta[t0 + i];
             let (bg, f) = (b * self.gam[i], if i >= self.e0 { (gl - self.gc[i]).exp() } else { 0.0 });
-            for c in 0..dk {
-                self.qs[i * dk + c] = scale * qi[c];
-                self.kb[i * dk + c] = bg * ki[c];
-                self.kd[i * dk + c] = f * ki[c];
+            let (kb, kd) = (&mut self.kb[i * dk..][..dk], &mut self.kd[i * dk..][..dk]);
+            for ((kb, kd), &k) in kb.iter_mut().zip(kd.iter_mut()).zip(ki) {
+                *kb = bg * k;
+                *kd = f * k;
             }
             self.vb[i * dv..][..dv].iter_mut().zip(vi).for_each(|(o, v)| *o = b * v);
         }
+    }
+
+    /// After [`Chunk::load`], what the outputs (and their gradients) need: `scale · Q` and `P`.
+    fn load_output(&mut self, x: &Head, scale: f32) {
+        let (dk, l, t0) = (x.dk, self.len, self.t0);
+        let (kl, ql) = (Strided::rows(t0 * dk, dk), Strided::transposed(t0 * dk, dk));
+        gemm(&mut self.p, Strided::rows(0, l), x.q, kl, x.k, ql, (l, l, dk), 0.0, scale);
+        self.p[..l * l].iter_mut().zip(&self.d[..l * l]).for_each(|(p, d)| *p *= d);
+        let q = &x.q[t0 * dk..][..l * dk];
+        self.qs[..l * dk].iter_mut().zip(q).for_each(|(o, q)| *o = scale * q);
     }
 
     /// `T = (I + A)⁻¹` by forward substitution, `A_ij = β_i (K Kᵀ)_ij D_ij` for `j < i`.
@@ -143,8 +152,8 @@ impl Chunk {
     }
 }
 
-/// One chunk forward: from the state `s` entering it, writes `T`, `W`, `V'` and (if asked) the
-/// output rows, and leaves the state leaving it in `s`.
+/// One chunk forward: from the state `s` entering it, writes `T`, `W`, `V'` and (if asked,
+/// after [`Chunk::load_output`]) the output rows, and leaves the state leaving it in `s`.
 #[allow(clippy::too_many_arguments)]
 fn chunk_forward(
     x: &Head,
@@ -183,7 +192,8 @@ pub(super) fn forward(x: &Head, scale: f32, o: &mut [f32]) {
     let mut s = vec![0.0; dk * dv];
     let (mut tm, mut w, mut vn) = (vec![0.0; CHUNK * CHUNK], vec![0.0; CHUNK * dk], vec![0.0; CHUNK * dv]);
     for t0 in (0..t).step_by(CHUNK) {
-        c.load(x, t0, t, scale);
+        c.load(x, t0, t);
+        c.load_output(x, scale);
         chunk_forward(x, &c, &mut s, &mut tm, &mut w, &mut vn, Some(&mut o[t0 * dv..]));
     }
 }
@@ -222,7 +232,7 @@ pub(super) fn backward(x: &Head, scale: f32, go: &[f32], out: Grads) {
     let (mut w, mut vn) = (vec![0.0; chunks * CHUNK * dk], vec![0.0; chunks * CHUNK * dv]);
     let mut s = vec![0.0; n];
     for ci in 0..chunks {
-        c.load(x, ci * CHUNK, t, scale);
+        c.load(x, ci * CHUNK, t);
         s0[ci * n..][..n].copy_from_slice(&s);
         let (tm, w, vn) = (
             &mut tm[ci * l2..][..l2],
@@ -248,7 +258,8 @@ pub(super) fn backward(x: &Head, scale: f32, go: &[f32], out: Grads) {
     let Grads { dq, dk: dkey, dv: dval, dg, db } = out;
     for ci in (0..chunks).rev() {
         let t0 = ci * CHUNK;
-        c.load(x, t0, t, scale);
+        c.load(x, t0, t);
+        c.load_output(x, scale);
         let l = c.len;
         let st = Saved {
             s0: &s0[ci * n..][..n],
